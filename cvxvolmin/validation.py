@@ -1,0 +1,105 @@
+"""Input checks shared by the public API and the command line."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+
+def check_matrix(X, name: str = "X", orientation: str = "M x N, samples as columns") -> np.ndarray:
+    """Return a float64 copy of a finite, nonempty 2-D array, or raise.
+
+    The copy guarantees that the caller's array is never modified.
+    """
+    if X is None:
+        raise TypeError(f"{name} is None; pass a 2-D numeric array ({orientation}).")
+    if hasattr(X, "toarray") and not isinstance(X, np.ndarray):
+        raise TypeError(
+            f"{name} is a sparse matrix; this path needs a dense array: pass {name}.toarray()."
+        )
+    arr = np.asarray(X)
+    if arr.dtype == object:
+        raise TypeError(
+            f"{name} has dtype object; pass a numeric array (objects are never "
+            "converted implicitly)."
+        )
+    if np.iscomplexobj(arr):
+        raise TypeError(f"{name} is complex; pass a real-valued array.")
+    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise TypeError(f"{name} has non-numeric dtype {arr.dtype}; pass a numeric array.")
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D array ({orientation}); got shape {arr.shape}.")
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty (shape {arr.shape}); it needs at least one entry.")
+    arr = np.array(arr, dtype=np.float64, copy=True)
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        raise ValueError(
+            f"{name} contains {int(bad.sum())} NaN or infinite entries; remove or "
+            "impute them before fitting."
+        )
+    return arr
+
+
+def check_rank(rank, shape: tuple[int, int]) -> int:
+    """Check that ``rank`` is an integer in ``[1, min(shape)]``."""
+    if isinstance(rank, bool) or not isinstance(rank, numbers.Integral):
+        raise TypeError(f"rank must be a positive integer; got {rank!r}.")
+    rank = int(rank)
+    limit = min(shape)
+    if rank < 1:
+        raise ValueError(f"rank must be at least 1; got {rank}.")
+    if rank > limit:
+        raise ValueError(
+            f"rank={rank} exceeds min(M, N) = {limit} for X of shape {shape}; "
+            f"choose rank <= {limit}."
+        )
+    return rank
+
+
+def check_positive_int(value, name: str) -> int:
+    """Check that ``value`` is an integer >= 1."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be a positive integer; got {value!r}.")
+    return int(value)
+
+
+def check_nonnegative_float(value, name: str) -> float:
+    """Check that ``value`` is a finite real number >= 0."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a nonnegative number; got {value!r}.")
+    value = float(value)
+    if not np.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite nonnegative number; got {value!r}.")
+    return value
+
+
+def check_solver(solver) -> str:
+    """Check that ``solver`` names an installed cvxpy solver; return its name."""
+    import cvxpy as cp
+
+    installed = cp.installed_solvers()
+    if not isinstance(solver, str) or solver.upper() not in installed:
+        raise ValueError(
+            f"solver {solver!r} is not an installed cvxpy solver; installed: "
+            f"{', '.join(sorted(installed))}."
+        )
+    return solver.upper()
+
+
+def check_random_state(random_state) -> np.random.Generator:
+    """Turn None, an int seed or a Generator into a ``numpy.random.Generator``."""
+    if random_state is None or isinstance(random_state, numbers.Integral):
+        if isinstance(random_state, bool):
+            raise TypeError(
+                f"random_state must be None, an int or a Generator; got {random_state!r}."
+            )
+        return np.random.default_rng(random_state)
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    if isinstance(random_state, np.random.RandomState):
+        return np.random.default_rng(random_state.randint(2**31))
+    raise TypeError(
+        f"random_state must be None, an int or a numpy Generator; got {random_state!r}."
+    )
