@@ -78,8 +78,12 @@ def svd_reduction(X: np.ndarray, rank: int, column_scale: np.ndarray | None = No
             f"values: {_format_values(shown)}); choose rank <= {max(found, 1)}."
         )
     root_n = np.sqrt(n)
+    Xt = Vt[:rank] * root_n
+    # The SVD leaves rounding noise (~1e-18) where X has zero columns; zero
+    # columns carry no information and must give exactly zero rows of H.
+    Xt[:, ~X.any(axis=0)] = 0.0
     return Reduction(
-        Xt=Vt[:rank] * root_n,
+        Xt=Xt,
         basis=U[:, :rank] * (s[:rank] / root_n),
         singular_values=s[: min(rank + 1, s.size)].copy(),
         column_scale=np.ones(n) if column_scale is None else column_scale,
