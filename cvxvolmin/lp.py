@@ -1,9 +1,18 @@
 """The row-update LP: declared in cvxpy once, re-solved for each direction.
 
 Only the objective direction (and the parameters a formulation declares)
-change between row updates, so the problem is compiled once and cvxpy's
-parametrized (DPP) fast path re-solves it. Swapping the solver path touches
-this module alone.
+change between row updates. Two solve paths share that declaration:
+
+* ``hot`` (HiGHS only, the default there): cvxpy compiles the problem once
+  to solver matrices (public ``Problem.get_problem_data``), and one
+  persistent ``highspy.Highs`` model is re-run with only its costs changed,
+  so HiGHS restarts from the previous optimal basis. A change of the
+  declared parameters recompiles through cvxpy's cached parametrized program
+  and updates the model's row bounds (or rebuilds it if the matrix changed).
+* ``plain`` (any cvxpy solver): ``Problem.solve`` on cvxpy's parametrized
+  (DPP) fast path, one fresh solver call per LP.
+
+Swapping the solver path touches this module alone.
 """
 
 from __future__ import annotations
@@ -80,6 +89,9 @@ class RowLP:
         Parameters of the constraints that change between solves.
     owner : str
         Who declared the constraints, for error messages.
+    hot : bool, default True
+        With HiGHS, re-solve one persistent model (see the module notes);
+        otherwise call ``Problem.solve`` for each LP.
     """
 
     def __init__(
@@ -89,6 +101,7 @@ class RowLP:
         solver: str,
         parameters: Mapping[str, cp.Parameter] | None = None,
         owner: str = "the formulation",
+        hot: bool = True,
     ):
         check_linear(constraints, owner)
         self.q = q
@@ -105,11 +118,14 @@ class RowLP:
         self.n_solves = 0
         if solver == "HIGHS":
             _silence_highs_banner()
+        self._persistent = _PersistentHighs(self) if hot and solver == "HIGHS" else None
 
     def set_parameters(self, **values: np.ndarray) -> None:
         """Set the declared parameters before the next solves."""
         for name, value in values.items():
             self.parameters[name].value = value
+        if self._persistent is not None:
+            self._persistent.parameters_changed()
 
     def maximize(self, direction: np.ndarray) -> np.ndarray:
         """Return a maximizer of ``direction @ q`` over the polytope.
@@ -123,6 +139,8 @@ class RowLP:
         """
         self.direction.value = direction
         self.n_solves += 1
+        if self._persistent is not None:
+            return self._persistent.maximize(direction)
         try:
             self.problem.solve(solver=self.solver)
         except cp.error.SolverError as exc:
@@ -132,16 +150,108 @@ class RowLP:
             ) from None
         status = self.problem.status
         if status in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE):
-            raise InfeasibleError(
-                f"the row-update LP of {self.owner} is infeasible: no row of Q gives "
-                "a column of H that meets the constraints. The data are not of the "
-                "form X = W @ H.T with such H at this rank (noise, or a rank that is "
-                "too large); try a smaller rank or denoise X."
-            )
+            raise self.infeasible()
         if status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE) or self.q.value is None:
-            raise SolverFailedError(
-                f"solver {self.solver} returned status {status!r} on a row-update LP "
-                f"of {self.owner}; the polytope may be unbounded (missing constraints) "
-                "or badly scaled."
-            )
+            raise self.failed(status)
         return np.array(self.q.value, dtype=float)
+
+    def infeasible(self) -> InfeasibleError:
+        """The error for an empty polytope."""
+        return InfeasibleError(
+            f"the row-update LP of {self.owner} is infeasible: no row of Q gives "
+            "a column of H that meets the constraints. The data are not of the "
+            "form X = W @ H.T with such H at this rank (noise, or a rank that is "
+            "too large); try a smaller rank or denoise X."
+        )
+
+    def failed(self, status: object) -> SolverFailedError:
+        """The error for any other non-optimal solver status."""
+        return SolverFailedError(
+            f"solver {self.solver} returned status {status!r} on a row-update LP "
+            f"of {self.owner}; the polytope may be unbounded (missing constraints) "
+            "or badly scaled."
+        )
+
+
+class _PersistentHighs:
+    """One ``highspy.Highs`` model kept across solves of a :class:`RowLP`.
+
+    Built lazily at the first solve, when every declared parameter has a
+    value. cvxpy's compilation maps ``maximize d @ q`` to ``minimize -d @ x[cols]``
+    with ``x[cols] = q``; that map is checked when the model is built.
+    """
+
+    def __init__(self, lp: RowLP):
+        self.lp = lp
+        self.highs = None
+        self.matrix = None
+        self.columns = None
+
+    def _compile(self) -> dict:
+        data, _, _ = self.lp.problem.get_problem_data(cp.HIGHS)
+        return data
+
+    def _build(self) -> None:
+        import highspy
+
+        data = self._compile()
+        A = data[cp.settings.A].tocsc()
+        n_eq = data[cp.settings.DIMS].zero
+        start = data[cp.settings.PARAM_PROB].var_id_to_col[self.lp.q.id]
+        self.columns = np.arange(start, start + self.lp.q.size, dtype=np.int32)
+        expected = np.zeros(A.shape[1])
+        expected[self.columns] = -self.lp.direction.value
+        if not np.allclose(data[cp.settings.C], expected):
+            raise RuntimeError("unexpected objective layout in cvxpy's compiled LP")
+
+        inf = highspy.kHighsInf
+        lower_bounds, upper_bounds = data.get("lower_bounds"), data.get("upper_bounds")
+        model = highspy.HighsLp()
+        model.num_col_, model.num_row_ = A.shape[1], A.shape[0]
+        model.col_cost_ = data[cp.settings.C]
+        model.col_lower_ = np.full(A.shape[1], -inf) if lower_bounds is None else lower_bounds
+        model.col_upper_ = np.full(A.shape[1], inf) if upper_bounds is None else upper_bounds
+        model.row_lower_, model.row_upper_ = self._row_bounds(data[cp.settings.B], n_eq, inf)
+        model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        model.a_matrix_.start_ = A.indptr
+        model.a_matrix_.index_ = A.indices
+        model.a_matrix_.value_ = A.data
+        self.highs = highspy.Highs()
+        self.highs.setOptionValue("output_flag", False)
+        self.highs.passModel(model)
+        self.matrix, self.n_eq = A, n_eq
+
+    @staticmethod
+    def _row_bounds(b: np.ndarray, n_eq: int, inf: float) -> tuple[np.ndarray, np.ndarray]:
+        # cvxpy's HiGHS form: rows [0, n_eq) are A x = b, the rest A x <= b.
+        lower = np.concatenate([b[:n_eq], np.full(b.size - n_eq, -inf)])
+        return lower, np.asarray(b, dtype=float)
+
+    def parameters_changed(self) -> None:
+        if self.highs is None:
+            return
+        import highspy
+
+        data = self._compile()
+        A = data[cp.settings.A].tocsc()
+        if A.shape != self.matrix.shape or (A != self.matrix).nnz:
+            self.highs = None  # parameters multiply the variable: rebuild
+            return
+        lower, upper = self._row_bounds(data[cp.settings.B], self.n_eq, highspy.kHighsInf)
+        rows = np.arange(A.shape[0], dtype=np.int32)
+        self.highs.changeRowsBounds(rows.size, rows, lower, upper)
+
+    def maximize(self, direction: np.ndarray) -> np.ndarray:
+        import highspy
+
+        if self.highs is None:
+            self._build()
+        else:
+            self.highs.changeColsCost(self.columns.size, self.columns, -direction)
+        self.highs.run()
+        status = self.highs.getModelStatus()
+        if status == highspy.HighsModelStatus.kInfeasible:
+            raise self.lp.infeasible()
+        if status != highspy.HighsModelStatus.kOptimal:
+            raise self.lp.failed(self.highs.modelStatusToString(status))
+        return np.array(self.highs.getSolution().col_value)[self.columns]
