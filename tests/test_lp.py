@@ -46,7 +46,7 @@ def test_hot_and_plain_paths_find_the_same_optima(Xt):
 def test_changed_parameters_reach_the_persistent_model(data):
     # A pair-style LP: q and b - q feasible, b a parameter changed between solves.
     Xt, H = data
-    r, n = Xt.shape
+    r = Xt.shape[0]
     lps = []
     for hot in (True, False):
         q, b = cp.Variable(r), cp.Parameter(r, name="b")
