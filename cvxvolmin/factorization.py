@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .engine import build_row_lp, maximize_volume
+from .engine import optimize
 from .exceptions import ConvergenceWarning, NoisyColumnsWarning
 from .formulations import Formulation, get_formulation
 from .reduction import offsubspace_fraction
@@ -39,13 +39,13 @@ class FitResult:
     Q : ndarray of shape (r, r)
         The inverse of the reduced mixing matrix, as optimized.
     logdet_history : tuple of float
-        ``log|det Q|`` after each sweep (in the reduced frame).
+        ``log|det Q|`` after each sweep of the kept start (in the reduced frame).
     n_iter : int
-        Number of sweeps performed.
+        Number of sweeps of the kept start.
     converged : bool
-        Whether the stopping rule was met within ``max_iter`` sweeps.
+        Whether the kept start met the stopping rule within ``max_iter`` sweeps.
     n_lp_solves : int
-        Number of LPs solved.
+        Number of LPs solved, over all starts.
     time_s : float
         Wall-clock time of the fit, reduction included.
     fit_error : float
@@ -53,7 +53,12 @@ class FitResult:
     formulation : Formulation
         The criterion that was fitted.
     n_restarts : int
-        Number of starts the formulation ran (1 unless it restarts).
+        Number of starts run (1 unless the formulation restarts; at most
+        ``Formulation.n_starts``, fewer when two starts agree on the best
+        ``|det Q|`` early). The start with the largest ``|det Q|`` is kept.
+    start_logdets : tuple of float
+        Final ``log|det Q|`` of every start, in order; how many starts reach
+        the kept value shows how much the restarts were needed.
     """
 
     W: np.ndarray
@@ -67,6 +72,7 @@ class FitResult:
     fit_error: float
     formulation: Formulation = field(repr=False)
     n_restarts: int = 1
+    start_logdets: tuple[float, ...] = ()
 
     @property
     def logdet(self) -> float:
@@ -126,12 +132,14 @@ def fit(
     solver : str, default "HIGHS"
         Any installed cvxpy solver that handles LPs (e.g. "ECOS").
     max_iter : int, default 100
-        Maximum number of sweeps over the rows of Q.
+        Maximum number of sweeps over the rows of Q (over the pairs of rows
+        for row-sum criteria), per start.
     tol : float, default 1e-9
         Stop when a sweep raises ``log|det Q|`` by at most
         ``tol * max(1, |log|det Q||)``.
     random_state : None, int or numpy.random.Generator
-        Seed of the (nonsingular, random) initialization.
+        Seed of the (nonsingular, random) initialization, and of the further
+        starts of formulations that restart.
     verbose : bool, default False
         Print ``log|det Q|`` after each sweep to stderr.
 
@@ -149,15 +157,22 @@ def fit(
     Warns
     -----
     ConvergenceWarning
-        When ``max_iter`` sweeps end before the stopping rule is met.
+        When ``max_iter`` sweeps end before the stopping rule is met (for the
+        kept start).
     NoisyColumnsWarning
         When some columns lie far from the rank-r subspace of X.
+    ModelMismatchWarning
+        When the data cannot satisfy the formulation's model (e.g. row-sum
+        VolMin on mixed-sign data).
 
     Notes
     -----
     Column-sum VolMin recovers W and H up to permutation and scaling
     whenever H is sufficiently scattered, with no assumption on W
-    (Fu, Huang and Sidiropoulos, IEEE SPL 2018).
+    (Fu, Huang and Sidiropoulos, IEEE SPL 2018). Row-sum VolMin
+    (``formulation="row-sum"``, the classic minimum-volume enclosing simplex)
+    needs every normalized column of X to be a convex combination of the
+    columns of W, which fails for W of mixed sign.
 
     Examples
     --------
@@ -188,9 +203,8 @@ def fit(
             NoisyColumnsWarning,
             stacklevel=2,
         )
-    lp = build_row_lp(form, reduction, solver)
-    trace = maximize_volume(
-        lp, form.initial_Q(reduction, rng), max_iter=max_iter, tol=tol, verbose=verbose
+    trace = optimize(
+        form, reduction, rng, solver=solver, max_iter=max_iter, tol=tol, verbose=verbose
     )
     if not trace.converged:
         warnings.warn(
@@ -213,4 +227,6 @@ def fit(
         time_s=time.perf_counter() - start,
         fit_error=fit_error,
         formulation=form,
+        n_restarts=len(trace.start_logdets),
+        start_logdets=trace.start_logdets,
     )

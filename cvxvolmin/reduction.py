@@ -90,16 +90,86 @@ def svd_reduction(X: np.ndarray, rank: int, column_scale: np.ndarray | None = No
     )
 
 
+def l1_column_scale(X: np.ndarray) -> np.ndarray:
+    """The l1 norm of each column of X, with 1 for zero columns.
+
+    Dividing by it puts the columns of a nonnegative X on the unit simplex;
+    zero columns carry no information and are left as they are.
+    """
+    norms = np.abs(X).sum(axis=0)
+    return np.where(norms > 0, norms, 1.0)
+
+
+def affine_set_reduction(
+    X: np.ndarray, rank: int, column_scale: np.ndarray | None = None
+) -> Reduction:
+    """Reduce X (M x N) by fitting an affine set of dimension ``rank - 1``.
+
+    This is the affine set fitting of MVES (Chan, Chi, Huang and Ma, IEEE
+    TSP 57(11), 2009): with ``d`` the mean of the nonzero columns and ``C``
+    the ``rank - 1`` leading principal directions of the centered columns,
+    each column is written ``x ≈ d + C @ alpha``. Lifting ``alpha`` with a row
+    of ones gives ``X ≈ basis @ Xt`` with ``basis = [C, d]`` (scaled) and the
+    last row of ``Xt`` equal to one, so that ``Xt.T @ e_r = 1`` holds exactly.
+
+    Zero columns are left out of the fit and get zero columns in ``Xt``.
+    ``singular_values`` holds those of the centered nonzero columns.
+
+    Raises
+    ------
+    ValueError
+        If the nonzero columns span an affine set of dimension below
+        ``rank - 1``, or an affine set through the origin.
+    """
+    _, n = X.shape
+    nonzero = np.any(X != 0, axis=0)
+    Y = X[:, nonzero]
+    d = Y.mean(axis=1) if Y.size else np.zeros(X.shape[0])
+    U, s, Vt = np.linalg.svd(Y - d[:, None], full_matrices=False)
+    found = numerical_rank(s, X.shape) if s.size else 0
+    if found < rank - 1:
+        shown = s[: min(rank, s.size)]
+        raise ValueError(
+            f"the (normalized) columns of X span an affine set of dimension {found}, "
+            f"less than rank - 1 = {rank - 1} (leading singular values of the centered "
+            f"columns: {_format_values(shown)}); choose rank <= {max(found + 1, 1)}."
+        )
+    C = U[:, : rank - 1]
+    # The lift is invertible only if the offset leaves the span of C.
+    offset = d - C @ (C.T @ d)
+    scale = max(np.linalg.norm(d), s[0] / np.sqrt(Y.shape[1]) if s.size else 0.0)
+    if np.linalg.norm(offset) <= max(X.shape) * np.finfo(float).eps * max(scale, 1e-300):
+        raise ValueError(
+            "the fitted affine set of X's (normalized) columns passes through the origin, "
+            f"so X has rank below {rank} there; choose a smaller rank."
+        )
+    root_n = np.sqrt(n)
+    # Rows of Xt of norm sqrt(N), as in svd_reduction: LP entries of order one.
+    coords = np.zeros((rank, n))
+    coords[: rank - 1, nonzero] = Vt[: rank - 1] * root_n
+    coords[rank - 1, nonzero] = 1.0
+    basis = np.column_stack([C * (s[: rank - 1] / root_n), d])
+    return Reduction(
+        Xt=coords,
+        basis=basis,
+        singular_values=s[: min(rank, s.size)].copy(),
+        column_scale=np.ones(n) if column_scale is None else column_scale,
+    )
+
+
 def offsubspace_fraction(X: np.ndarray, reduction: Reduction) -> np.ndarray:
     """Per column, the fraction of its norm that lies outside the rank-r subspace.
 
-    Zero for exact rank-r data; near one for a column that is pure noise.
-    Zero columns get zero.
+    The subspace is the span of ``reduction.basis`` (for an affine reduction,
+    the linear span of the affine set). Zero for exact rank-r data; near one
+    for a column that is pure noise. Zero columns get zero.
     """
     scaled = X / reduction.column_scale
-    total = np.einsum("ij,ij->j", scaled, scaled)
-    inside = np.einsum("ij,ij->j", reduction.basis.T @ reduction.basis @ reduction.Xt, reduction.Xt)
-    outside = np.clip(total - inside, 0.0, None)
+    ortho, _ = np.linalg.qr(reduction.basis)
+    outside = scaled - ortho @ (ortho.T @ scaled)
+    total = np.linalg.norm(scaled, axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        frac = np.where(total > 0, np.sqrt(outside / np.where(total > 0, total, 1.0)), 0.0)
+        frac = np.where(
+            total > 0, np.linalg.norm(outside, axis=0) / np.where(total > 0, total, 1.0), 0.0
+        )
     return frac

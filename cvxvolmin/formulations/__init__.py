@@ -7,12 +7,18 @@ from .base import (
     get_formulation,
     register_formulation,
 )
+from .bounded import BoundedAbundanceVolMin
 from .column_sum import ColumnSumVolMin
+from .column_sum_leq import ColumnSumAtMostVolMin
+from .row_sum import RowSumVolMin
 
 __all__ = [
+    "BoundedAbundanceVolMin",
+    "ColumnSumAtMostVolMin",
     "ColumnSumVolMin",
     "Formulation",
     "Row",
+    "RowSumVolMin",
     "available_formulations",
     "get_formulation",
     "register_formulation",

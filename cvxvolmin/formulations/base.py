@@ -14,6 +14,7 @@ entries are of order one; solvers' tolerances are absolute. A constraint
 
 from __future__ import annotations
 
+import inspect
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import ClassVar
@@ -30,15 +31,17 @@ class Row:
 
     Attributes
     ----------
-    q : cvxpy.Variable of shape (r,)
-        The row of Q being updated.
+    q : cvxpy.Expression of shape (r,)
+        The row of Q being updated: the LP variable, or an affine expression
+        of it (for pair moves, the partner row ``b - q`` is constrained by
+        the same :meth:`Formulation.row_constraints`).
     h : cvxpy.Expression of shape (N,)
         ``Xt.T @ q``: the column of H this row produces, in LP units.
     unit : float
         The LP value of one unit of H in the user's units.
     """
 
-    q: cp.Variable
+    q: cp.Expression
     h: cp.Expression
     unit: float
 
@@ -65,8 +68,16 @@ class Formulation(ABC):
     #: Name under which the formulation is registered.
     name: ClassVar[str] = ""
     #: Whether the rows of Q must sum to a fixed vector (row-sum criteria).
-    #: Such formulations are updated by pairs of rows.
+    #: The engine then moves pairs of rows ``(q_i, q_j)`` with ``q_i + q_j``
+    #: held fixed, so both ``q_i`` and ``b - q_i`` must satisfy
+    #: :meth:`row_constraints`; :meth:`row_sum` gives the sum and
+    #: :meth:`initial_Q` must return a feasible Q whose rows sum to it.
     fixed_row_sum: ClassVar[bool] = False
+    #: Largest number of starts the engine runs from :meth:`initial_Q`,
+    #: keeping the one with the largest ``|det Q|`` and stopping once two
+    #: starts agree on it; instances may override it (for an alternating
+    #: optimization with local optima).
+    n_starts: int = 1
 
     def reduce(self, X: np.ndarray, rank: int) -> Reduction:
         """Reduce X (M x N, validated float copy) to rank ``rank``."""
@@ -85,7 +96,11 @@ class Formulation(ABC):
         raise NotImplementedError(f"{type(self).__name__} has no fixed row sum.")
 
     def initial_Q(self, reduction: Reduction, rng: np.random.Generator) -> np.ndarray:
-        """A nonsingular start; the first sweep makes every row feasible."""
+        """A nonsingular start; the first sweep makes every row feasible.
+
+        Formulations with ``fixed_row_sum`` must override it: pair moves keep
+        the rows' sum and feasibility, so the start needs both.
+        """
         return rng.standard_normal((reduction.rank, reduction.rank))
 
     def recover(self, Q: np.ndarray, reduction: Reduction) -> tuple[np.ndarray, np.ndarray]:
@@ -107,13 +122,26 @@ _REGISTRY: dict[str, type[Formulation]] = {}
 
 
 def register_formulation(cls: type[Formulation]) -> type[Formulation]:
-    """Class decorator: make a formulation available by its ``name``."""
+    """Class decorator: make a formulation available by its ``name``.
+
+    Registering another class under a taken name is refused, except a
+    re-definition of the same class (same module and qualified name).
+    """
     if not (isinstance(cls, type) and issubclass(cls, Formulation)):
         raise TypeError(f"{cls!r} is not a Formulation subclass.")
     if not cls.name:
         raise ValueError(f"{cls.__name__} needs a non-empty class attribute 'name'.")
-    if cls.name in _REGISTRY and _REGISTRY[cls.name] is not cls:
-        raise ValueError(f"a formulation named {cls.name!r} is already registered.")
+    known = _REGISTRY.get(cls.name)
+    # Re-running the same definition (a notebook cell, a script) replaces it.
+    same_definition = known is not None and (known.__module__, known.__qualname__) == (
+        cls.__module__,
+        cls.__qualname__,
+    )
+    if known is not None and known is not cls and not same_definition:
+        raise ValueError(
+            f"a formulation named {cls.name!r} is already registered "
+            f"({known.__module__}.{known.__qualname__}); choose another name."
+        )
     _REGISTRY[cls.name] = cls
     return cls
 
@@ -123,20 +151,49 @@ def available_formulations() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def get_formulation(spec: str | Formulation | type[Formulation]) -> Formulation:
-    """Resolve a name, class or instance to a formulation instance."""
+def get_formulation(spec: str | Formulation | type[Formulation], **params) -> Formulation:
+    """Resolve a name, class or instance to a formulation instance.
+
+    Parameters
+    ----------
+    spec : str, Formulation subclass or instance
+        A registered name (see :func:`available_formulations`), a class, or
+        an instance (returned as is).
+    **params
+        Constructor parameters for a name or a class, e.g.
+        ``get_formulation("column-sum", rho=2.0)``.
+
+    Examples
+    --------
+    >>> get_formulation("column-sum", rho=2.0)
+    ColumnSumVolMin(rho=2.0)
+    """
     if isinstance(spec, Formulation):
+        if params:
+            raise TypeError(
+                f"parameters {sorted(params)} given with the instance {spec!r}; set them "
+                "when constructing the instance, or pass its name or class instead."
+            )
         return spec
-    if isinstance(spec, type) and issubclass(spec, Formulation):
-        return spec()
     if isinstance(spec, str):
         try:
-            return _REGISTRY[spec]()
+            cls = _REGISTRY[spec]
         except KeyError:
             raise ValueError(
                 f"unknown formulation {spec!r}; available: "
                 f"{', '.join(available_formulations())}, or pass a Formulation instance."
             ) from None
-    raise TypeError(
-        f"formulation must be a name, a Formulation subclass or instance; got {spec!r}."
-    )
+    elif isinstance(spec, type) and issubclass(spec, Formulation):
+        cls = spec
+    else:
+        raise TypeError(
+            f"formulation must be a name, a Formulation subclass or instance; got {spec!r}."
+        )
+    try:
+        inspect.signature(cls).bind(**params)
+    except TypeError as exc:
+        raise TypeError(
+            f"formulation {cls.name or cls.__name__!r} cannot be built with parameters "
+            f"{params}: {exc}. Its signature is {cls.__name__}{inspect.signature(cls)}."
+        ) from None
+    return cls(**params)

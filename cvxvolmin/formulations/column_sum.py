@@ -1,7 +1,8 @@
 """Column-sum VolMin, the criterion of Fu, Huang and Sidiropoulos (2018).
 
 ``min det(W.T W)  s.t.  X = W H.T,  H.T 1 = rho 1,  H >= 0``: identifiable
-whenever H is sufficiently scattered, with no assumption on W.
+whenever H is sufficiently scattered, with no assumption on W. Any rho > 0
+gives the same W and H up to that scaling (the paper's section 3).
 """
 
 from __future__ import annotations
@@ -19,7 +20,21 @@ class ColumnSumVolMin(Formulation):
     Parameters
     ----------
     rho : float, default 1.0
-        The common column sum of H. Identifiability does not depend on it.
+        The common column sum of H. Identifiability does not depend on it,
+        and neither does the LP: it is solved in units where the column sum
+        is N, and rho only rescales the recovered factors.
+
+    Examples
+    --------
+    By name with a parameter, or as an instance:
+
+    >>> import cvxvolmin
+    >>> cvxvolmin.get_formulation("column-sum", rho=2.0)
+    ColumnSumVolMin(rho=2.0)
+    >>> X, W, H = cvxvolmin.make_paper_data(3, random_state=0)
+    >>> result = cvxvolmin.fit(X, 3, formulation=ColumnSumVolMin(rho=2.0), random_state=0)
+    >>> bool(abs(result.H.sum(axis=0) - 2.0).max() < 1e-9)
+    True
     """
 
     name = "column-sum"
@@ -28,6 +43,10 @@ class ColumnSumVolMin(Formulation):
         if not rho > 0:
             raise ValueError(f"rho must be positive; got {rho!r}.")
         self.rho = float(rho)
+
+    def unit(self, reduction: Reduction) -> float:
+        # One unit of H is N / rho in the LP: the LP's column sum is N for every rho.
+        return reduction.n_samples / self.rho
 
     def row_constraints(self, row: Row, reduction: Reduction) -> list[cp.Constraint]:
         return [row.h >= 0, cp.sum(row.h) == self.rho * row.unit]

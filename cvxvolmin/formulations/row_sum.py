@@ -1,0 +1,160 @@
+"""Row-sum VolMin: the classic minimum-volume enclosing simplex.
+
+``min det(W.T W)  s.t.  X = W H.T,  H 1 = 1,  H >= 0`` (Craig's criterion;
+MVES, Chan, Chi, Huang and Ma, IEEE TSP 57(11), 2009). Every column of X
+must be a convex combination of the columns of W; for nonnegative W one gets
+there by dividing each column of X by its l1 norm. With W of mixed sign no
+normalization makes the model hold, and the criterion fails (Fu, Huang and
+Sidiropoulos, IEEE SPL 2018, Table 2).
+
+In the reduced frame ``H 1 = 1`` reads ``Q.T 1 = a`` with ``Xt.T a = 1``:
+the rows of Q have a fixed sum, so the engine moves pairs of rows. MVES's
+affine set fitting lifts the data with a row of ones, so that ``a = e_r``.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import cvxpy as cp
+import numpy as np
+
+from ..exceptions import ModelMismatchWarning
+from ..reduction import Reduction, affine_set_reduction, l1_column_scale
+from .base import Formulation, Row, register_formulation
+
+_NORMALIZATIONS = ("auto", "l1", None)
+# The data fit the row-sum model when the affine set explains them about as
+# well as the linear rank-r subspace does (noise adds a factor near 1).
+_MISMATCH_FACTOR = 10.0
+_MISMATCH_FLOOR = 1e-8
+
+
+@register_formulation
+class RowSumVolMin(Formulation):
+    """Row-sum VolMin: each row of H is nonnegative and sums to one.
+
+    Parameters
+    ----------
+    normalize : {"auto", "l1", None}, default "auto"
+        ``"l1"`` divides each column of X by its l1 norm before fitting and
+        multiplies row n of H by it after (zero columns are left alone);
+        ``None`` fits X as it is (its columns must then already lie on an
+        affine set, e.g. ``X = W @ H.T`` with ``H 1 = 1``); ``"auto"`` is
+        ``"l1"`` when X is nonnegative and ``None`` otherwise.
+    n_restarts : int, default 10
+        Largest number of starts of the alternating optimization, each from
+        a random feasible Q; the largest ``|det Q|`` is kept, and the starts
+        stop as soon as two of them reach it. Pair sweeps have local optima
+        (on the paper's data at r = 5, about 3 starts in 10 stall, and on
+        hard instances 9 in 10); measured there, 3.4 starts on average, and
+        no stalled result over 40 instances.
+
+    Notes
+    -----
+    The reduction is MVES's affine set fitting: mean of the (normalized)
+    nonzero columns plus their ``r - 1`` principal directions. On data of
+    mixed sign, or when the affine set does not fit the data, a
+    :class:`~cvxvolmin.ModelMismatchWarning` says that the model cannot
+    hold; the fit still runs and returns the criterion's answer.
+
+    Examples
+    --------
+    >>> import cvxvolmin
+    >>> X, W, H = cvxvolmin.make_paper_data(3, case=2, random_state=0)
+    >>> result = cvxvolmin.fit(X, 3, formulation="row-sum", random_state=0)
+    >>> bool(cvxvolmin.matched_mse(H, result.H) < 1e-15)
+    True
+    """
+
+    name = "row-sum"
+    fixed_row_sum = True
+
+    def __init__(self, normalize: str | None = "auto", n_restarts: int = 10):
+        if normalize not in _NORMALIZATIONS:
+            raise ValueError(f"normalize must be 'auto', 'l1' or None; got {normalize!r}.")
+        if isinstance(n_restarts, bool) or not isinstance(n_restarts, int) or n_restarts < 1:
+            raise ValueError(f"n_restarts must be a positive integer; got {n_restarts!r}.")
+        self.normalize = normalize
+        self.n_restarts = n_restarts
+
+    @property
+    def n_starts(self) -> int:
+        return self.n_restarts
+
+    def resolved_normalization(self, X: np.ndarray) -> str | None:
+        """The normalization applied to X: ``"l1"`` or ``None``."""
+        if self.normalize == "auto":
+            return "l1" if np.all(X >= 0) else None
+        return self.normalize
+
+    def reduce(self, X: np.ndarray, rank: int) -> Reduction:
+        """Normalize the columns (see ``normalize``), then fit an affine set."""
+        mode = self.resolved_normalization(X)
+        scale = l1_column_scale(X) if mode == "l1" else np.ones(X.shape[1])
+        Xn = X / scale
+        reduction = affine_set_reduction(Xn, rank, column_scale=scale)
+        self._warn_on_mismatch(X, Xn, reduction, mode)
+        return reduction
+
+    def _warn_on_mismatch(
+        self, X: np.ndarray, Xn: np.ndarray, reduction: Reduction, mode: str | None
+    ) -> None:
+        fitted = reduction.basis @ reduction.Xt
+        ortho, _ = np.linalg.qr(reduction.basis)
+        affine_gap = np.linalg.norm(Xn - fitted)
+        linear_gap = np.linalg.norm(Xn - ortho @ (ortho.T @ Xn))
+        size = np.linalg.norm(Xn)
+        if affine_gap <= _MISMATCH_FACTOR * linear_gap + _MISMATCH_FLOOR * size:
+            return
+        sign = (
+            "X has negative entries (W of mixed sign?), and "
+            if np.any(X < 0)
+            else "after normalization, "
+        )
+        warnings.warn(
+            f"row-sum VolMin: {sign}the columns of X (normalize={mode!r}) do not lie on "
+            f"an affine set of dimension {reduction.rank - 1} (relative residual "
+            f"{affine_gap / size:.2e}), so the row-sum model H 1 = 1 cannot hold "
+            "and the returned H is expected to be wrong. "
+            "Column-sum VolMin (formulation='column-sum') needs no such assumption.",
+            ModelMismatchWarning,
+            stacklevel=4,
+        )
+
+    def unit(self, reduction: Reduction) -> float:
+        # Rows of H sum to one: entries are of order 1/r already.
+        return 1.0
+
+    def row_constraints(self, row: Row, reduction: Reduction) -> list[cp.Constraint]:
+        return [row.h >= 0]
+
+    def row_sum(self, reduction: Reduction) -> np.ndarray:
+        """``e_r``: the affine set fitting puts a row of ones last in ``Xt``."""
+        a = np.zeros(reduction.rank)
+        a[-1] = 1.0
+        return a
+
+    def initial_Q(self, reduction: Reduction, rng: np.random.Generator) -> np.ndarray:
+        """A random, feasible, nonsingular Q whose rows sum to ``e_r``.
+
+        Rows ``a / r + t d_i`` with random ``d_i`` summing to zero: ``a / r``
+        gives every sample the abundances ``1 / r``, and t is half the step
+        that keeps every row's abundances nonnegative. A subclass whose
+        extra constraints this start may break must override it.
+        """
+        r = reduction.rank
+        a = self.row_sum(reduction)
+        D = rng.standard_normal((r, r))
+        D -= D.mean(axis=0)
+        base = reduction.Xt.T @ a / r
+        step = reduction.Xt.T @ D.T
+        shrinking = step < 0
+        limits = np.broadcast_to(base[:, None], step.shape)[shrinking] / -step[shrinking]
+        t = 0.5 * np.min(limits) if limits.size else 1.0
+        return a / r + t * D
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(normalize={self.normalize!r}, n_restarts={self.n_restarts!r})"
+        )

@@ -1,0 +1,154 @@
+"""Row-sum VolMin (the classic minimum-volume enclosing simplex) through the engine."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import cvxvolmin
+from cvxvolmin.formulations import RowSumVolMin, get_formulation
+from cvxvolmin.reduction import affine_set_reduction
+
+
+def simplex_data(rank: int, n_features: int = 60, n_samples: int = 150, seed: int = 0):
+    """``X = W @ H.T`` with ``H 1 = 1``, H sparse (sufficiently scattered) and W Gaussian."""
+    rng = np.random.default_rng(seed)
+    H = rng.uniform(size=(n_samples, rank))
+    H[rng.uniform(size=H.shape) < 0.35] = 0.0
+    H[H.sum(axis=1) == 0, 0] = 1.0
+    H /= H.sum(axis=1, keepdims=True)
+    W = rng.standard_normal((n_features, rank))
+    return W @ H.T, W, H
+
+
+def test_is_registered_and_validates_its_options():
+    assert isinstance(get_formulation("row-sum"), RowSumVolMin)
+    assert RowSumVolMin.fixed_row_sum
+    with pytest.raises(ValueError, match="normalize must be 'auto', 'l1' or None; got 'l2'"):
+        RowSumVolMin(normalize="l2")
+    with pytest.raises(ValueError, match="n_restarts must be a positive integer; got 0"):
+        RowSumVolMin(n_restarts=0)
+
+
+def test_affine_set_reduction_lifts_with_a_row_of_ones():
+    X, _, _ = simplex_data(4)
+    reduction = affine_set_reduction(X, 4)
+    np.testing.assert_array_equal(reduction.Xt[-1], np.ones(X.shape[1]))
+    np.testing.assert_allclose(reduction.basis @ reduction.Xt, X, atol=1e-12)
+
+
+@pytest.mark.parametrize("rank", [3, 5])
+def test_exact_on_data_that_satisfy_its_model(rank):
+    # W of mixed sign, but H 1 = 1 already: the model holds without normalization.
+    X, W, H = simplex_data(rank, seed=rank)
+    X_before = X.copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", cvxvolmin.ModelMismatchWarning)
+        warnings.simplefilter("error", cvxvolmin.NoisyColumnsWarning)
+        result = cvxvolmin.fit(X, rank, formulation="row-sum", random_state=0)
+    np.testing.assert_array_equal(X, X_before)
+    assert cvxvolmin.matched_mse(H, result.H) <= 1e-15
+    assert cvxvolmin.matched_mse(W, result.W) <= 1e-15
+    assert result.H.min() >= -1e-9
+    np.testing.assert_allclose(result.H.sum(axis=1), 1.0, atol=1e-9)
+    assert result.fit_error <= 1e-10
+
+
+@pytest.mark.parametrize("case", [1, 2])
+def test_exact_on_the_paper_nonnegative_cases_after_l1_normalization(case):
+    mses = []
+    for seed in range(20):
+        X, _, H = cvxvolmin.make_paper_data(5, case=case, random_state=seed)
+        result = cvxvolmin.fit(X, 5, formulation="row-sum", random_state=seed)
+        mses.append(cvxvolmin.matched_mse(H, result.H))
+    mses = np.array(mses)
+    assert (mses <= 1e-15).sum() >= 19, mses
+    assert mses.max() <= 1e-8, mses
+
+
+def test_l1_normalization_is_undone_and_rows_of_H_sum_to_the_column_norms():
+    X, _, _ = cvxvolmin.make_paper_data(4, case=2, random_state=3)
+    result = cvxvolmin.fit(X, 4, formulation=RowSumVolMin(normalize="l1"), random_state=0)
+    np.testing.assert_allclose(result.H.sum(axis=1), np.abs(X).sum(axis=0), rtol=1e-9)
+    np.testing.assert_allclose(result.W.sum(axis=0), 1.0, rtol=1e-9)  # W >= 0: l1 columns
+    np.testing.assert_allclose(result.W @ result.H.T, X, atol=1e-10)
+
+
+def test_zero_columns_get_zero_rows_of_H():
+    X, _, H = cvxvolmin.make_paper_data(4, case=1, random_state=1)
+    X[:, [5, 17]] = 0.0
+    H[[5, 17]] = 0.0
+    result = cvxvolmin.fit(X, 4, formulation="row-sum", random_state=0)
+    np.testing.assert_array_equal(result.H[[5, 17]], 0.0)
+    assert np.all(np.isfinite(result.H))
+    assert cvxvolmin.matched_mse(H, result.H) <= 1e-15
+
+
+@pytest.mark.parametrize("normalize", ["auto", "l1", None])
+def test_warns_and_fails_on_mixed_sign_data(normalize):
+    X, _, H = cvxvolmin.make_paper_data(5, case=3, random_state=0)
+    with pytest.warns(
+        cvxvolmin.ModelMismatchWarning,
+        match=r"X has negative entries .* so the row-sum model H 1 = 1 cannot hold",
+    ):
+        result = cvxvolmin.fit(
+            X, 5, formulation=RowSumVolMin(normalize=normalize, n_restarts=2), random_state=0
+        )
+    assert cvxvolmin.matched_mse(H, result.H) > 1e-3
+    assert result.H.min() >= -1e-9  # its own constraints still hold
+
+
+def test_restarts_are_counted_and_the_best_start_is_kept():
+    X, _, _ = cvxvolmin.make_paper_data(5, case=1, random_state=1)
+    one = cvxvolmin.fit(X, 5, formulation=RowSumVolMin(n_restarts=1), random_state=7)
+    many = cvxvolmin.fit(X, 5, formulation=RowSumVolMin(n_restarts=6), random_state=7)
+    assert (one.n_restarts, len(one.start_logdets)) == (1, 1)
+    assert 2 <= many.n_restarts == len(many.start_logdets) <= 6
+    assert many.summary()["n_restarts"] == many.n_restarts
+    # The first start draws the same Q0, so it is the single-start run.
+    assert many.start_logdets[0] == one.start_logdets[0]
+    assert many.logdet == max(many.start_logdets) >= one.logdet
+    assert many.n_lp_solves >= one.n_lp_solves + 10 * (many.n_restarts - 1)
+    # Starts stop early only when two of them agree on the best value.
+    agree = np.isclose(many.start_logdets, many.logdet, rtol=0, atol=1e-6)
+    assert many.n_restarts == 6 or agree.sum() == 2
+
+
+def test_deterministic_with_random_state():
+    X, _, _ = cvxvolmin.make_paper_data(4, case=2, random_state=5)
+    a = cvxvolmin.fit(X, 4, formulation="row-sum", random_state=11)
+    b = cvxvolmin.fit(X, 4, formulation="row-sum", random_state=11)
+    np.testing.assert_array_equal(a.H, b.H)
+
+
+def test_initial_Q_is_feasible_nonsingular_and_sums_to_e_r():
+    X, _, _ = cvxvolmin.make_paper_data(5, case=1, random_state=2)
+    form = RowSumVolMin()
+    reduction = form.reduce(X, 5)
+    Q0 = form.initial_Q(reduction, np.random.default_rng(0))
+    np.testing.assert_allclose(Q0.sum(axis=0), np.eye(5)[-1], atol=1e-14)
+    H0 = reduction.Xt.T @ Q0.T
+    nonzero = np.any(X != 0, axis=0)
+    assert H0[nonzero].min() > 0  # strictly feasible
+    np.testing.assert_array_equal(H0[~nonzero], 0.0)  # zero columns stay zero
+    assert abs(np.linalg.det(Q0)) > 0
+
+
+def test_engine_refuses_a_start_that_breaks_the_row_sum():
+    class BadStart(RowSumVolMin):
+        name = "bad-start-row-sum"
+
+        def initial_Q(self, reduction, rng):
+            return rng.standard_normal((reduction.rank, reduction.rank))
+
+    X, _, _ = cvxvolmin.make_paper_data(3, case=1, random_state=0)
+    with pytest.raises(ValueError, match="initial_Q must return rows that sum to row_sum"):
+        cvxvolmin.fit(X, 3, formulation=BadStart(), random_state=0)
+
+
+def test_rank_one_is_the_normalized_data():
+    X = np.outer(np.arange(1.0, 6.0), np.arange(1.0, 9.0))
+    result = cvxvolmin.fit(X, 1, formulation="row-sum", random_state=0)
+    np.testing.assert_allclose(result.W @ result.H.T, X, rtol=1e-12)
