@@ -7,10 +7,12 @@ import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.sparse
 
 from .engine import optimize
 from .exceptions import ConvergenceWarning, NoisyColumnsWarning
 from .formulations import Formulation, get_formulation
+from .metrics import relative_residual
 from .reduction import offsubspace_fraction
 from .validation import (
     check_matrix,
@@ -122,8 +124,9 @@ def fit(
 
     Parameters
     ----------
-    X : array_like of shape (M, N)
-        Data, samples as **columns**; any sign. Never modified.
+    X : array_like or scipy.sparse matrix of shape (M, N)
+        Data, samples as **columns**; any sign. Never modified (nor copied).
+        Sparse input is reduced without densifying (column-sum criteria).
     rank : int
         Number of factors r; X must have numerical rank at least r.
     formulation : str or Formulation, default "column-sum"
@@ -183,9 +186,15 @@ def fit(
     True
     """
     start = time.perf_counter()
-    X = check_matrix(X)
-    rank = check_rank(rank, X.shape)
     form = get_formulation(formulation)
+    # fit never writes into X, so no copy is needed (memory: X can be large).
+    X = check_matrix(X, copy=False, accept_sparse=True)
+    if scipy.sparse.issparse(X) and not form.accepts_sparse:
+        raise TypeError(
+            f"formulation {form.name!r} needs a dense X; pass X.toarray() or use "
+            "formulation='column-sum', which accepts scipy.sparse input."
+        )
+    rank = check_rank(rank, X.shape)
     solver = check_solver(solver)
     max_iter = check_positive_int(max_iter, "max_iter")
     tol = check_nonnegative_float(tol, "tol")
@@ -215,7 +224,7 @@ def fit(
             stacklevel=2,
         )
     W, H = form.recover(trace.Q, reduction)
-    fit_error = float(np.linalg.norm(X - W @ H.T) / np.linalg.norm(X))
+    fit_error = relative_residual(X, W, H)
     return FitResult(
         W=W,
         H=H,

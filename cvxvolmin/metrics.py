@@ -6,6 +6,29 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 
+def relative_residual(X, W: np.ndarray, H: np.ndarray, block_entries: int = 4_000_000) -> float:
+    """``||X - W @ H.T||_F / ||X||_F``, one block of columns at a time.
+
+    X may be dense or ``scipy.sparse``; no M x N temporary beyond a block of
+    about ``block_entries`` entries is formed, and the difference is taken
+    entrywise, so errors near machine precision are resolved.
+    """
+    import scipy.sparse
+
+    sparse = scipy.sparse.issparse(X)
+    if sparse:
+        X = scipy.sparse.csc_matrix(X)
+    m, n = X.shape
+    step = max(1, block_entries // max(m, 1))
+    residual = total = 0.0
+    for start in range(0, n, step):
+        block = X[:, start : start + step]
+        block = block.toarray() if sparse else block
+        residual += float(np.sum((block - W @ H[start : start + step].T) ** 2))
+        total += float(np.sum(block**2))
+    return float(np.sqrt(residual / total)) if total > 0 else float(np.sqrt(residual))
+
+
 def _unit_columns(A: np.ndarray, name: str) -> np.ndarray:
     A = np.asarray(A, dtype=float)
     if A.ndim != 2:

@@ -7,17 +7,33 @@ import numbers
 import numpy as np
 
 
-def check_matrix(X, name: str = "X", orientation: str = "M x N, samples as columns") -> np.ndarray:
-    """Return a float64 copy of a finite, nonempty 2-D array, or raise.
+def check_matrix(
+    X,
+    name: str = "X",
+    orientation: str = "M x N, samples as columns",
+    *,
+    copy: bool = True,
+    accept_sparse: bool = False,
+):
+    """Return a finite, nonempty 2-D float64 array (or sparse matrix), or raise.
 
-    The copy guarantees that the caller's array is never modified.
+    Parameters
+    ----------
+    copy : bool, default True
+        Return a copy even when X is already float64. Callers that never
+        write into the result pass False (no extra M x N memory); the
+        caller's array is never modified either way.
+    accept_sparse : bool, default False
+        Accept a ``scipy.sparse`` matrix, returned in CSC format.
     """
     if X is None:
         raise TypeError(f"{name} is None; pass a 2-D numeric array ({orientation}).")
-    if hasattr(X, "toarray") and not isinstance(X, np.ndarray):
-        raise TypeError(
-            f"{name} is a sparse matrix; this path needs a dense array: pass {name}.toarray()."
-        )
+    if _is_sparse(X):
+        if not accept_sparse:
+            raise TypeError(
+                f"{name} is a sparse matrix; this path needs a dense array: pass {name}.toarray()."
+            )
+        return _check_sparse(X, name, orientation)
     arr = np.asarray(X)
     if arr.dtype == object:
         raise TypeError(
@@ -32,14 +48,38 @@ def check_matrix(X, name: str = "X", orientation: str = "M x N, samples as colum
         raise ValueError(f"{name} must be a 2-D array ({orientation}); got shape {arr.shape}.")
     if arr.size == 0:
         raise ValueError(f"{name} is empty (shape {arr.shape}); it needs at least one entry.")
-    arr = np.array(arr, dtype=np.float64, copy=True)
-    bad = ~np.isfinite(arr)
+    arr = np.array(arr, dtype=np.float64, copy=True) if copy else arr.astype(np.float64, copy=False)
+    _check_finite(arr, name)
+    return arr
+
+
+def _is_sparse(X) -> bool:
+    import scipy.sparse
+
+    return scipy.sparse.issparse(X)
+
+
+def _check_finite(values: np.ndarray, name: str) -> None:
+    bad = ~np.isfinite(values)
     if bad.any():
         raise ValueError(
             f"{name} contains {int(bad.sum())} NaN or infinite entries; remove or "
             "impute them before fitting."
         )
-    return arr
+
+
+def _check_sparse(X, name: str, orientation: str):
+    import scipy.sparse
+
+    if X.ndim != 2:
+        raise ValueError(f"{name} must be 2-D ({orientation}); got shape {X.shape}.")
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError(f"{name} is empty (shape {X.shape}); it needs at least one entry.")
+    if X.dtype == object or np.iscomplexobj(X.data):
+        raise TypeError(f"{name} must hold real numbers; got dtype {X.dtype}.")
+    X = scipy.sparse.csc_matrix(X, dtype=np.float64)
+    _check_finite(X.data, name)
+    return X
 
 
 def check_rank(rank, shape: tuple[int, int]) -> int:

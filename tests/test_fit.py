@@ -155,3 +155,23 @@ def test_column_permutation_and_scaling(seed, rank, scale):
     np.testing.assert_allclose(scaled.H[:, order], base.H, atol=1e-10)
     np.testing.assert_allclose(scaled.W[:, order], scale * base.W, rtol=1e-8, atol=1e-10 * scale)
     assert matched_mse(H, base.H) <= 1e-18
+
+
+def test_sparse_input_gives_the_dense_answer():
+    import scipy.sparse
+
+    X, _, H = make_paper_data(5, case=1, n_features=300, n_samples=400, random_state=3)
+    sparse = scipy.sparse.csc_matrix(X)
+    dense_fit = fit(X, 5, random_state=0)
+    sparse_fit = fit(sparse, 5, random_state=0)
+    assert matched_mse(H, sparse_fit.H) <= 1e-20
+    assert matched_mse(dense_fit.H, sparse_fit.H) <= 1e-20
+    assert sparse_fit.fit_error <= 1e-10
+
+
+def test_large_dense_input_takes_the_gram_path():
+    # M * N above the thin-SVD threshold: Gram matrix plus one refinement.
+    X, _, H = make_paper_data(10, case=3, n_features=100, n_samples=12_000, random_state=5)
+    result = fit(X, 10, random_state=0)
+    assert matched_mse(H, result.H) <= 1e-18
+    assert result.fit_error <= 1e-10

@@ -40,11 +40,20 @@ def test_non_finite_X(X, bad):
         fit(X, 3)
 
 
-def test_sparse_X_gets_a_clear_error(X):
+def test_sparse_X_needs_a_formulation_that_accepts_it(X):
     import scipy.sparse
 
-    with pytest.raises(TypeError, match=r"sparse matrix; .*X.toarray\(\)"):
-        fit(scipy.sparse.csr_matrix(X), 3)
+    with pytest.raises(TypeError, match=r"'row-sum' needs a dense X; pass X.toarray\(\)"):
+        fit(scipy.sparse.csr_matrix(np.abs(X)), 3, formulation="row-sum")
+
+
+def test_sparse_X_with_nan_is_refused(X):
+    import scipy.sparse
+
+    A = scipy.sparse.csr_matrix(X)
+    A.data[3] = np.nan
+    with pytest.raises(ValueError, match="X contains 1 NaN or infinite entries"):
+        fit(A, 3)
 
 
 @pytest.mark.parametrize(

@@ -78,6 +78,9 @@ class Formulation(ABC):
     #: starts agree on it; instances may override it (for an alternating
     #: optimization with local optima).
     n_starts: int = 1
+    #: Whether :meth:`reduce` handles ``scipy.sparse`` input (the default
+    #: SVD reduction does; a formulation with its own reduction must say so).
+    accepts_sparse: ClassVar[bool] = False
 
     def reduce(self, X: np.ndarray, rank: int) -> Reduction:
         """Reduce X (M x N, validated float copy) to rank ``rank``."""

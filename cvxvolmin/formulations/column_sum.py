@@ -38,6 +38,7 @@ class ColumnSumVolMin(Formulation):
     """
 
     name = "column-sum"
+    accepts_sparse = True
 
     def __init__(self, rho: float = 1.0):
         if not rho > 0:
