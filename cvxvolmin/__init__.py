@@ -2,9 +2,11 @@
 
 Factor ``X = W @ H.T`` (samples are the columns of X) by minimizing the
 volume of W under constraints on H, with every row update a linear program
-declared in cvxpy and solved by HiGHS.
+declared in cvxpy and solved by HiGHS; check whether an H is sufficiently
+scattered, the condition under which the factors are unique.
 """
 
+from .baselines import BaselineResult, plain_nmf
 from .exceptions import (
     ConvergenceWarning,
     DegenerateError,
@@ -15,19 +17,26 @@ from .exceptions import (
 )
 from .factorization import FitResult, fit
 from .formulations import (
+    BoundedAbundanceVolMin,
+    ColumnSumAtMostVolMin,
     ColumnSumVolMin,
     Formulation,
     Row,
+    RowSumVolMin,
     available_formulations,
     get_formulation,
     register_formulation,
 )
 from .metrics import match_columns, matched_mse
+from .scattering import ScatteringResult, check_scattering, necessary_conditions
 from .synthetic import make_paper_data
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BaselineResult",
+    "BoundedAbundanceVolMin",
+    "ColumnSumAtMostVolMin",
     "ColumnSumVolMin",
     "ConvergenceWarning",
     "DegenerateError",
@@ -37,12 +46,27 @@ __all__ = [
     "ModelMismatchWarning",
     "NoisyColumnsWarning",
     "Row",
+    "RowSumVolMin",
+    "ScatteringResult",
     "SolverFailedError",
+    "VolMinNMF",
     "available_formulations",
+    "check_scattering",
     "fit",
     "get_formulation",
     "make_paper_data",
     "match_columns",
     "matched_mse",
+    "necessary_conditions",
+    "plain_nmf",
     "register_formulation",
 ]
+
+
+def __getattr__(name: str):
+    # The estimator needs scikit-learn, an optional extra: import it on use.
+    if name == "VolMinNMF":
+        from .estimator import VolMinNMF
+
+        return VolMinNMF
+    raise AttributeError(f"module 'cvxvolmin' has no attribute {name!r}")

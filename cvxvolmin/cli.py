@@ -77,6 +77,10 @@ def _cmd_fit(args: argparse.Namespace) -> int:
             logdet_history=np.asarray(result.logdet_history),
         )
     summary = result.summary()
+    scattering = None
+    if args.check:
+        scattering = result.check_scattering(random_state=args.seed)
+        summary["scattering"] = scattering.to_dict()
     if args.json:
         print(json.dumps(summary))
         return 0
@@ -88,8 +92,62 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     print(f"  log|det Q| = {result.logdet:.10g}")
     print(f"  fit error ||X - W H^T|| / ||X|| = {result.fit_error:.3e}")
     print(f"  min H = {result.min_H:.3e}, max |H^T 1 - 1| = {result.colsum_error:.3e}")
+    if scattering is not None:
+        print(f"  the fitted H is {_verdict_text(scattering)} ({scattering.reason})")
     if out is not None:
         print(f"  wrote W, H, Q, logdet_history to {out}")
+    return 0
+
+
+def _verdict_text(result) -> str:
+    return result.verdict.replace("_", " ") + (" (on the boundary)" if result.on_boundary else "")
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from .scattering import check_scattering
+
+    H = _load_input(args)
+    result = check_scattering(
+        H,
+        method=args.method,
+        tol=args.tol,
+        n_samples=args.samples,
+        time_limit=args.time_limit,
+        random_state=args.seed,
+    )
+    if args.json:
+        print(json.dumps(result.to_dict()))
+        return 0
+    shape = f"{H.shape[0]} x {H.shape[1]}"
+    print(f"H ({shape}) is {_verdict_text(result)}: {result.reason}")
+    conditions = {True: "holds", False: "fails", None: "not decided"}
+    print(f"  condition (1), cone(H^T) contains C: {conditions[result.condition1]}")
+    print(f"  condition (2), only the unit rays touch bd C*: {conditions[result.condition2]}")
+    if result.margin is not None:
+        print(f"  margin max ||y|| over the dual slice: {result.margin:.6g} (1 when (1) holds)")
+    if result.witness is not None:
+        witness = ", ".join(f"{v:.4g}" for v in result.witness)
+        print(f"  witness y = [{witness}]")
+    print(f"  method {result.method}, {result.time_s:.3f} s")
+    return 0
+
+
+def _cmd_reproduce(args: argparse.Namespace) -> int:
+    from .experiments import PAPER_TABLE2, run_table2
+
+    if args.out is not None and Path(args.out).suffix.lower() not in (".md", ".csv", ".json"):
+        raise _BadInput(f"--out must end in .md, .csv or .json; got {args.out!r}.")
+    result = run_table2(
+        ranks=args.ranks, trials=args.trials, seed=args.seed, progress=sys.stderr.isatty()
+    )
+    if args.out is not None:
+        result.write(args.out)
+    if args.json:
+        payload = result.to_dict()
+        payload.setdefault("paper", PAPER_TABLE2)
+        print(json.dumps(payload))
+    else:
+        print(result.to_markdown(), end="")
     return 0
 
 
@@ -148,7 +206,44 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--out", help="write W, H, Q and the history to this .npz file")
     fit.add_argument("--json", action="store_true", help="print one JSON object")
     fit.add_argument("--verbose", action="store_true", help="print log|det Q| per sweep")
+    fit.add_argument(
+        "--check",
+        action="store_true",
+        help="also check whether the fitted H is sufficiently scattered",
+    )
     fit.set_defaults(handler=_cmd_fit)
+
+    check = commands.add_parser(
+        "check",
+        help="is H sufficiently scattered?",
+        description="Decide whether H (N x r, rows are samples) is sufficiently scattered.",
+    )
+    _add_input_arguments(check, "H, N x r with samples as rows (--transpose: r x N)")
+    check.add_argument("--method", choices=("auto", "sample", "exact"), default="auto")
+    check.add_argument("--tol", type=float, default=1e-9, help="boundary tolerance (default 1e-9)")
+    check.add_argument("--samples", type=int, default=2000, help="points of bd C to test")
+    check.add_argument("--time-limit", type=float, default=60.0, help="seconds (default 60)")
+    check.add_argument("--seed", type=int, default=None, help="random seed of the sampling")
+    check.add_argument("--json", action="store_true", help="print one JSON object")
+    check.set_defaults(handler=_cmd_check)
+
+    reproduce = commands.add_parser(
+        "reproduce",
+        help="rerun an experiment of the paper",
+        description="Rerun an experiment of Fu, Huang and Sidiropoulos (2018).",
+    )
+    experiments = reproduce.add_subparsers(dest="experiment", required=True, parser_class=_Parser)
+    table2 = experiments.add_parser(
+        "table2",
+        help="plain NMF, row-sum and column-sum VolMin on the paper's synthetic data",
+        description="The paper's Table 2: mean MSE of H over trials, beside the published values.",
+    )
+    table2.add_argument("--trials", type=int, default=50, help="trials per rank and case")
+    table2.add_argument("--ranks", type=int, nargs="+", default=[5, 10], help="ranks r")
+    table2.add_argument("--seed", type=int, default=0, help="root random seed (default 0)")
+    table2.add_argument("--json", action="store_true", help="print one JSON object")
+    table2.add_argument("--out", help="also write the table to FILE.md, .csv or .json")
+    table2.set_defaults(handler=_cmd_reproduce)
 
     demo = commands.add_parser(
         "demo",

@@ -92,6 +92,23 @@ class FitResult:
         rho = getattr(self.formulation, "rho", 1.0)
         return float(np.max(np.abs(self.H.sum(axis=0) - rho)))
 
+    def check_scattering(self, **options):
+        """Check whether the fitted H is sufficiently scattered.
+
+        LP vertices have exact zeros, which the recovery ``H = Xt.T @ Q.T``
+        turns into rounding of order ``1e-17``; entries of magnitude below
+        ``1e-9`` times the largest entry are read as the zeros they are. A
+        more negative H raises, as :func:`cvxvolmin.check_scattering` does
+        (it takes the same ``options``).
+        """
+        from .scattering import check_scattering
+
+        H = self.H
+        rounding = 1e-9 * max(float(np.abs(H).max()), np.finfo(float).tiny)
+        if H.min() >= -rounding:
+            H = np.where(np.abs(H) < rounding, 0.0, H)
+        return check_scattering(H, **options)
+
     def summary(self) -> dict:
         """The scalar diagnostics as a JSON-ready dict."""
         return {

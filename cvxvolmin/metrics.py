@@ -6,7 +6,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 
-def relative_residual(X, W: np.ndarray, H: np.ndarray, block_entries: int = 4_000_000) -> float:
+def relative_residual(X, W: np.ndarray, H: np.ndarray, block_entries: int = 262_144) -> float:
     """``||X - W @ H.T||_F / ||X||_F``, one block of columns at a time.
 
     X may be dense or ``scipy.sparse``; no M x N temporary beyond a block of

@@ -155,3 +155,71 @@ def test_demo_recovers_case_3():
     assert match, done.stdout
     assert float(match.group(1)) < 1e-20
     assert "HiGHS" not in done.stdout.splitlines()[0]  # no solver banner
+
+
+def test_check_reports_a_verdict_as_json(tmp_path, capsys):
+    _, _, H = cvxvolmin.make_paper_data(4, random_state=1)
+    np.save(tmp_path / "H.npy", H)
+    np.save(tmp_path / "Ht.npy", H.T)
+    status, out, _ = run(["check", str(tmp_path / "H.npy"), "--json", "--seed", "0"], capsys)
+    assert status == 0
+    report = json.loads(out)
+    for key in ("verdict", "condition1", "condition2", "witness", "margin", "method", "time_s"):
+        assert key in report
+    assert report["verdict"] == "sufficiently_scattered"
+    status, out2, _ = run(
+        ["check", str(tmp_path / "Ht.npy"), "--transpose", "--json", "--seed", "0"], capsys
+    )
+    assert status == 0 and json.loads(out2)["verdict"] == report["verdict"]
+
+
+def test_check_exits_0_with_a_witness_when_not_scattered(tmp_path, capsys):
+    # Rows spread only around the center of the simplex: cone(H^T) misses C.
+    rng = np.random.default_rng(0)
+    H = 1.0 + 0.1 * rng.uniform(size=(50, 3))
+    np.save(tmp_path / "H.npy", H)
+    status, out, _ = run(["check", str(tmp_path / "H.npy")], capsys)
+    assert status == 0
+    assert "is not sufficiently scattered" in out and "witness y = [" in out
+
+
+def test_check_refuses_negative_H(tmp_path, capsys):
+    np.save(tmp_path / "H.npy", -np.ones((5, 3)))
+    status, _, err = run(["check", str(tmp_path / "H.npy")], capsys)
+    assert status == 2 and "negative entries" in err and len(err.strip().splitlines()) == 1
+
+
+def test_fit_check_reports_the_verdict(tmp_path, paper_X, capsys):
+    np.save(tmp_path / "X.npy", paper_X[0])
+    status, out, _ = run(
+        ["fit", str(tmp_path / "X.npy"), "--rank", "4", "--seed", "0", "--check", "--json"], capsys
+    )
+    assert status == 0
+    assert json.loads(out)["scattering"]["verdict"] in {
+        "sufficiently_scattered",
+        "not_sufficiently_scattered",
+        "inconclusive",
+    }
+
+
+def test_reproduce_table2_json(tmp_path, capsys):
+    out_file = tmp_path / "table.md"
+    status, out, _ = run(
+        ["reproduce", "table2", "--trials", "1", "--ranks", "5", "--json", "--out", str(out_file)],
+        capsys,
+    )
+    assert status == 0
+    payload = json.loads(out)
+    assert {"rows", "paper"} <= set(payload)
+    assert len(payload["rows"]) == 9  # 3 methods x 3 cases
+    for row in payload["rows"]:
+        assert {"method", "rank", "case", "mean_mse", "median_mse", "max_mse"} <= set(row)
+        assert {"median_time_s", "trials"} <= set(row)
+    column_sum = [row for row in payload["rows"] if row["method"] == "column-sum"]
+    assert all(row["max_mse"] <= 1e-20 for row in column_sum)
+    assert "| method |" in out_file.read_text()
+
+
+def test_reproduce_rejects_a_bad_out_suffix(capsys):
+    status, _, err = run(["reproduce", "table2", "--trials", "1", "--out", "t.xlsx"], capsys)
+    assert status == 2 and "--out must end in .md, .csv or .json" in err

@@ -1,0 +1,118 @@
+"""Teaching figures (matplotlib is optional: ``pip install cvxvolmin[plot]``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .scattering.geometry import inner_radius, slice_basis
+from .scattering.prepare import prepare
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+
+    from .scattering import ScatteringResult
+
+#: The slice 1.x = 1 of R^3 drawn as an equilateral triangle of side 1.
+_TRIANGLE = np.array([[0.0, 0.0], [1.0, 0.0], [0.5, np.sqrt(3.0) / 2.0]])
+
+
+def _import_pyplot():
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "cvxvolmin.plot needs matplotlib, which is not installed: pip install cvxvolmin[plot]"
+        ) from exc
+    return plt
+
+
+def _planar(r: int):
+    """A map from the slice 1.x = 1 to the plane, and the scale it applies.
+
+    For r = 3 it is exact (the paper's Figure 1 view); for r > 3 it is an
+    orthogonal projection (a shadow: the hull of the projected rows is the
+    projection of the hull, and C projects onto a disc of its radius).
+    """
+    if r == 3:
+        return (lambda X: np.asarray(X) @ _TRIANGLE), 1.0 / np.sqrt(2.0)
+    B = slice_basis(r)[:, :2]
+    return (lambda X: (np.asarray(X) - 1.0 / r) @ B), 1.0
+
+
+def scattering(H, ax: Axes | None = None, result: ScatteringResult | None = None) -> Axes:
+    """Draw the slice ``1.x = 1``: orthant, C, the rows of H and cone(H.T).
+
+    For r = 3 this is the view of the paper's Figure 1 (Fu, Huang,
+    Sidiropoulos 2018): the triangle is the orthant, the circle is C, the
+    dots are the rows of H scaled to sum one and the shaded polygon is
+    cone(H.T). H is sufficiently scattered when the polygon contains the
+    circle and touches it only where the circle touches the triangle. For
+    r > 3 the picture is a projection and only suggestive.
+
+    Parameters
+    ----------
+    H : array_like of shape (N, r), r >= 3
+        Nonnegative; rows are samples.
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure is made when omitted.
+    result : ScatteringResult, optional
+        When given, its verdict is the title and its witness (a point of
+        bd C outside, or on the boundary of, cone(H.T)) is marked.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from cvxvolmin.scattering import check_scattering
+    >>> H = np.array([[0, .3, .7], [0, .7, .3], [.3, 0, .7], [.7, 0, .3], [.3, .7, 0], [.7, .3, 0]])
+    >>> ax = scattering(H, result=check_scattering(H))
+    """
+    plt = _import_pyplot()
+    from matplotlib.patches import Circle, Polygon
+    from scipy.spatial import ConvexHull, QhullError
+
+    prepared = prepare(H)
+    r = prepared.r
+    if r < 3:
+        raise ValueError(f"the slice view needs r >= 3 columns; H has r = {r}.")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4, 4))
+    to_plane, scale = _planar(r)
+
+    corners = to_plane(np.eye(r))
+    if r > 3:
+        corners = corners[ConvexHull(corners).vertices]
+    ax.add_patch(Polygon(corners, closed=True, fill=False, color="0.3", lw=1.2, label="orthant"))
+
+    points = to_plane(prepared.rows)
+    if points.shape[0] >= 3:
+        try:
+            hull = points[ConvexHull(points).vertices]
+            ax.add_patch(Polygon(hull, closed=True, alpha=0.25, color="C0", label="cone(H.T)"))
+        except QhullError:  # collinear rows: a segment, nothing to shade
+            pass
+    centre = to_plane(np.full((1, r), 1.0 / r))[0]
+    radius = inner_radius(r) * scale
+    ax.add_patch(Circle(centre, radius, fill=False, color="C3", lw=1.5, label="C"))
+    ax.scatter(points[:, 0], points[:, 1], s=12, color="C0", zorder=3, label="rows of H")
+
+    if result is not None:
+        if result.witness_point is not None:
+            w = to_plane(result.witness_point[None, :])[0]
+            ax.plot(w[0], w[1], "x", color="k", ms=10, mew=2, zorder=4, label="witness")
+        title = result.verdict.replace("_", " ")
+        if result.on_boundary:
+            title += " (on the boundary)"
+        ax.set_title(title, fontsize=9)
+    ax.set_aspect("equal")
+    ax.autoscale_view()
+    ax.set_xticks([])
+    ax.set_yticks([])
+    return ax

@@ -1,0 +1,299 @@
+"""``check_scattering``: the public entry point; it only orchestrates.
+
+Stages (each a module of its own): input preparation (prepare.py), cheap
+necessary checks (necessary.py), the sampling screen (sample.py) and the
+exact facet enumeration (exact.py). "auto" runs them in that order and
+stops at the first decisive one.
+"""
+
+from __future__ import annotations
+
+import numbers
+import time
+
+import numpy as np
+
+from ..validation import check_nonnegative_float, check_positive_int, check_random_state
+from .exact import FacetSummary, decide_within
+from .geometry import primal_point, scale_witness
+from .necessary import NecessaryReport, run_necessary
+from .prepare import PreparedH, prepare
+from .result import ScatteringResult
+from .sample import sample_screen
+
+METHODS = ("auto", "sample", "exact")
+
+
+def check_scattering(
+    H,
+    *,
+    method: str = "auto",
+    tol: float = 1e-9,
+    n_samples: int = 2000,
+    time_limit: float | None = 60.0,
+    random_state=None,
+) -> ScatteringResult:
+    """Decide whether H is sufficiently scattered (guide, section 3).
+
+    H (N x r, nonnegative) is sufficiently scattered when (1) cone(H.T)
+    contains ``C = {x : 1.x >= sqrt(r - 1) ||x||}`` and (2) the dual cone
+    meets ``bd C*`` only on the rays of the unit vectors. Only the
+    directions of the rows matter: all-zero rows are ignored, and row order,
+    row scaling and duplicated rows do not change the answer.
+
+    Parameters
+    ----------
+    H : array_like of shape (N, r)
+        Nonnegative, finite; rows are samples (the paper's orientation, the
+        transpose of a r x N coefficient matrix). Never modified.
+    method : {"auto", "sample", "exact"}, default "auto"
+        "sample": test ``n_samples`` points of bd C for membership in
+        cone(H.T); can only refute (a failing point) or say "inconclusive".
+        "exact": decide (1) and (2) from the facets of cone(H.T) (all of them
+        for r <= 7; an outer approximation from a growing subset of rows for
+        r >= 8). At N = 200: milliseconds up to r = 9, about 1 s at r = 10,
+        9 s at r = 11, 100 s at r = 12.
+        "auto": necessary checks, then sampling, then the exact method in
+        the time that remains.
+    tol : float, default 1e-9
+        Tolerance on ``||y||`` at the vertices of the dual slice (and on the
+        NNLS residual when sampling): within ``tol`` of 1 the result says
+        ``on_boundary=True``.
+    n_samples : int, default 2000
+        Points of bd C for the sampling screen.
+    time_limit : float or None, default 60.0
+        Seconds for the whole check; the exact stage is stopped at the limit
+        and the answer is then "inconclusive". None means no limit.
+    random_state : None, int or numpy.random.Generator
+        Seeds the sampling screen.
+
+    Returns
+    -------
+    ScatteringResult
+
+    Notes
+    -----
+    A rank-deficient H (rank < r) is refuted by the rank check whatever the
+    method: its cone is not full-dimensional, so it cannot contain C.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For invalid H (not 2-D, not finite, negative entries) or options;
+        raised before any solver runs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_scattering(np.eye(3), method="exact").verdict
+    'sufficiently_scattered'
+    >>> a = 0.45  # rows (0, a, 1 - a) and permutations: (1) fails for a > 1/3
+    >>> rows = [(0, a, 1 - a), (0, 1 - a, a), (a, 0, 1 - a), (1 - a, 0, a),
+    ...         (a, 1 - a, 0), (1 - a, a, 0)]
+    >>> check_scattering(np.array(rows), method="exact").condition1
+    False
+    """
+    if not isinstance(method, str) or method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}; got {method!r}.")
+    tol = check_nonnegative_float(tol, "tol")
+    n_samples = check_positive_int(n_samples, "n_samples")
+    if time_limit is None:
+        time_limit = np.inf
+    elif isinstance(time_limit, bool) or not isinstance(time_limit, numbers.Real):
+        raise TypeError(f"time_limit must be a positive number or None; got {time_limit!r}.")
+    elif not time_limit > 0:
+        raise ValueError(f"time_limit must be positive (seconds) or None; got {time_limit!r}.")
+    time_limit = float(time_limit)
+    rng = check_random_state(random_state)
+    start = time.perf_counter()
+    prepared = prepare(H)
+    deadline = start + time_limit
+    stats = prepared.stats()
+    stages: list[str] = []
+    stats["stages"] = stages
+
+    def finish(**fields) -> ScatteringResult:
+        fields.setdefault("witness_point", None)
+        fields.setdefault("gap", None)
+        fields.setdefault("on_boundary", False)
+        return ScatteringResult(time_s=time.perf_counter() - start, tol=tol, stats=stats, **fields)
+
+    if prepared.rank == prepared.r == 1:
+        return finish(
+            verdict="sufficiently_scattered",
+            condition1=True,
+            condition2=True,
+            witness=None,
+            margin=1.0,
+            method="necessary",
+            reason="r = 1: a nonzero column is trivially sufficiently scattered",
+        )
+
+    if method == "auto" or prepared.rank < prepared.r:
+        stages.append("necessary")
+        report = run_necessary(prepared, tol)
+        stats["necessary_checks"] = report.checks
+        if not report.passed:
+            return _from_necessary(report, finish)
+
+    if method in ("auto", "sample"):
+        stages.append("sample")
+        outcome = sample_screen(prepared.rows, n_samples, rng, tol, deadline)
+        stats["n_samples_tested"] = outcome.n_tested
+        if outcome.point is not None:
+            y = scale_witness(outcome.witness)
+            return finish(
+                verdict="not_sufficiently_scattered",
+                condition1=False,
+                condition2=None,
+                witness=y,
+                witness_point=outcome.point,
+                margin=_norm_margin(y),
+                method="sample",
+                reason=(
+                    f"sample {outcome.n_tested} of bd C lies outside cone(H.T) "
+                    f"(NNLS residual {outcome.residual:.3g})"
+                ),
+            )
+        if method == "sample" or time.perf_counter() >= deadline:
+            return finish(
+                verdict="inconclusive",
+                condition1=None,
+                condition2=None,
+                witness=None,
+                margin=None,
+                method="sample",
+                reason=(
+                    f"all {outcome.n_tested} samples of bd C lie in cone(H.T); sampling "
+                    "cannot prove (1) and never tests (2): "
+                    + (
+                        "use method='exact'"
+                        if method == "sample"
+                        else f"time_limit={time_limit:g} s ran out before the exact stage"
+                    )
+                ),
+            )
+
+    stages.append("exact")
+    summary, info = decide_within(prepared.rows, tol, max(deadline - time.perf_counter(), 0.0))
+    stats.update(info)
+    if summary is not None:
+        stats.update(
+            n_facets=summary.n_facets,
+            n_vertices=summary.n_vertices,
+            n_unit_vertices=summary.n_unit,
+            exact_strategy=summary.strategy,
+            n_rows_used=summary.n_rows_used,
+            iterations=summary.iterations,
+            qhull_joggled=summary.joggled,
+        )
+    return _from_facets(summary, tol, time_limit, prepared, finish)
+
+
+def _from_necessary(report: NecessaryReport, finish) -> ScatteringResult:
+    y = report.witness
+    return finish(
+        verdict="not_sufficiently_scattered",
+        condition1=False,
+        condition2=None,
+        witness=y,
+        witness_point=primal_point(y),
+        margin=_norm_margin(y),
+        method="necessary",
+        reason=f"a necessary condition for (1) fails: {report.failure}",
+    )
+
+
+def _from_facets(
+    summary: FacetSummary | None,
+    tol: float,
+    time_limit: float,
+    prepared: PreparedH,
+    finish,
+) -> ScatteringResult:
+    undecided = dict(condition1=None, condition2=None, witness=None, margin=None, method="exact")
+    if summary is None:
+        return finish(
+            verdict="inconclusive",
+            reason=(
+                f"the exact stage did not finish within time_limit={time_limit:g} s "
+                f"(r = {prepared.r}, {prepared.rows.shape[0]} distinct rows); raise time_limit"
+            ),
+            **undecided,
+        )
+    if summary.error is not None:
+        return finish(verdict="inconclusive", reason=summary.error, **undecided)
+    if summary.halfspace_witness is not None:
+        y = summary.halfspace_witness
+        return finish(
+            verdict="not_sufficiently_scattered",
+            condition1=False,
+            condition2=None,
+            witness=y,
+            witness_point=primal_point(y),
+            margin=np.inf,
+            method="exact",
+            reason="the all-ones direction is not inside cone(H.T): (1) fails",
+        )
+    m2 = summary.top_norm
+    y = summary.top_vertex
+    # P's own runner-up is known only when every facet was enumerated
+    gap = 1.0 - m2 if summary.strategy == "facets" else None
+    if summary.strategy == "outer":
+        prepared_stats = {"certificate_gap": 1.0 - m2}
+    else:
+        prepared_stats = {}
+    if m2 > 1.0 + tol:
+        return finish(
+            verdict="not_sufficiently_scattered",
+            condition1=False,
+            condition2=None,
+            witness=y,
+            witness_point=primal_point(y),
+            margin=m2,
+            gap=gap,
+            method="exact",
+            reason=f"a vertex of the dual slice has ||y|| = {m2:.12g} > 1: (1) fails",
+        )
+    if m2 >= 1.0 - tol:
+        return finish(
+            verdict="not_sufficiently_scattered",
+            condition1=True,
+            condition2=False,
+            witness=y,
+            witness_point=primal_point(y),
+            margin=1.0,
+            gap=gap,
+            on_boundary=True,
+            method="exact",
+            reason=(
+                f"a vertex of the dual slice other than the e_k has ||y|| = {m2:.12g}, "
+                f"within tol = {tol:g} of 1: C touches the boundary of cone(H.T) away from "
+                "the orthant's facets, so (1) holds with equality and (2) fails (up to tol)"
+            ),
+        )
+    if summary.strategy == "facets":
+        why = f"every vertex of the dual slice other than the e_k has ||y|| <= {m2:.6g} < 1"
+    else:
+        why = (
+            f"every vertex other than the e_k of an outer approximation of the dual slice "
+            f"(from {summary.n_rows_used} of {prepared.rows.shape[0]} rows) has "
+            f"||y|| <= {m2:.6g} < 1"
+        )
+    result = finish(
+        verdict="sufficiently_scattered",
+        condition1=True,
+        condition2=True,
+        witness=None,
+        margin=1.0,
+        gap=gap,
+        method="exact",
+        reason=why,
+    )
+    result.stats.update(prepared_stats)
+    return result
+
+
+def _norm_margin(y: np.ndarray) -> float:
+    """||y|| for a witness scaled to ``1.y = 1``; inf when ``1.y <= 0``."""
+    return float(np.linalg.norm(y)) if y.sum() > 0.5 else float(np.inf)
