@@ -133,7 +133,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_reproduce(args: argparse.Namespace) -> int:
-    from .experiments import PAPER_TABLE2, run_table2
+    from .experiments import run_table2
 
     if args.out is not None and Path(args.out).suffix.lower() not in (".md", ".csv", ".json"):
         raise _BadInput(f"--out must end in .md, .csv or .json; got {args.out!r}.")
@@ -143,9 +143,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     if args.out is not None:
         result.write(args.out)
     if args.json:
-        payload = result.to_dict()
-        payload.setdefault("paper", PAPER_TABLE2)
-        print(json.dumps(payload))
+        print(json.dumps(result.to_dict()))
     else:
         print(result.to_markdown(), end="")
     return 0
