@@ -10,7 +10,7 @@ import numpy as np
 
 from ..baselines import plain_nmf
 from ..factorization import fit
-from ..formulations import available_formulations
+from ..formulations import available_formulations, get_formulation
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,10 @@ def _plain_nmf(X: np.ndarray, rank: int, rng: np.random.Generator) -> np.ndarray
 
 
 def _row_sum(X: np.ndarray, rank: int, rng: np.random.Generator) -> np.ndarray:
-    return fit(X, rank, formulation="row-sum", random_state=rng).H
+    # "Normalized" as in the paper: every column divided by its l1 norm, also
+    # for mixed-sign data (the default "auto" leaves mixed-sign data alone).
+    form = get_formulation("row-sum", normalize="l1")
+    return fit(X, rank, formulation=form, random_state=rng).H
 
 
 def _column_sum(X: np.ndarray, rank: int, rng: np.random.Generator) -> np.ndarray:
