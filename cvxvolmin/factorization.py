@@ -152,8 +152,8 @@ def fit(
     solver : str, default "HIGHS"
         Any installed cvxpy solver that handles LPs (e.g. "ECOS").
     max_iter : int, default 100
-        Maximum number of sweeps over the rows of Q (over the pairs of rows
-        for row-sum criteria), per start.
+        Maximum number of steps per start: sweeps over the rows of Q, or,
+        for row-sum criteria, joint steps (one LP each).
     tol : float, default 1e-9
         Stop when a sweep raises ``log|det Q|`` by at most
         ``tol * max(1, |log|det Q||)``.

@@ -1,11 +1,10 @@
 """Snap an LP solution exactly onto the constraints it makes active.
 
 LP solvers return vertices that satisfy the constraints only up to an
-absolute tolerance (about 1e-7 for HiGHS). That is harmless when every row
-update solves the same polytope, but pair moves feed one solution into the
-next LP (the partner is ``b - q``), and the violations then accumulate until
-an LP is declared infeasible (measured: row-sum VolMin at r = 10). Solving
-the active constraints exactly removes them.
+absolute tolerance (about 1e-7 for HiGHS; in practice 1e-12 to 1e-10 on the
+row-sum optimum, a vertex where several hundred constraints meet). The
+engine snaps the final Q of joint steps (row-sum criteria) by solving those
+active constraints exactly, which brings the recovered H to rounding level.
 
 The constraints are read through cvxpy alone (values of each constraint's
 expression), so this works for any formulation without knowing it.
@@ -43,8 +42,8 @@ class VertexPolisher:
 
     The linear part of the constraints is measured once (the constraints are
     affine in q); the constant part is re-read at each call because declared
-    parameters change it. This assumes that parameters enter the constraints
-    additively, as the engine's pair sum does (``b - q``).
+    parameters may change it. This assumes that parameters enter the
+    constraints additively.
     """
 
     def __init__(self, lp: RowLP):

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import cvxvolmin
+from cvxvolmin.engine import build_joint_lp, build_row_lp, line_search
 from cvxvolmin.formulations import RowSumVolMin, get_formulation
 from cvxvolmin.reduction import affine_set_reduction
 
@@ -68,6 +69,42 @@ def test_exact_on_the_paper_nonnegative_cases_after_l1_normalization(case):
     assert mses.max() <= 1e-8, mses
 
 
+@pytest.mark.parametrize("case", [1, 2])
+def test_exact_and_fast_at_rank_ten(case):
+    # Moves of one or two rows stall here (log|det Q| 0.4 below the optimum
+    # after 2,700 LPs on case 1, seed 0); joint steps need a few LPs per start.
+    for seed in range(3):
+        X, _, H = cvxvolmin.make_paper_data(10, case=case, random_state=seed)
+        result = cvxvolmin.fit(X, 10, formulation="row-sum", random_state=seed)
+        assert cvxvolmin.matched_mse(H, result.H) <= 1e-20
+        assert result.converged
+        assert result.n_restarts == 2  # the second start confirms the first
+        assert result.n_lp_solves <= 60
+        assert result.H.min() >= -1e-9
+
+
+def test_line_search_finds_the_largest_determinant_on_the_segment():
+    rng = np.random.default_rng(0)
+    Q, D = rng.standard_normal((2, 6, 6))
+    t = line_search(Q, D)
+    grid = np.linspace(0.0, 1.0, 20001)
+    dets = [abs(np.linalg.det(Q + s * D)) for s in grid]
+    assert abs(np.linalg.det(Q + t * D)) >= max(dets) * (1 - 1e-9)
+    assert line_search(Q, np.zeros_like(Q)) == 0.0  # no gain: no move
+
+
+def test_joint_lp_holds_every_row_and_the_row_sum():
+    X, _, _ = cvxvolmin.make_paper_data(4, case=2, random_state=0)
+    form = RowSumVolMin()
+    reduction = form.reduce(X, 4)
+    with pytest.raises(ValueError, match="no row moves alone; use build_joint_lp"):
+        build_row_lp(form, reduction, "HIGHS")
+    lp = build_joint_lp(form, reduction, "HIGHS")
+    Q = lp.maximize(np.random.default_rng(1).standard_normal(16)).reshape(4, 4)
+    np.testing.assert_allclose(Q.sum(axis=0), form.row_sum(reduction), atol=1e-9)
+    assert (reduction.Xt.T @ Q.T).min() >= -1e-9
+
+
 def test_l1_normalization_is_undone_and_rows_of_H_sum_to_the_column_norms():
     X, _, _ = cvxvolmin.make_paper_data(4, case=2, random_state=3)
     result = cvxvolmin.fit(X, 4, formulation=RowSumVolMin(normalize="l1"), random_state=0)
@@ -86,6 +123,9 @@ def test_zero_columns_get_zero_rows_of_H():
     assert cvxvolmin.matched_mse(H, result.H) <= 1e-15
 
 
+# The mismatched model's optimum is not a vertex of the feasible set, where
+# conditional-gradient steps creep: the budget may end first, and says so.
+@pytest.mark.filterwarnings("ignore::cvxvolmin.ConvergenceWarning")
 @pytest.mark.parametrize("normalize", ["auto", "l1", None])
 def test_warns_and_fails_on_mixed_sign_data(normalize):
     X, _, H = cvxvolmin.make_paper_data(5, case=3, random_state=0)
@@ -110,7 +150,8 @@ def test_restarts_are_counted_and_the_best_start_is_kept():
     # The first start draws the same Q0, so it is the single-start run.
     assert many.start_logdets[0] == one.start_logdets[0]
     assert many.logdet == max(many.start_logdets) >= one.logdet
-    assert many.n_lp_solves >= one.n_lp_solves + 10 * (many.n_restarts - 1)
+    # Every start takes at least two steps (the stopping rule compares two).
+    assert many.n_lp_solves >= one.n_lp_solves + 2 * (many.n_restarts - 1)
     # Starts stop early only when two of them agree on the best value.
     agree = np.isclose(many.start_logdets, many.logdet, rtol=0, atol=1e-6)
     assert many.n_restarts == 6 or agree.sum() == 2

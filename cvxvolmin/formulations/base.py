@@ -33,17 +33,28 @@ class Row:
     ----------
     q : cvxpy.Expression of shape (r,)
         The row of Q being updated: the LP variable, or an affine expression
-        of it (for pair moves, the partner row ``b - q`` is constrained by
-        the same :meth:`Formulation.row_constraints`).
-    h : cvxpy.Expression of shape (N,)
-        ``Xt.T @ q``: the column of H this row produces, in LP units.
+        of it (the joint LP of fixed-row-sum formulations passes one row's
+        slice of the flattened Q).
+    h : cvxpy.Expression
+        ``Xt.T @ q``: the column of H this row produces, in LP units. For
+        large N the engine may declare it over a working set of columns only
+        (formulations with ``column_separable = True``); then write sums
+        over all columns with ``total``, never ``cp.sum(row.h)``.
     unit : float
         The LP value of one unit of H in the user's units.
+    total : cvxpy.Expression, optional
+        The sum of the column of H over **all** samples, in LP units;
+        ``cp.sum(h)`` when not given (h then covers every column).
     """
 
     q: cp.Expression
     h: cp.Expression
     unit: float
+    total: cp.Expression | None = None
+
+    def __post_init__(self) -> None:
+        if self.total is None:
+            object.__setattr__(self, "total", cp.sum(self.h))
 
 
 class Formulation(ABC):
@@ -68,16 +79,20 @@ class Formulation(ABC):
     #: Name under which the formulation is registered.
     name: ClassVar[str] = ""
     #: Whether the rows of Q must sum to a fixed vector (row-sum criteria).
-    #: The engine then moves pairs of rows ``(q_i, q_j)`` with ``q_i + q_j``
-    #: held fixed, so both ``q_i`` and ``b - q_i`` must satisfy
-    #: :meth:`row_constraints`; :meth:`row_sum` gives the sum and
-    #: :meth:`initial_Q` must return a feasible Q whose rows sum to it.
+    #: The engine then moves all rows at once (one LP over Q per step, see
+    #: :mod:`cvxvolmin.engine`); every row must satisfy :meth:`row_constraints`,
+    #: :meth:`row_sum` gives the sum, and :meth:`initial_Q` must return a
+    #: feasible Q whose rows sum to it.
     fixed_row_sum: ClassVar[bool] = False
     #: Largest number of starts the engine runs from :meth:`initial_Q`,
     #: keeping the one with the largest ``|det Q|`` and stopping once two
     #: starts agree on it; instances may override it (for an alternating
     #: optimization with local optima).
     n_starts: int = 1
+    #: Whether every constraint on ``row.h`` is elementwise, the same for
+    #: each column (sums over all columns written with ``row.total``). Then
+    #: large problems are solved on working sets of columns, exactly.
+    column_separable: ClassVar[bool] = False
     #: Whether :meth:`reduce` handles ``scipy.sparse`` input (the default
     #: SVD reduction does; a formulation with its own reduction must say so).
     accepts_sparse: ClassVar[bool] = False
@@ -101,8 +116,9 @@ class Formulation(ABC):
     def initial_Q(self, reduction: Reduction, rng: np.random.Generator) -> np.ndarray:
         """A nonsingular start; the first sweep makes every row feasible.
 
-        Formulations with ``fixed_row_sum`` must override it: pair moves keep
-        the rows' sum and feasibility, so the start needs both.
+        Formulations with ``fixed_row_sum`` must override it: joint steps move
+        along segments of the feasible set, so the start must be feasible
+        and have the rows' sum.
         """
         return rng.standard_normal((reduction.rank, reduction.rank))
 

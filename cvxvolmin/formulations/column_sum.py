@@ -39,6 +39,7 @@ class ColumnSumVolMin(Formulation):
 
     name = "column-sum"
     accepts_sparse = True
+    column_separable = True
 
     def __init__(self, rho: float = 1.0):
         if not rho > 0:
@@ -50,7 +51,7 @@ class ColumnSumVolMin(Formulation):
         return reduction.n_samples / self.rho
 
     def row_constraints(self, row: Row, reduction: Reduction) -> list[cp.Constraint]:
-        return [row.h >= 0, cp.sum(row.h) == self.rho * row.unit]
+        return [row.h >= 0, row.total == self.rho * row.unit]
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(rho={self.rho!r})"

@@ -44,4 +44,4 @@ class ColumnSumAtMostVolMin(ColumnSumVolMin):
     name = "column-sum-leq"
 
     def row_constraints(self, row: Row, reduction: Reduction) -> list[cp.Constraint]:
-        return [row.h >= 0, cp.sum(row.h) <= self.rho * row.unit]
+        return [row.h >= 0, row.total <= self.rho * row.unit]
