@@ -135,6 +135,7 @@ def fit(
     max_iter: int = 100,
     tol: float = 1e-9,
     random_state=None,
+    working_set: bool | None = None,
     verbose: bool = False,
 ) -> FitResult:
     """Factor ``X ≈ W @ H.T`` by volume minimization.
@@ -160,6 +161,11 @@ def fit(
     random_state : None, int or numpy.random.Generator
         Seed of the (nonsingular, random) initialization, and of the further
         starts of formulations that restart.
+    working_set : bool or None, default None
+        Solve each LP on a working set of columns, adding violated ones until
+        none is left (constraint generation: the same optima, much faster for
+        large N). None: when N > 2000 and the formulation is
+        ``column_separable``.
     verbose : bool, default False
         Print ``log|det Q|`` after each sweep to stderr.
 
@@ -216,6 +222,8 @@ def fit(
     max_iter = check_positive_int(max_iter, "max_iter")
     tol = check_nonnegative_float(tol, "tol")
     rng = check_random_state(random_state)
+    if working_set not in (None, True, False):
+        raise TypeError(f"working_set must be None, True or False; got {working_set!r}.")
     form.check_data(X)
 
     reduction = form.reduce(X, rank)
@@ -230,7 +238,14 @@ def fit(
             stacklevel=2,
         )
     trace = optimize(
-        form, reduction, rng, solver=solver, max_iter=max_iter, tol=tol, verbose=verbose
+        form,
+        reduction,
+        rng,
+        solver=solver,
+        max_iter=max_iter,
+        tol=tol,
+        working_set=working_set,
+        verbose=verbose,
     )
     if not trace.converged:
         warnings.warn(

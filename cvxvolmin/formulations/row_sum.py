@@ -78,6 +78,7 @@ class RowSumVolMin(Formulation):
 
     name = "row-sum"
     fixed_row_sum = True
+    column_separable = True
 
     def __init__(self, normalize: str | None = "auto", n_restarts: int = 5):
         if normalize not in _NORMALIZATIONS:
