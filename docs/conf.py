@@ -1,0 +1,107 @@
+"""Sphinx configuration of the cvxvolmin documentation.
+
+Build (from the repository root), warnings treated as errors::
+
+    make -C docs html
+    # or: CVXVOLMIN_DOCS_FAST=1 python -m sphinx -W --keep-going -b html docs docs/_build/html
+
+The gallery executes ``examples/*.py`` and ``docs/tutorial/*.py`` at build
+time; ``CVXVOLMIN_DOCS_FAST=1`` (set by the Makefile) lets examples choose
+smaller sizes.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from pathlib import Path
+
+import cvxvolmin
+
+HERE = Path(__file__).resolve().parent
+
+project = "cvxvolmin"
+author = "cvxvolmin developers"
+copyright = "cvxvolmin developers"
+release = cvxvolmin.__version__
+version = release
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.mathjax",
+    "sphinx.ext.viewcode",
+    "numpydoc",
+    "sphinx_gallery.gen_gallery",
+]
+
+exclude_patterns = ["_build", "**.ipynb_checkpoints", "tutorial/GALLERY_HEADER.rst"]
+templates_path: list[str] = []
+default_role = "literal"
+nitpicky = False
+
+# -- autodoc / autosummary / numpydoc ----------------------------------------
+autosummary_generate = True
+autodoc_default_options = {"members": True, "inherited-members": False}
+autodoc_typehints = "none"  # numpydoc's Parameters sections say the types
+autodoc_member_order = "bysource"
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
+numpydoc_attributes_as_param_list = True
+
+# -- sphinx-gallery -----------------------------------------------------------
+os.environ.setdefault("MPLBACKEND", "Agg")
+# Examples print cvxvolmin's warnings (e.g. ModelMismatchWarning) on purpose.
+warnings.filterwarnings("default", module="cvxvolmin")
+
+sphinx_gallery_conf = {
+    "examples_dirs": [str(HERE.parent / "examples"), str(HERE / "tutorial")],
+    "gallery_dirs": ["auto_examples", "auto_tutorial"],
+    # Execute every script, not only plot_*.py: all of them must run.
+    "filename_pattern": re.escape(os.sep) + r"[a-z_0-9]+\.py$",
+    "ignore_pattern": r"__init__\.py",
+    "within_subsection_order": "FileNameSortKey",
+    "download_all_examples": False,
+    "remove_config_comments": True,
+    "abort_on_example_error": True,
+    "matplotlib_animations": False,
+    "min_reported_time": 1,
+    "show_memory": False,
+}
+
+# -- HTML ---------------------------------------------------------------------
+html_theme = "pydata_sphinx_theme"
+html_title = f"cvxvolmin {release}"
+html_theme_options = {
+    "navigation_with_keys": False,
+    "show_toc_level": 2,
+}
+html_static_path: list[str] = []
+html_show_sourcelink = False
+
+
+# -- examples whose docstring has no reST title -------------------------------
+# sphinx-gallery uses the first paragraph of an example's docstring as its
+# title but only makes it a section when it is underlined. For a one-line
+# first paragraph without an underline, add one, so that the page has a title.
+
+
+def _title_from_first_line(app, docname, source):
+    if not docname.startswith(("auto_examples/", "auto_tutorial/")):
+        return
+    text = source[0]
+    anchor = f".. _sphx_glr_{docname.replace('/', '_')}.py:\n\n"
+    start = text.find(anchor)
+    if start < 0:
+        return
+    first = start + len(anchor)
+    lines = text[first:].split("\n", 2)
+    if len(lines) == 3 and lines[0].strip() and not lines[1].strip():
+        # A one-line first paragraph, not underlined: underline it.
+        title = lines[0]
+        source[0] = text[:first] + title + "\n" + "=" * len(title) + "\n\n" + lines[2]
+
+
+def setup(app):
+    app.connect("source-read", _title_from_first_line)
