@@ -49,7 +49,6 @@ __all__ = [
     "RowSumVolMin",
     "ScatteringResult",
     "SolverFailedError",
-    "VolMinNMF",
     "available_formulations",
     "check_scattering",
     "fit",
@@ -64,7 +63,8 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    # The estimator needs scikit-learn, an optional extra: import it on use.
+    # The estimator needs scikit-learn, an optional extra: import it on use
+    # (and keep it out of __all__, so that `import *` works without it).
     if name == "VolMinNMF":
         from .estimator import VolMinNMF
 

@@ -95,19 +95,12 @@ class FitResult:
     def check_scattering(self, **options):
         """Check whether the fitted H is sufficiently scattered.
 
-        LP vertices have exact zeros, which the recovery ``H = Xt.T @ Q.T``
-        turns into rounding of order ``1e-17``; entries of magnitude below
-        ``1e-9`` times the largest entry are read as the zeros they are. A
-        more negative H raises, as :func:`cvxvolmin.check_scattering` does
-        (it takes the same ``options``).
+        Same as ``cvxvolmin.check_scattering(result.H, **options)``; the
+        checker reads the rounding left in the LP's exact zeros as zeros.
         """
         from .scattering import check_scattering
 
-        H = self.H
-        rounding = 1e-9 * max(float(np.abs(H).max()), np.finfo(float).tiny)
-        if H.min() >= -rounding:
-            H = np.where(np.abs(H) < rounding, 0.0, H)
-        return check_scattering(H, **options)
+        return check_scattering(self.H, **options)
 
     def summary(self) -> dict:
         """The scalar diagnostics as a JSON-ready dict."""
@@ -143,7 +136,8 @@ def fit(
     Parameters
     ----------
     X : array_like or scipy.sparse matrix of shape (M, N)
-        Data, samples as **columns**; any sign. Never modified (nor copied).
+        Data, samples as **columns**; any sign. Never modified; float64 input
+        is not copied by the column-sum path (row-sum normalizes a copy).
         Sparse input is reduced without densifying (column-sum criteria).
     rank : int
         Number of factors r; X must have numerical rank at least r.
@@ -248,10 +242,11 @@ def fit(
         verbose=verbose,
     )
     if not trace.converged:
+        history = trace.logdet_history
+        gain = f"last gain {history[-1] - history[-2]:.3e}" if len(history) > 1 else "one step"
         warnings.warn(
-            f"stopped after max_iter={max_iter} sweeps before log|det Q| settled "
-            f"(last gain {np.diff(trace.logdet_history[-2:]).sum():.3e}); increase "
-            "max_iter or tol.",
+            f"stopped after max_iter={max_iter} steps before log|det Q| settled ({gain}; "
+            "convergence needs at least two steps); increase max_iter or tol.",
             ConvergenceWarning,
             stacklevel=2,
         )

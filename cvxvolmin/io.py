@@ -19,8 +19,16 @@ class DataFileError(ValueError):
 
 
 def _load_npy(path: Path) -> np.ndarray:
+    with path.open("rb") as handle:
+        try:
+            np.lib.format.read_magic(handle)
+        except ValueError:
+            raise DataFileError(
+                f"{path} is not a .npy file (its header is missing); save the array with "
+                "numpy.save."
+            ) from None
     try:
-        return np.load(path, allow_pickle=False)
+        data = np.load(path, allow_pickle=False)
     except ValueError as exc:
         if "pickle" in str(exc).lower() or "object" in str(exc).lower():
             raise DataFileError(
@@ -28,6 +36,9 @@ def _load_npy(path: Path) -> np.ndarray:
                 "numeric array (e.g. np.save(path, X.astype(float)))."
             ) from None
         raise DataFileError(f"cannot read {path} as .npy ({exc}).") from None
+    except (EOFError, OSError) as exc:
+        raise DataFileError(f"cannot read {path} as .npy ({exc}).") from None
+    return data
 
 
 def _load_text(path: Path) -> np.ndarray:

@@ -151,7 +151,14 @@ class RowLP:
         status = self.problem.status
         if status in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE):
             raise self.infeasible()
-        if status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE) or self.q.value is None:
+        if status == cp.OPTIMAL_INACCURATE:
+            # An inaccurate vertex can be infeasible and even beat the true
+            # optimum of |det Q|: never return it as an answer.
+            raise SolverFailedError(
+                f"solver {self.solver} solved a row-update LP of {self.owner} only "
+                "inaccurately; use solver='HIGHS' (exact simplex vertices) or 'ECOS'."
+            )
+        if status != cp.OPTIMAL or self.q.value is None:
             raise self.failed(status)
         return np.array(self.q.value, dtype=float)
 

@@ -144,11 +144,20 @@ def svd_reduction(X, rank: int, column_scale: np.ndarray | None = None) -> Reduc
     """
     _, n = X.shape
     U, s, Vt, spectrum = leading_triplets(X, rank)
-    found = numerical_rank(spectrum, X.shape)
+    if not np.all(np.isfinite(s)):
+        raise ValueError(
+            "the singular values of X overflow (entries too large); rescale X, e.g. by "
+            "its largest absolute entry."
+        )
+    # Decide on the r leading values only: they are accurate on every path,
+    # while a (r+1)-th value from a Gram matrix carries noise of sqrt(eps).
+    found = numerical_rank(s, X.shape)
+    if found == 0:
+        raise ValueError("X is numerically zero: it has no nonzero singular value.")
     if found < rank:
         raise ValueError(
             f"X has numerical rank {found}, less than rank={rank} (leading singular "
-            f"values: {_format_values(spectrum)}); choose rank <= {max(found, 1)}."
+            f"values: {_format_values(spectrum)}); choose rank <= {found}."
         )
     root_n = np.sqrt(n)
     Xt = Vt * root_n

@@ -135,6 +135,8 @@ def check_random_state(random_state) -> np.random.Generator:
             raise TypeError(
                 f"random_state must be None, an int or a Generator; got {random_state!r}."
             )
+        if random_state is not None and random_state < 0:
+            raise ValueError(f"random_state (the seed) must be >= 0; got {random_state}.")
         return np.random.default_rng(random_state)
     if isinstance(random_state, np.random.Generator):
         return random_state

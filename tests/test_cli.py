@@ -100,6 +100,9 @@ def _bad_files(tmp_path, X):
     np.save(tmp_path / "vector.npy", X[0])
     np.save(tmp_path / "X.npy", X)
     (tmp_path / "garbage.csv").write_text("1,2,x\n3,4,5\n")
+    (tmp_path / "empty.npy").write_bytes(b"")
+    (tmp_path / "zipped.npy").write_bytes(b"PK\x03\x04 not really a zip")
+    (tmp_path / "text.npy").write_text("1 2 3\n")
     (tmp_path / "X.xlsx").write_text("not supported")
     (tmp_path / "broken.mat").write_bytes(b"\x00not a mat file at all" * 10)
     scipy.io.savemat(tmp_path / "two.mat", {"A": X, "B": X})
@@ -114,6 +117,11 @@ def _bad_files(tmp_path, X):
         (["fit", "{d}/nan.npy", "--rank", "2"], "NaN or infinite"),
         (["fit", "{d}/vector.npy", "--rank", "2"], "must be a 2-D array"),
         (["fit", "{d}/garbage.csv", "--rank", "2"], "cannot read .* as a numeric table"),
+        (["fit", "{d}/empty.npy", "--rank", "2"], "is not a .npy file"),
+        (["fit", "{d}/zipped.npy", "--rank", "2"], "is not a .npy file"),
+        (["fit", "{d}/text.npy", "--rank", "2"], "is not a .npy file"),
+        (["fit", "{d}/X.npy", "--rank", "2", "--seed", "-1"], "seed\\) must be >= 0"),
+        (["reproduce", "table2", "--out", "{d}/no/such/t.md"], "folder of --out does not exist"),
         (["fit", "{d}/X.xlsx", "--rank", "2"], "unknown file format '.xlsx'"),
         (["fit", "{d}/broken.mat", "--rank", "2"], "cannot read .* as a .mat file"),
         (["fit", "{d}/two.mat", "--rank", "2"], "choose one with --var NAME"),

@@ -175,3 +175,19 @@ def test_large_dense_input_takes_the_gram_path():
     result = fit(X, 10, random_state=0)
     assert matched_mse(H, result.H) <= 1e-18
     assert result.fit_error <= 1e-10
+
+
+def test_a_rank_above_the_numerical_rank_is_refused_on_the_gram_path():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((200, 3)) @ rng.uniform(size=(3, 10_000))  # above the SVD size
+    with pytest.raises(ValueError, match="numerical rank 3, less than rank=4"):
+        fit(X, 4)
+
+
+def test_the_fitted_H_can_be_checked_directly():
+    X, _, H = make_paper_data(5, case=1, random_state=1)  # seed 1: not separable
+    result = fit(X, 5, random_state=0)
+    assert result.H.min() < 0  # rounding of exact zeros
+    verdict = cvxvolmin.check_scattering(result.H).verdict
+    assert verdict == cvxvolmin.check_scattering(H).verdict == "sufficiently_scattered"
+    assert result.check_scattering().verdict == verdict

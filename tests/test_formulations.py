@@ -80,7 +80,7 @@ def test_rho_scales_H_and_nothing_else(paper_data, column_sum_fit):
 
 
 def test_rho_must_be_positive():
-    with pytest.raises(ValueError, match="rho must be positive; got -1"):
+    with pytest.raises(ValueError, match="rho must be positive and finite; got -1"):
         ColumnSumVolMin(rho=-1)
 
 

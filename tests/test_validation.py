@@ -77,7 +77,7 @@ def test_rank_above_the_numerical_rank_names_the_singular_values(X):
 
 
 def test_zero_matrix_has_rank_zero():
-    with pytest.raises(ValueError, match="numerical rank 0"):
+    with pytest.raises(ValueError, match="X is numerically zero"):
         fit(np.zeros((4, 5)), 1)
 
 

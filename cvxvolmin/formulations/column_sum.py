@@ -7,7 +7,10 @@ gives the same W and H up to that scaling (the paper's section 3).
 
 from __future__ import annotations
 
+import numbers
+
 import cvxpy as cp
+import numpy as np
 
 from ..reduction import Reduction
 from .base import Formulation, Row, register_formulation
@@ -42,8 +45,10 @@ class ColumnSumVolMin(Formulation):
     column_separable = True
 
     def __init__(self, rho: float = 1.0):
-        if not rho > 0:
-            raise ValueError(f"rho must be positive; got {rho!r}.")
+        if isinstance(rho, bool) or not isinstance(rho, numbers.Real):
+            raise TypeError(f"rho must be a positive number; got {rho!r}.")
+        if not (np.isfinite(rho) and rho > 0):
+            raise ValueError(f"rho must be positive and finite; got {rho!r}.")
         self.rho = float(rho)
 
     def unit(self, reduction: Reduction) -> float:

@@ -53,6 +53,10 @@ class PreparedH:
         }
 
 
+# Entries below this fraction of the largest entry are rounding of zeros.
+_ROUNDING = 1e-12
+
+
 def prepare(H) -> PreparedH:
     """Validate H (N x r, nonnegative) and reduce it to distinct row directions.
 
@@ -61,9 +65,15 @@ def prepare(H) -> PreparedH:
     TypeError
         If H is not a real numeric array.
     ValueError
-        If H is not 2-D, is empty, has NaN/inf or negative entries.
+        If H is not 2-D, is empty, has NaN/inf or negative entries (entries
+        within ``1e-12`` of zero relative to the largest are read as zeros).
     """
     H = check_matrix(H, "H", "N x r, one row per sample, one column per factor")
+    # A computed H (e.g. from fit) carries rounding of order 1e-16 where the
+    # true entries are zero; entries that small relative to H's largest are
+    # zeros, on either side of zero.
+    rounding = _ROUNDING * float(np.abs(H).max())
+    H[np.abs(H) <= rounding] = 0.0
     negative = H < 0
     if negative.any():
         first = tuple(int(i) for i in np.argwhere(negative)[0])
