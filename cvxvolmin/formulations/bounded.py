@@ -10,7 +10,10 @@ The module doubles as an example of adding one constraint to a criterion.
 
 from __future__ import annotations
 
+import numbers
+
 import cvxpy as cp
+import numpy as np
 
 from ..reduction import Reduction
 from .base import Row, register_formulation
@@ -23,10 +26,10 @@ class BoundedAbundanceVolMin(ColumnSumVolMin):
 
     Parameters
     ----------
-    upper : float, default 1.0
+    upper : float, optional
         Upper bound on every entry of H, in the units where each column of H
         sums to ``rho``. It must be at least ``rho / N`` (N samples), or no
-        column can reach its sum; the default is no bound when ``rho = 1``.
+        column can reach its sum. Default ``rho``: no effective bound.
     rho : float, default 1.0
         The common column sum of H.
 
@@ -42,10 +45,13 @@ class BoundedAbundanceVolMin(ColumnSumVolMin):
 
     name = "bounded-abundance"
 
-    def __init__(self, upper: float = 1.0, rho: float = 1.0):
+    def __init__(self, upper: float | None = None, rho: float = 1.0):
         super().__init__(rho=rho)
-        if not upper > 0:
-            raise ValueError(f"upper must be positive; got {upper!r}.")
+        upper = self.rho if upper is None else upper
+        if isinstance(upper, bool) or not isinstance(upper, numbers.Real):
+            raise TypeError(f"upper must be a positive number; got {upper!r}.")
+        if not (np.isfinite(upper) and upper > 0):
+            raise ValueError(f"upper must be positive and finite; got {upper!r}.")
         self.upper = float(upper)
 
     def row_constraints(self, row: Row, reduction: Reduction) -> list[cp.Constraint]:
