@@ -97,20 +97,61 @@ class Formulation(ABC):
     #: SVD reduction does; a formulation with its own reduction must say so).
     accepts_sparse: ClassVar[bool] = False
 
-    def reduce(self, X: np.ndarray, rank: int) -> Reduction:
-        """Reduce X (M x N, validated float copy) to rank ``rank``."""
+    def reduce(self, X, rank: int) -> Reduction:
+        """Reduce the data to the r x N frame the LPs work in.
+
+        Parameters
+        ----------
+        X : ndarray or scipy.sparse matrix of shape (M, N)
+            Validated, finite data (sparse only if ``accepts_sparse``). Never
+            write into it.
+        rank : int
+            r, already checked against min(M, N).
+
+        Returns
+        -------
+        Reduction
+            ``Xt`` (r x N) and ``basis`` (M x r) with ``X ≈ basis @ Xt``.
+        """
         return svd_reduction(X, rank)
 
     def unit(self, reduction: Reduction) -> float:
-        """Scale of H inside the LP (see the module notes)."""
+        """The LP value of one unit of H (see the module notes).
+
+        Returns
+        -------
+        float
+            N by default, so that H's entries are of order one in the LP.
+        """
         return float(reduction.n_samples)
 
     @abstractmethod
     def row_constraints(self, row: Row, reduction: Reduction) -> list[cp.Constraint]:
-        """Linear constraints that one row of Q must satisfy."""
+        """The linear constraints that one row of Q must satisfy.
+
+        Parameters
+        ----------
+        row : Row
+            ``row.q`` (the row of Q), ``row.h`` (the column of H it gives, in
+            LP units), ``row.unit`` and ``row.total`` (the sum of the column
+            over all samples).
+        reduction : Reduction
+            The reduced data.
+
+        Returns
+        -------
+        list of cvxpy.Constraint
+            Affine equalities and inequalities in ``row.q`` only: the engine
+            refuses anything else, so that every update is an LP.
+        """
 
     def row_sum(self, reduction: Reduction) -> np.ndarray:
-        """The fixed sum of the rows of Q (only when ``fixed_row_sum``)."""
+        """The fixed sum of the rows of Q (only when ``fixed_row_sum``).
+
+        Returns
+        -------
+        ndarray of shape (r,)
+        """
         raise NotImplementedError(f"{type(self).__name__} has no fixed row sum.")
 
     def initial_Q(self, reduction: Reduction, rng: np.random.Generator) -> np.ndarray:
@@ -123,7 +164,15 @@ class Formulation(ABC):
         return rng.standard_normal((reduction.rank, reduction.rank))
 
     def recover(self, Q: np.ndarray, reduction: Reduction) -> tuple[np.ndarray, np.ndarray]:
-        """Return ``(W, H)`` in the user's units from the final Q."""
+        """The factors in the user's units from the final Q.
+
+        Returns
+        -------
+        W : ndarray of shape (M, r)
+        H : ndarray of shape (N, r)
+            ``H = Xt.T @ Q.T / unit``, rows multiplied back by the columns'
+            normalization (``reduction.column_scale``).
+        """
         unit = self.unit(reduction)
         H = (reduction.Xt.T @ Q.T) * (reduction.column_scale[:, None] / unit)
         W = reduction.basis @ np.linalg.inv(Q) * unit
