@@ -46,16 +46,15 @@ import time
 from dataclasses import dataclass, replace
 from functools import partial
 
-import cvxpy as cp
 import numpy as np
 from scipy.optimize import minimize_scalar
 
+from .declaration import WORKING_SET_THRESHOLD, build_joint_lp, build_row_lp
 from .exceptions import DegenerateError
-from .formulations.base import Formulation, Row
+from .formulations.base import Formulation
 from .lp import RowLP
 from .polish import VertexPolisher
 from .reduction import Reduction
-from .working_set import Declaration, WorkingSetLP, initial_columns
 
 # |p @ q| below this (relative to ||q||) means the polytope holds no row that
 # keeps Q nonsingular.
@@ -79,92 +78,6 @@ class AOTrace:
     n_lp_solves: int
     #: Final log|det Q| of every start, in order (one entry for a single start).
     start_logdets: tuple[float, ...] = ()
-
-
-# Above this many samples, column-separable formulations solve their LPs on
-# working sets of columns (constraint generation, exact; see working_set.py).
-WORKING_SET_THRESHOLD = 2000
-
-
-def _declare(
-    formulation: Formulation, reduction: Reduction, columns: np.ndarray | None, joint: bool
-) -> Declaration:
-    """The row LP (or joint LP) in cvxpy, over all columns or the given ones."""
-    r = reduction.rank
-    unit = formulation.unit(reduction)
-    data = reduction.Xt if columns is None else reduction.Xt[:, columns]
-    XtT = np.ascontiguousarray(data.T)  # fast products when the LP is checked
-    column_sums = reduction.Xt.sum(axis=1)  # always over every column
-
-    def row(q) -> Row:
-        return Row(q, XtT @ q, unit, column_sums @ q)
-
-    if not joint:
-        q = cp.Variable(r, name="q")
-        return Declaration(q, list(formulation.row_constraints(row(q), reduction)), {})
-    flat = cp.Variable(r * r, name="Q")
-    rows = [flat[i * r : (i + 1) * r] for i in range(r)]
-    constraints: list[cp.Constraint] = []
-    for q in rows:
-        constraints += formulation.row_constraints(row(q), reduction)
-    constraints.append(cp.sum(cp.vstack(rows), axis=0) == formulation.row_sum(reduction))
-    return Declaration(flat, constraints, {})
-
-
-def _build(
-    formulation: Formulation, reduction: Reduction, solver: str, joint: bool, working_set: bool
-) -> RowLP | WorkingSetLP:
-    owner = f"formulation {formulation.name!r}"
-    if not working_set:
-        declared = _declare(formulation, reduction, None, joint)
-        return RowLP(declared.q, declared.constraints, solver, owner=owner)
-    if not formulation.column_separable:
-        raise ValueError(
-            f"formulation {formulation.name!r} does not declare column_separable = True, "
-            "so its LPs cannot be solved on working sets of columns; use working_set=False."
-        )
-    return WorkingSetLP(
-        lambda columns: _declare(formulation, reduction, columns, joint),
-        reduction.n_samples,
-        initial_columns(reduction.Xt, 20 * reduction.rank),
-        solver,
-        owner=owner,
-    )
-
-
-def build_row_lp(
-    formulation: Formulation, reduction: Reduction, solver: str, working_set: bool = False
-) -> RowLP | WorkingSetLP:
-    """Declare in cvxpy the LP of one row update, for formulations whose rows decouple.
-
-    With ``working_set``, the LP is solved by constraint generation on
-    working sets of columns (exact; :class:`~cvxvolmin.working_set.WorkingSetLP`).
-
-    Raises
-    ------
-    ValueError
-        For a formulation with ``fixed_row_sum`` (its rows move together:
-        see :func:`build_joint_lp`).
-    """
-    if formulation.fixed_row_sum:
-        raise ValueError(
-            f"formulation {formulation.name!r} fixes the sum of the rows of Q, so no "
-            "row moves alone; use build_joint_lp."
-        )
-    return _build(formulation, reduction, solver, joint=False, working_set=working_set)
-
-
-def build_joint_lp(
-    formulation: Formulation, reduction: Reduction, solver: str, working_set: bool = False
-) -> RowLP | WorkingSetLP:
-    """Declare in cvxpy the LP over all of Q, for formulations with ``fixed_row_sum``.
-
-    The variable is Q flattened row by row (``Q.ravel()``). Every row meets
-    the formulation's row constraints, and the rows sum to
-    ``formulation.row_sum(reduction)``. Only the objective changes between
-    steps, so a persistent solver restarts from its previous basis.
-    """
-    return _build(formulation, reduction, solver, joint=True, working_set=working_set)
 
 
 def cofactor_direction(Q: np.ndarray, i: int) -> np.ndarray:
@@ -349,9 +262,7 @@ def optimize(
     if n_starts < 1:
         raise ValueError(f"{formulation!r} asks for n_starts={n_starts}; it must be >= 1.")
     if working_set is None:
-        working_set = (
-            formulation.column_separable and reduction.n_samples > WORKING_SET_THRESHOLD
-        )
+        working_set = formulation.column_separable and reduction.n_samples > WORKING_SET_THRESHOLD
     if formulation.fixed_row_sum:
         lp = build_joint_lp(formulation, reduction, solver, working_set)
         row_sum = formulation.row_sum(reduction)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import cvxvolmin
-from cvxvolmin.engine import build_row_lp
+from cvxvolmin.declaration import build_row_lp
 from cvxvolmin.formulations import (
     BoundedAbundanceVolMin,
     ColumnSumAtMostVolMin,

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import cvxvolmin
-from cvxvolmin.engine import build_joint_lp, build_row_lp, line_search
+from cvxvolmin.declaration import build_joint_lp, build_row_lp
+from cvxvolmin.engine import line_search
 from cvxvolmin.formulations import RowSumVolMin, get_formulation
 from cvxvolmin.reduction import affine_set_reduction
 
