@@ -7,6 +7,7 @@ is wrong and what to do), 1 when a solver fails.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import warnings
@@ -53,21 +54,43 @@ def _check_out_path(out: str | None, suffix: str) -> Path | None:
     return path
 
 
+@contextlib.contextmanager
+def _sweep_progress(enabled: bool):
+    """A tqdm bar over sweeps on a terminal; nothing otherwise (or without tqdm)."""
+    if not (enabled and sys.stderr.isatty()):
+        yield None
+        return
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        yield None
+        return
+    with tqdm(desc="sweeps", unit="sweep", file=sys.stderr, leave=False) as bar:
+
+        def callback(step: int, logdet: float) -> None:
+            bar.set_postfix_str(f"log|det Q| = {logdet:.8g}")
+            bar.update(1)
+
+        yield callback
+
+
 def _cmd_fit(args: argparse.Namespace) -> int:
     from . import fit
 
     out = _check_out_path(args.out, ".npz")
     X = _load_input(args)
-    result = fit(
-        X,
-        args.rank,
-        formulation=args.formulation,
-        solver=args.solver,
-        max_iter=args.max_iter,
-        tol=args.tol,
-        random_state=args.seed,
-        verbose=args.verbose,
-    )
+    with _sweep_progress(enabled=not args.verbose) as callback:
+        result = fit(
+            X,
+            args.rank,
+            formulation=args.formulation,
+            solver=args.solver,
+            max_iter=args.max_iter,
+            tol=args.tol,
+            random_state=args.seed,
+            verbose=args.verbose,
+            callback=callback,
+        )
     if out is not None:
         np.savez(
             out,

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
 
@@ -169,6 +170,7 @@ def maximize_volume(
     tol: float,
     row_sum: np.ndarray | None = None,
     verbose: bool = False,
+    callback: Callable[[int, float], None] | None = None,
 ) -> AOTrace:
     """Improve ``log|det Q|`` step by step, each step LPs, until it settles.
 
@@ -194,6 +196,8 @@ def maximize_volume(
         feasible set).
     verbose : bool, default False
         Print ``log|det Q|`` after each step to stderr.
+    callback : callable, optional
+        Called as ``callback(step, logdet)`` after each step (progress bars).
     """
     Q = np.array(Q0, dtype=float, copy=True)
     if row_sum is None:
@@ -221,6 +225,8 @@ def maximize_volume(
                 f"{lp.n_solves - solves_before} LPs, {time.perf_counter() - start:.3f} s",
                 file=sys.stderr,
             )
+        if callback is not None:
+            callback(sweep, logdet)
         if sweep >= 2 and logdet - history[-2] <= tol * max(1.0, abs(history[-2])):
             converged = True
             break
@@ -244,6 +250,7 @@ def optimize(
     tol: float,
     working_set: bool | None = None,
     verbose: bool = False,
+    callback: Callable[[int, float], None] | None = None,
 ) -> AOTrace:
     """Run the alternating optimization from up to ``formulation.n_starts`` starts.
 
@@ -280,6 +287,7 @@ def optimize(
             tol=tol,
             row_sum=row_sum,
             verbose=verbose,
+            callback=callback,
         )
         finals.append(trace.logdet_history[-1])
         if best is None or finals[-1] > best.logdet_history[-1]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -130,6 +131,7 @@ def fit(
     random_state=None,
     working_set: bool | None = None,
     verbose: bool = False,
+    callback: Callable[[int, float], None] | None = None,
 ) -> FitResult:
     """Factor ``X ≈ W @ H.T`` by volume minimization.
 
@@ -162,6 +164,9 @@ def fit(
         ``column_separable``.
     verbose : bool, default False
         Print ``log|det Q|`` after each sweep to stderr.
+    callback : callable, optional
+        Called as ``callback(step, logdet)`` after every sweep (or joint
+        step) of every start, e.g. to drive a progress bar.
 
     Returns
     -------
@@ -240,6 +245,7 @@ def fit(
         tol=tol,
         working_set=working_set,
         verbose=verbose,
+        callback=callback,
     )
     if not trace.converged:
         history = trace.logdet_history

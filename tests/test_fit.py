@@ -191,3 +191,11 @@ def test_the_fitted_H_can_be_checked_directly():
     verdict = cvxvolmin.check_scattering(result.H).verdict
     assert verdict == cvxvolmin.check_scattering(H).verdict == "sufficiently_scattered"
     assert result.check_scattering().verdict == verdict
+
+
+def test_callback_sees_every_sweep(case3_r5):
+    X, _, _ = case3_r5
+    seen = []
+    result = fit(X, 5, random_state=0, callback=lambda step, logdet: seen.append((step, logdet)))
+    assert [step for step, _ in seen] == list(range(1, result.n_iter + 1))
+    assert tuple(logdet for _, logdet in seen) == result.logdet_history
