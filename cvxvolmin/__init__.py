@@ -6,6 +6,7 @@ declared in cvxpy and solved by HiGHS; check whether an H is sufficiently
 scattered, the condition under which the factors are unique.
 """
 
+from . import robust
 from .baselines import BaselineResult, plain_nmf
 from .exceptions import (
     ConvergenceWarning,
@@ -28,6 +29,7 @@ from .formulations import (
     register_formulation,
 )
 from .metrics import match_columns, matched_mse
+from .robust import RobustFitResult, add_noise, fit_robust
 from .scattering import ScatteringResult, check_scattering, necessary_conditions
 from .synthetic import make_paper_data
 
@@ -45,13 +47,16 @@ __all__ = [
     "InfeasibleError",
     "ModelMismatchWarning",
     "NoisyColumnsWarning",
+    "RobustFitResult",
     "Row",
     "RowSumVolMin",
     "ScatteringResult",
     "SolverFailedError",
+    "add_noise",
     "available_formulations",
     "check_scattering",
     "fit",
+    "fit_robust",
     "get_formulation",
     "make_paper_data",
     "match_columns",
@@ -59,6 +64,7 @@ __all__ = [
     "necessary_conditions",
     "plain_nmf",
     "register_formulation",
+    "robust",
 ]
 
 

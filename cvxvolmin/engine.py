@@ -97,8 +97,9 @@ def _best_row(lp: RowLP, p: np.ndarray) -> np.ndarray:
         raise DegenerateError(
             "every feasible row is orthogonal to the cofactor direction: the feasible "
             "set lies in a hyperplane through the origin and no nonsingular Q meets "
-            "the constraints. The data do not support a factorization of this rank; "
-            "try a smaller rank."
+            "the constraints. The data do not support an exact factorization of this "
+            "rank; for noisy data use cvxvolmin.robust.fit_robust(X, rank), or try a "
+            "smaller rank."
         )
     return best
 
@@ -215,7 +216,8 @@ def maximize_volume(
         if not np.isfinite(logdet):
             raise DegenerateError(
                 "Q became singular during a sweep; the feasible set is degenerate at "
-                "this rank. Try a smaller rank."
+                "this rank. For noisy data use cvxvolmin.robust.fit_robust(X, rank), "
+                "or try a smaller rank."
             )
         history.append(logdet)
         if verbose:

@@ -232,7 +232,7 @@ def fit(
             f"{int(noisy.sum())} of {X.shape[1]} columns of X have more than "
             f"{_NOISY_COLUMN:.0%} of their norm outside the rank-{rank} subspace; the "
             "exact criterion treats their directions as exact, so noise in them can "
-            "move the solution. Drop or denoise them.",
+            "move the solution. Drop or denoise them, or use cvxvolmin.robust.fit_robust.",
             NoisyColumnsWarning,
             stacklevel=2,
         )

@@ -166,9 +166,10 @@ class RowLP:
         """The error for an empty polytope."""
         return InfeasibleError(
             f"the row-update LP of {self.owner} is infeasible: no row of Q gives "
-            "a column of H that meets the constraints. The data are not of the "
-            "form X = W @ H.T with such H at this rank (noise, or a rank that is "
-            "too large); try a smaller rank or denoise X."
+            "a column of H that meets the constraints, so X is not exactly of the "
+            "form X = W @ H.T with such H at this rank. Noise does this (the exact "
+            "criterion treats every column's direction as exact): for noisy data use "
+            "cvxvolmin.robust.fit_robust(X, rank); otherwise try a smaller rank."
         )
 
     def failed(self, status: object) -> SolverFailedError:

@@ -1,0 +1,179 @@
+"""Volume-regularized column-sum VolMin (cvxvolmin.robust) on exact and noisy data."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import cvxvolmin
+from cvxvolmin.robust import add_noise, fit_robust, run_snr_study
+from cvxvolmin.robust import solver as robust_solver
+
+
+def _exact_mse(X: np.ndarray, H: np.ndarray) -> float:
+    """MSE of the exact fit, inf when noise leaves it without a feasible point."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", cvxvolmin.NoisyColumnsWarning)
+            return cvxvolmin.matched_mse(H, cvxvolmin.fit(X, 5, random_state=0).H)
+    except (cvxvolmin.InfeasibleError, cvxvolmin.DegenerateError):
+        return np.inf
+
+
+def _assert_feasible(H: np.ndarray) -> None:
+    assert H.min() >= 0.0
+    np.testing.assert_allclose(H.sum(axis=0), 1.0, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("case", [1, 2, 3])
+def test_exact_on_noiseless_data(case):
+    X, _, H = cvxvolmin.make_paper_data(5, case=case, random_state=0)
+    result = fit_robust(X, 5, random_state=0)
+    assert cvxvolmin.matched_mse(H, result.H) <= 1e-12
+    assert result.init == "exact"
+    assert result.fit_error < 1e-12
+    _assert_feasible(result.H)
+
+
+def test_beats_the_exact_criterion_at_20_db():
+    # Case 3 (Gaussian W), r = 5: the exact fit is far off or infeasible here.
+    exact, robust = [], []
+    for seed in range(3):
+        X, _, H = cvxvolmin.make_paper_data(5, case=3, random_state=seed)
+        noisy = add_noise(X, 20.0, random_state=100 + seed)
+        exact.append(_exact_mse(noisy, H))
+        result = fit_robust(noisy, 5, random_state=0)
+        robust.append(cvxvolmin.matched_mse(H, result.H))
+        _assert_feasible(result.H)
+        assert result.converged
+        residual_sq = (result.fit_error * np.linalg.norm(noisy)) ** 2
+        assert np.all(np.diff(result.objective_history) <= 1e-12 * residual_sq)
+    assert np.median(exact) > 1e-2  # the exact method does fail here
+    assert np.median(robust) < 1e-2
+    assert np.median(robust) < np.median(exact) / 10
+
+
+def _opposite_to_the_sum(X: np.ndarray) -> np.ndarray:
+    # Low energy, opposite to the sum of the columns: the conic hull of the
+    # data holds a line, so the exact criterion has no feasible point.
+    return -0.05 * X.sum(axis=1, keepdims=True) / X.shape[1]
+
+
+def _opposite_to_a_column(X: np.ndarray) -> np.ndarray:
+    # -x_0 beside x_0: every feasible row is orthogonal to x_0, so the feasible
+    # set lies in a hyperplane and holds no nonsingular Q.
+    return -0.1 * X[:, [0]]
+
+
+VANISHING = [
+    pytest.param(_opposite_to_the_sum, cvxvolmin.InfeasibleError, id="infeasible"),
+    pytest.param(_opposite_to_a_column, cvxvolmin.DegenerateError, id="degenerate"),
+]
+
+
+@pytest.mark.parametrize(("extra_column", "error"), VANISHING)
+def test_vanishing_feasible_set(extra_column, error):
+    X, _, H = cvxvolmin.make_paper_data(5, case=3, random_state=0)
+    X_bad = np.hstack([X, extra_column(X)])
+    with pytest.raises(error):
+        cvxvolmin.fit(X_bad, 5, random_state=0)
+    result = fit_robust(X_bad, 5, random_state=0)
+    assert result.init != "exact"
+    assert f"exact fit on all columns: {error.__name__}" in result.init_note
+    _assert_feasible(result.H)
+    # The original columns are still well recovered.
+    assert cvxvolmin.matched_mse(H, result.H[:-1]) < 1e-3
+
+
+# The exact path's errors point noisy-data users to fit_robust.
+@pytest.mark.parametrize(("extra_column", "error"), VANISHING)
+def test_exact_errors_point_to_the_robust_solver(extra_column, error):
+    X, _, _ = cvxvolmin.make_paper_data(5, case=3, random_state=0)
+    with pytest.raises(error, match=r"cvxvolmin\.robust\.fit_robust"):
+        cvxvolmin.fit(np.hstack([X, extra_column(X)]), 5, random_state=0)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"X": None}, TypeError, "X is None"),
+        ({"X": np.ones(5)}, ValueError, "must be a 2-D array"),
+        ({"X": np.full((4, 4), np.nan)}, ValueError, "NaN or infinite"),
+        ({"X": np.zeros((6, 6))}, ValueError, "X is all zeros"),
+        ({"rank": 0}, ValueError, "rank must be at least 1"),
+        ({"rank": 2.0}, TypeError, "rank must be a positive integer"),
+        ({"lam": -1.0}, ValueError, "lam must be a finite nonnegative number"),
+        ({"lam_scale": np.inf}, ValueError, "lam_scale must be a finite nonnegative"),
+        ({"delta": 0.0}, ValueError, "delta must be positive"),
+        ({"max_iter": 0}, ValueError, "max_iter must be a positive integer"),
+        ({"tol": "small"}, TypeError, "tol must be a nonnegative number"),
+        ({"solver": "NO_SUCH_SOLVER"}, ValueError, "not an installed cvxpy solver"),
+        ({"solver": "SCIPY"}, ValueError, "cannot solve the H update, a convex QP"),
+    ],
+)
+def test_bad_inputs_fail_before_any_solver(monkeypatch, kwargs, error, match):
+    def no_solver(*args, **kwargs):
+        raise AssertionError("a solver ran before the inputs were checked")
+
+    monkeypatch.setattr(robust_solver, "_starts", no_solver)
+    args = {"X": np.arange(1.0, 37.0).reshape(6, 6), "rank": 2, **kwargs}
+    with pytest.raises(error, match=match):
+        fit_robust(args.pop("X"), args.pop("rank"), **args)
+
+
+def test_deterministic_and_leaves_input_alone():
+    X, _, _ = cvxvolmin.make_paper_data(4, case=3, n_samples=80, random_state=3)
+    noisy = add_noise(X, 20.0, random_state=4)
+    noisy.flags.writeable = False  # any write into the user's array raises
+    before = noisy.copy()
+    first = fit_robust(noisy, 4, random_state=7)
+    second = fit_robust(noisy, 4, random_state=np.random.default_rng(7))
+    np.testing.assert_array_equal(first.H, second.H)
+    np.testing.assert_array_equal(first.W, second.W)
+    assert first.objective_history == second.objective_history
+    np.testing.assert_array_equal(noisy, before)
+
+
+def test_lam_rule_and_explicit_lam():
+    X, _, _ = cvxvolmin.make_paper_data(4, case=3, n_samples=80, random_state=3)
+    noisy = add_noise(X, 30.0, random_state=4)
+    default = fit_robust(noisy, 4, random_state=0)
+    # The rule: lam_scale * ||X - W0 H0.T||^2 / r, W0 H0 the exact fit; scale-invariant.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", cvxvolmin.NoisyColumnsWarning)
+        exact = cvxvolmin.fit(noisy, 4, random_state=0)
+    start_residual_sq = (exact.fit_error * np.linalg.norm(noisy)) ** 2
+    assert default.lam == pytest.approx(0.3 * start_residual_sq / 4, rel=1e-6)
+    scaled = fit_robust(1e3 * noisy, 4, random_state=0)
+    assert cvxvolmin.matched_mse(default.H, scaled.H) < 1e-8
+    explicit = fit_robust(noisy, 4, lam=2.5, random_state=0)
+    assert explicit.lam == 2.5
+
+
+def test_convergence_warning_when_budget_ends():
+    X, _, _ = cvxvolmin.make_paper_data(5, case=3, random_state=1)
+    noisy = add_noise(X, 20.0, random_state=101)
+    with pytest.warns(cvxvolmin.ConvergenceWarning, match="max_iter=2"):
+        result = fit_robust(noisy, 5, max_iter=2, random_state=0)
+    assert not result.converged and result.n_iter == 2
+    _assert_feasible(result.H)
+
+
+def test_add_noise_snr():
+    X = np.random.default_rng(0).standard_normal((300, 300)) + 1.0
+    noisy = add_noise(X, 25.0, random_state=1)
+    snr = 10 * np.log10(np.sum(X**2) / np.sum((noisy - X) ** 2))
+    assert snr == pytest.approx(25.0, abs=0.05)
+    with pytest.raises(ValueError, match="snr_db must be finite"):
+        add_noise(X, np.inf)
+
+
+def test_snr_study_smoke():
+    result = run_snr_study(
+        snrs_db=(20.0,), cases=(3,), trials=1, methods=["robust-column-sum"], n_samples=80
+    )
+    row = result.row("robust-column-sum", 20.0, 3)
+    assert row.n_failed == 0 and row.median_mse < 1e-2
+    assert "robust-column-sum" in result.to_markdown()
