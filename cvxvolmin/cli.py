@@ -74,6 +74,25 @@ def _sweep_progress(enabled: bool):
         yield callback
 
 
+@contextlib.contextmanager
+def _stage_progress():
+    """On a terminal, a tqdm line naming the checker's current stage and the elapsed time."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        yield None
+        return
+    with tqdm(file=sys.stderr, leave=False, bar_format="{desc} [{elapsed}]") as bar:
+
+        def progress(stage: str) -> None:
+            bar.set_description_str(f"checking H: {stage} stage")
+
+        yield progress
+
+
 def _cmd_fit(args: argparse.Namespace) -> int:
     from . import fit
 
@@ -133,14 +152,16 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from .scattering import check_scattering
 
     H = _load_input(args)
-    result = check_scattering(
-        H,
-        method=args.method,
-        tol=args.tol,
-        n_samples=args.samples,
-        time_limit=args.time_limit,
-        random_state=args.seed,
-    )
+    with _stage_progress() as progress:
+        result = check_scattering(
+            H,
+            method=args.method,
+            tol=args.tol,
+            n_samples=args.samples,
+            time_limit=args.time_limit,
+            random_state=args.seed,
+            progress=progress,
+        )
     if args.json:
         print(json.dumps(result.to_dict()))
         return 0

@@ -430,3 +430,10 @@ def test_plot_draws_and_marks_witness():
     ax2 = scattering(hexagon(0.25), ax=axes[1])
     assert "witness" not in [a.get_label() for a in ax2.get_children()]
     plt.close(fig)
+
+
+def test_progress_names_each_stage_as_it_starts():
+    _, _, H = make_paper_data(5, random_state=1)
+    seen: list[str] = []
+    result = check_scattering(H, random_state=0, progress=seen.append)
+    assert seen == result.stats["stages"] == ["necessary", "sample", "exact"]

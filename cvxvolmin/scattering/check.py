@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numbers
 import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -32,6 +33,7 @@ def check_scattering(
     n_samples: int = 2000,
     time_limit: float | None = 60.0,
     random_state=None,
+    progress: Callable[[str], None] | None = None,
 ) -> ScatteringResult:
     """Decide whether H is sufficiently scattered (guide, section 3).
 
@@ -66,6 +68,9 @@ def check_scattering(
         and the answer is then "inconclusive". None means no limit.
     random_state : None, int or numpy.random.Generator
         Seeds the sampling screen.
+    progress : callable, optional
+        Called with the name of each stage ("necessary", "sample", "exact")
+        as it starts, e.g. to show on a terminal what a long check is doing.
 
     Returns
     -------
@@ -112,6 +117,11 @@ def check_scattering(
     stages: list[str] = []
     stats["stages"] = stages
 
+    def begin(stage: str) -> None:
+        stages.append(stage)
+        if progress is not None:
+            progress(stage)
+
     def finish(**fields) -> ScatteringResult:
         fields.setdefault("witness_point", None)
         fields.setdefault("gap", None)
@@ -130,14 +140,14 @@ def check_scattering(
         )
 
     if method == "auto" or prepared.rank < prepared.r:
-        stages.append("necessary")
+        begin("necessary")
         report = run_necessary(prepared, tol)
         stats["necessary_checks"] = report.checks
         if not report.passed:
             return _from_necessary(report, finish)
 
     if method in ("auto", "sample"):
-        stages.append("sample")
+        begin("sample")
         outcome = sample_screen(prepared.rows, n_samples, rng, tol, deadline)
         stats["n_samples_tested"] = outcome.n_tested
         if outcome.point is not None:
@@ -174,7 +184,7 @@ def check_scattering(
                 ),
             )
 
-    stages.append("exact")
+    begin("exact")
     summary, info = decide_within(prepared.rows, tol, max(deadline - time.perf_counter(), 0.0))
     stats.update(info)
     if summary is not None:
