@@ -42,7 +42,7 @@ class Declaration(NamedTuple):
 # Absolute feasibility tolerance in LP units (entries of H of order one).
 _FEASIBILITY = 1e-9
 # How many of the most violated columns one round adds.
-_GROWTH = 1000
+_GROWTH = 300
 _MAX_WIDENINGS = 40
 
 
