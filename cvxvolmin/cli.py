@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .progress import terminal_bar
+
 BAD_INPUT = 2
 SOLVER_FAILURE = 1
 
@@ -56,16 +58,12 @@ def _check_out_path(out: str | None, suffix: str) -> Path | None:
 
 @contextlib.contextmanager
 def _sweep_progress(enabled: bool):
-    """A tqdm bar over sweeps on a terminal; nothing otherwise (or without tqdm)."""
-    if not (enabled and sys.stderr.isatty()):
+    """A bar over sweeps on a terminal; yields its callback, or None."""
+    bar = terminal_bar(enabled, desc="sweeps", unit="sweep", leave=False)
+    if bar is None:
         yield None
         return
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        yield None
-        return
-    with tqdm(desc="sweeps", unit="sweep", file=sys.stderr, leave=False) as bar:
+    with bar:
 
         def callback(step: int, logdet: float) -> None:
             bar.set_postfix_str(f"log|det Q| = {logdet:.8g}")
@@ -76,16 +74,12 @@ def _sweep_progress(enabled: bool):
 
 @contextlib.contextmanager
 def _stage_progress():
-    """On a terminal, a tqdm line naming the checker's current stage and the elapsed time."""
-    if not sys.stderr.isatty():
+    """On a terminal, a line naming the checker's current stage and the elapsed time."""
+    bar = terminal_bar(leave=False, bar_format="{desc} [{elapsed}]")
+    if bar is None:
         yield None
         return
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        yield None
-        return
-    with tqdm(file=sys.stderr, leave=False, bar_format="{desc} [{elapsed}]") as bar:
+    with bar:
 
         def progress(stage: str) -> None:
             bar.set_description_str(f"checking H: {stage} stage")

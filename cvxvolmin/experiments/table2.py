@@ -13,9 +13,6 @@ import csv
 import io
 import json
 import math
-import sys
-import time
-import warnings
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -26,9 +23,11 @@ from types import MappingProxyType
 import numpy as np
 
 from ..metrics import matched_mse
+from ..progress import terminal_bar
 from ..synthetic import CASES, make_paper_data
 from ..validation import check_positive_int
 from .methods import METHODS
+from .trial import run_method
 
 PAPER_CITATION = (
     'X. Fu, K. Huang, N. D. Sidiropoulos, "On Identifiability of Nonnegative Matrix '
@@ -370,31 +369,24 @@ def _run_one(
     trial: int,
     rng: np.random.Generator,
 ) -> TrialRecord:
-    error = None
-    mse = math.nan
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        start = time.perf_counter()
+    outcome = run_method(lambda: METHODS[name].estimate_H(X, rank, rng))
+    mse, error = math.nan, None
+    if outcome.error is not None:
+        error = f"{type(outcome.error).__name__}: {outcome.error}"
+    else:
         try:
-            H_est = METHODS[name].estimate_H(X, rank, rng)
-        except Exception as exc:  # recorded, not raised: one bad trial must not end the run
-            error = f"{type(exc).__name__}: {exc}"
-            H_est = None
-        elapsed = time.perf_counter() - start
-        if H_est is not None:
-            try:
-                mse = matched_mse(H, H_est)
-            except ValueError as exc:  # e.g. an all-zero column: no direction to score
-                error = f"unscorable estimate: {exc}"
+            mse = matched_mse(H, outcome.estimate)
+        except ValueError as exc:  # e.g. an all-zero column: no direction to score
+            error = f"unscorable estimate: {exc}"
     return TrialRecord(
         method=name,
         rank=rank,
         case=case,
         trial=trial,
         mse=mse,
-        time_s=elapsed,
+        time_s=outcome.time_s,
         error=error,
-        warnings=tuple(w.category.__name__ for w in caught),
+        warnings=outcome.warnings,
     )
 
 
@@ -454,13 +446,8 @@ def _check_seed(seed: int | None) -> int | None:
 
 
 def _progress_bar(jobs: list, progress: bool) -> Iterable:
-    if not (progress and sys.stderr.isatty()):
-        return jobs
-    try:
-        from tqdm import tqdm
-    except ImportError:  # the bar is a courtesy: run without it
-        return jobs
-    return tqdm(jobs, desc="table 2", unit="trial", file=sys.stderr)
+    bar = terminal_bar(progress, iterable=jobs, desc="table 2", unit="trial")
+    return jobs if bar is None else bar
 
 
 _CASE_SHORT = {1: "sparse W", 2: "dense W", 3: "Gaussian W"}

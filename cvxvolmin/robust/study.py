@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
-import warnings
 import zlib
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -22,6 +20,7 @@ from types import MappingProxyType
 import numpy as np
 
 from ..baselines import plain_nmf
+from ..experiments.trial import run_method
 from ..factorization import fit
 from ..metrics import matched_mse
 from ..synthetic import CASES, make_paper_data
@@ -244,24 +243,16 @@ def _child(root: np.random.SeedSequence, *key: int) -> np.random.SeedSequence:
 
 
 def _run_one(name, X, H, rank, snr, case, trial, rng) -> SNRRecord:
-    error, mse = None, math.nan
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        start = time.perf_counter()
-        try:
-            mse = matched_mse(H, SNR_METHODS[name](X, rank, rng))
-        except Exception as exc:  # recorded, not raised: one bad trial must not end the run
-            error = f"{type(exc).__name__}"
-        elapsed = time.perf_counter() - start
+    outcome = run_method(lambda: matched_mse(H, SNR_METHODS[name](X, rank, rng)))
     return SNRRecord(
         method=name,
         snr_db=snr,
         case=case,
         trial=trial,
-        mse=mse,
-        time_s=elapsed,
-        error=error,
-        warnings=tuple(w.category.__name__ for w in caught),
+        mse=math.nan if outcome.error is not None else outcome.estimate,
+        time_s=outcome.time_s,
+        error=None if outcome.error is None else type(outcome.error).__name__,
+        warnings=outcome.warnings,
     )
 
 
