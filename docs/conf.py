@@ -60,7 +60,7 @@ sphinx_gallery_conf = {
     "gallery_dirs": ["auto_examples", "auto_tutorial"],
     # Execute every script, not only plot_*.py: all of them must run.
     "filename_pattern": re.escape(os.sep) + r"[a-z_0-9]+\.py$",
-    "ignore_pattern": r"__init__\.py",
+    "ignore_pattern": r"(__init__\.py|real_data)",
     "within_subsection_order": "FileNameSortKey",
     "download_all_examples": False,
     "remove_config_comments": True,
