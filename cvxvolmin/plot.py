@@ -11,7 +11,9 @@ from .scattering.prepare import prepare
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
+    from .robust import SNRStudyResult
     from .scattering import ScatteringResult
 
 #: The slice 1.x = 1 of R^3 drawn as an equilateral triangle of side 1.
@@ -116,3 +118,52 @@ def scattering(H, ax: Axes | None = None, result: ScatteringResult | None = None
     ax.set_xticks([])
     ax.set_yticks([])
     return ax
+
+
+def snr_study(result: SNRStudyResult) -> Figure:
+    """Median MSE of H against SNR, one panel per case, one line per method.
+
+    The y axis is logarithmic. A cell whose trials all failed is left out of
+    its line; where some trials failed, the marker is hollow.
+
+    Parameters
+    ----------
+    result : SNRStudyResult
+        From :func:`cvxvolmin.robust.run_snr_study` (or ``cvxvolmin reproduce
+        noise``).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from .synthetic import CASES
+
+    plt = _import_pyplot()
+    cfg = result.config
+    cases, snrs = cfg["cases"], cfg["snrs_db"]
+    fig, axes = plt.subplots(
+        1, len(cases), figsize=(3.6 * len(cases), 3.4), sharey=True, squeeze=False
+    )
+    floor = np.finfo(float).tiny  # an exact recovery (MSE 0) still shows on a log axis
+    for ax, case in zip(axes[0], cases, strict=True):
+        for k, method in enumerate(cfg["methods"]):
+            rows = [result.row(method, snr, case) for snr in snrs]
+            kept = [row for row in rows if not np.isnan(row.median_mse)]
+            x = [row.snr_db for row in kept]
+            y = [max(row.median_mse, floor) for row in kept]
+            line = ax.semilogy(x, y, "-", color=f"C{k}", label=method)[0]
+            for row, yi in zip(kept, y, strict=True):
+                ax.plot(
+                    row.snr_db,
+                    yi,
+                    "o",
+                    color=line.get_color(),
+                    mfc="none" if row.n_failed else line.get_color(),
+                )
+        ax.set_title(f"case {case}: {CASES[case]}", fontsize=9)
+        ax.set_xlabel("SNR (dB)")
+        ax.grid(True, which="major", alpha=0.3)
+    axes[0][0].set_ylabel(f"median MSE of H ({cfg['trials']} trials)")
+    axes[0][-1].legend(fontsize=8)
+    fig.tight_layout()
+    return fig

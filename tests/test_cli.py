@@ -232,3 +232,37 @@ def test_reproduce_table2_json(tmp_path, capsys):
 def test_reproduce_rejects_a_bad_out_suffix(capsys):
     status, _, err = run(["reproduce", "table2", "--trials", "1", "--out", "t.xlsx"], capsys)
     assert status == 2 and "--out must end in .md, .csv or .json" in err
+
+
+def test_reproduce_noise_json_and_plot(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    plot = tmp_path / "noise.png"
+    argv = ["reproduce", "noise", "--snr", "30", "40", "--trials", "1", "--cases", "3"]
+    argv += ["--methods", "plain-nmf", "column-sum", "--json", "--plot", str(plot)]
+    status, out, _ = run(argv, capsys)
+    assert status == 0
+    payload = json.loads(out)
+    assert payload["config"]["snrs_db"] == [30.0, 40.0]
+    assert {(row["method"], row["snr_db"]) for row in payload["rows"]} == {
+        (m, s) for m in ("plain-nmf", "column-sum") for s in (30.0, 40.0)
+    }
+    for row in payload["rows"]:
+        assert {"median_mse", "mean_mse", "max_mse", "n_failed"} <= set(row)
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--methods", "magic"], "unknown --methods \\['magic'\\]"),
+        (["--plot", "out.jpg"], "--plot must end in .png"),
+        (["--snr", "nan"], "snrs_db must be a nonempty sequence of finite numbers"),
+        (["--trials", "0"], "trials must be a positive integer"),
+        (["--cases", "4"], "invalid choice: 4"),
+    ],
+)
+def test_reproduce_noise_bad_input(extra, message, capsys):
+    status, _, err = run(["reproduce", "noise", *extra], capsys)
+    assert status == 2
+    assert re.search(message, err), err
+    assert len(err.strip().splitlines()) == 1

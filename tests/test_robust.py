@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import cvxvolmin
-from cvxvolmin.robust import add_noise, fit_robust, run_snr_study
+from cvxvolmin.robust import DEFAULT_SNR_METHODS, add_noise, fit_robust, run_snr_study
 from cvxvolmin.robust import solver as robust_solver
 
 
@@ -177,3 +177,64 @@ def test_snr_study_smoke():
     row = result.row("robust-column-sum", 20.0, 3)
     assert row.n_failed == 0 and row.median_mse < 1e-2
     assert "robust-column-sum" in result.to_markdown()
+
+
+@pytest.mark.parametrize("case", [1, 2])
+def test_row_sum_exact_on_noiseless_data(case):
+    # Nonnegative W: after l1 normalization the columns of X are convex
+    # combinations of W's normalized columns, the row-sum model. Case 1 has
+    # samples with no signal (zero columns of X): their rows of H are zero.
+    X, _, H = cvxvolmin.make_paper_data(5, case=case, random_state=0)
+    criterion = cvxvolmin.get_formulation("row-sum", normalize="l1")
+    result = fit_robust(X, 5, formulation=criterion, random_state=0)
+    assert result.formulation == "row-sum" and result.init == "exact"
+    assert cvxvolmin.matched_mse(H, result.H) <= 1e-12
+    assert result.fit_error < 1e-12
+    zero = ~X.any(axis=0)
+    assert np.all(result.H[zero] == 0)
+    # Rows of H sum to the l1 norms of the columns of X, as cvxvolmin.fit returns them.
+    np.testing.assert_allclose(result.H.sum(axis=1)[~zero], np.abs(X).sum(axis=0)[~zero])
+
+
+def test_row_sum_warns_on_mixed_sign_data():
+    X, _, _ = cvxvolmin.make_paper_data(4, case=3, n_samples=80, random_state=3)
+    noisy = add_noise(X, 30.0, random_state=4)
+    criterion = cvxvolmin.get_formulation("row-sum", normalize=None)
+    with pytest.warns(cvxvolmin.ModelMismatchWarning, match="cannot hold"):
+        result = fit_robust(noisy, 4, formulation=criterion, random_state=0)
+    assert result.H.min() >= 0
+    np.testing.assert_allclose(result.H.sum(axis=1), 1.0, atol=1e-12)
+    assert result.summary()["method"] == "robust-row-sum"
+
+
+def test_rho_rescales_H_and_W():
+    X, _, _ = cvxvolmin.make_paper_data(4, case=3, n_samples=80, random_state=3)
+    noisy = add_noise(X, 30.0, random_state=4)
+    one = fit_robust(noisy, 4, random_state=0)
+    two = fit_robust(noisy, 4, formulation=cvxvolmin.ColumnSumVolMin(rho=2.0), random_state=0)
+    np.testing.assert_allclose(two.H, 2 * one.H, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(two.W, one.W / 2, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(two.H.sum(axis=0), 2.0)
+
+
+@pytest.mark.parametrize("formulation", ["column-sum-leq", "bounded-abundance", "no-such"])
+def test_other_formulations_are_refused(monkeypatch, formulation):
+    def no_solver(*args, **kwargs):
+        raise AssertionError("a solver ran before the inputs were checked")
+
+    monkeypatch.setattr(robust_solver, "_starts", no_solver)
+    X = np.arange(1.0, 37.0).reshape(6, 6)
+    with pytest.raises(ValueError, match=r"column-sum and row-sum criteria only|unknown"):
+        fit_robust(X, 2, formulation=formulation)
+
+
+def test_snr_study_defaults_and_mean():
+    assert DEFAULT_SNR_METHODS == ("plain-nmf", "row-sum", "column-sum", "robust-column-sum")
+    result = run_snr_study(
+        snrs_db=(30.0,), cases=(2,), trials=2, methods=["plain-nmf"], n_samples=60
+    )
+    row = result.row("plain-nmf", 30.0, 2)
+    mses = [r.mse for r in result.records]
+    assert row.mean_mse == pytest.approx(np.mean(mses))
+    assert row.median_mse == pytest.approx(np.median(mses))
+    assert result.to_dict()["rows"][0]["mean_mse"] == pytest.approx(np.mean(mses))

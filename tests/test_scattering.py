@@ -437,3 +437,17 @@ def test_progress_names_each_stage_as_it_starts():
     seen: list[str] = []
     result = check_scattering(H, random_state=0, progress=seen.append)
     assert seen == result.stats["stages"] == ["necessary", "sample", "exact"]
+
+
+def test_lp_rounding_of_zeros_is_read_as_zero():
+    # A fitted H of the Swimmer data has largest entry 1/64 and its zeros come
+    # back from the LP as about -6e-14, 4e-12 of the largest entry.
+    _, _, H = make_paper_data(4, case=1, random_state=0)
+    H = H / H.sum(axis=0) / 4
+    rounded = np.where(H == 0, -6e-14 * (np.arange(H.size).reshape(H.shape) % 3), H)
+    assert rounded.min() < 0
+    clean = check_scattering(H, method="exact")
+    noisy = check_scattering(rounded, method="exact")
+    assert noisy.verdict == clean.verdict
+    with pytest.raises(ValueError, match="negative entries"):
+        check_scattering(np.where(H == 0, -1e-6 * H.max(), H), method="exact")

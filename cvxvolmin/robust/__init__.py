@@ -19,9 +19,10 @@ that is mostly noise weighs by its (small) energy, not by its direction.
 
 from .noise import add_noise, noise_std
 from .solver import QP_SOLVERS, RobustFitResult, fit_robust
-from .study import SNR_METHODS, SNRStudyResult, run_snr_study
+from .study import DEFAULT_SNR_METHODS, SNR_METHODS, SNRStudyResult, run_snr_study
 
 __all__ = [
+    "DEFAULT_SNR_METHODS",
     "QP_SOLVERS",
     "SNR_METHODS",
     "RobustFitResult",

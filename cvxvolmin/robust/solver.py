@@ -1,18 +1,20 @@
-"""Volume-regularized column-sum VolMin, solved by alternating minimization.
+"""Volume-regularized VolMin (column-sum or row-sum), solved by alternating minimization.
 
-The exact criterion ``min det(W.T W) s.t. X = W H.T, H.T 1 = 1, H >= 0``
-treats the direction of every column of X as exact; under noise its
-feasible set shrinks, moves, or vanishes. The regularized form of Fu, Huang
-and Sidiropoulos (IEEE SPL 2018, section 5; the robust VolMin of Fu, Ma,
-Huang and Sidiropoulos, IEEE TSP 64(23), 2016) trades fit against volume::
+The exact criteria ``min det(W.T W) s.t. X = W H.T`` with ``H.T 1 = 1``
+(column-sum) or ``H 1 = 1`` (row-sum), ``H >= 0``, treat the direction of
+every column of X as exact; under noise their feasible sets shrink, move,
+or vanish. The regularized form of Fu, Huang and Sidiropoulos (IEEE SPL
+2018, section 5; the robust VolMin of Fu, Ma, Huang and Sidiropoulos, IEEE
+TSP 64(23), 2016) trades fit against volume::
 
     min_{W, H}  ||X - W H.T||_F^2 + lam * log det(W.T W + delta I)
-    s.t.        H.T 1 = 1,  H >= 0.
+    s.t.        H >= 0 and H.T 1 = 1 (column-sum) or H 1 = 1 (row-sum).
 
-:func:`fit_robust` solves it by alternating minimization:
+:func:`fit_robust` solves it by alternating minimization, the same design
+for both criteria (only the simplex constraint of the H update differs):
 
-* **H update**: for fixed W a convex QP over the column simplices, declared
-  once in cvxpy with Parameters (DPP) and re-solved on cvxpy's fast path.
+* **H update**: for fixed W a convex QP over the simplices, declared once
+  in cvxpy with Parameters (DPP) and re-solved on cvxpy's fast path.
 * **W update**: log det is concave in ``W.T W``, so at the current ``W_k``
   it lies below its tangent: ``log det(W.T W + dI) <= log det(F_k)
   + trace(F_k^{-1} (W.T W + dI)) - r`` with ``F_k = W_k.T W_k + dI``.
@@ -33,7 +35,9 @@ import numpy as np
 from ..baselines import plain_nmf
 from ..exceptions import ConvergenceWarning, DegenerateError, InfeasibleError, SolverFailedError
 from ..factorization import fit
+from ..formulations import ColumnSumVolMin, Formulation, RowSumVolMin, get_formulation
 from ..metrics import relative_residual
+from ..reduction import l1_column_scale
 from ..validation import (
     check_matrix,
     check_nonnegative_float,
@@ -88,10 +92,13 @@ class RobustFitResult:
     W : ndarray of shape (M, r)
         The mixing matrix (any sign).
     H : ndarray of shape (N, r)
-        The abundances: nonnegative, each column summing to one.
+        The abundances, nonnegative: each column sums to ``rho`` (column-sum;
+        one by default) or each row to one (row-sum; to the column's l1 norm
+        when the data were l1-normalized, as in :func:`cvxvolmin.fit`).
     objective_history : tuple of float
         ``||X - W H.T||_F^2 + lam * log det(W.T W + delta I)``: at the
         initialization, then after each iteration (W update and H update).
+        For a row-sum fit with l1 normalization, X is the normalized data.
     n_iter : int
         Number of iterations run.
     converged : bool
@@ -114,6 +121,8 @@ class RobustFitResult:
         square.
     init_note : str
         Why the exact start was not used as is (empty when it was).
+    formulation : str
+        ``"column-sum"`` or ``"row-sum"``.
     """
 
     W: np.ndarray
@@ -128,6 +137,7 @@ class RobustFitResult:
     init: str
     init_fit_error: float
     init_note: str = ""
+    formulation: str = "column-sum"
 
     @property
     def objective(self) -> float:
@@ -147,7 +157,7 @@ class RobustFitResult:
     def summary(self) -> dict:
         """The scalar diagnostics as a JSON-ready dict."""
         return {
-            "method": "robust-column-sum",
+            "method": f"robust-{self.formulation}",
             "rank": int(self.H.shape[1]),
             "n_iter": self.n_iter,
             "converged": self.converged,
@@ -164,23 +174,27 @@ class RobustFitResult:
 
 
 class _HUpdate:
-    """``min_H ||X - W H.T||_F^2  s.t.  H.T 1 = 1, H >= 0`` for any W: one cvxpy QP.
+    """``min_H ||X - W H.T||_F^2`` over the simplices, for any W: one cvxpy QP.
 
-    With ``W.T W = L L.T`` and ``B = X.T W L^{-T}`` (the coordinates of the
-    columns of X in an orthonormal basis of range(W)), the objective is
-    ``||H L - B||_F^2`` plus a constant. The QP is solved in ``G = N H``
-    (columns summing to N) with L and B divided by ``scale``, so that its
-    numbers are of order one: QP solvers use absolute tolerances.
+    The simplices are the columns of H (``axis=0``, column-sum) or its rows
+    (``axis=1``, row-sum). With ``W.T W = L L.T`` and ``B = X.T W L^{-T}``
+    (the coordinates of the columns of X in an orthonormal basis of
+    range(W)), the objective is ``||H L - B||_F^2`` plus a constant. The QP
+    is solved in ``G = unit H`` with L and B divided by ``scale``, so that
+    its numbers are of order one (QP solvers use absolute tolerances): the
+    unit is N for column sums (entries of H are of order 1/N) and 1 for row
+    sums (of order 1/r).
     """
 
-    def __init__(self, n_samples: int, rank: int, scale: float, solver: str):
-        self.n, self.scale, self.solver = n_samples, scale, solver
+    def __init__(self, n_samples: int, rank: int, scale: float, solver: str, axis: int):
+        self.axis, self.scale, self.solver = axis, scale, solver
+        self.unit = float(n_samples) if axis == 0 else 1.0
         self.G = cp.Variable((n_samples, rank), name="G")
         self.L = cp.Parameter((rank, rank), name="L")
         self.B = cp.Parameter((n_samples, rank), name="B")
         self.problem = cp.Problem(
             cp.Minimize(cp.sum_squares(self.G @ self.L - self.B)),
-            [self.G >= 0, cp.sum(self.G, axis=0) == n_samples],
+            [self.G >= 0, cp.sum(self.G, axis=axis) == self.unit],
         )
         self.options = _solver_options(solver)
 
@@ -192,7 +206,7 @@ class _HUpdate:
         inverse_root = np.where(root > 1e-12 * root.max(), 1.0 / np.where(root > 0, root, 1), 0)
         L = vectors * root
         B = (X.T @ W) @ (vectors * inverse_root)
-        self.L.value = L / (self.n * self.scale)
+        self.L.value = L / (self.unit * self.scale)
         self.B.value = B / self.scale
         G = self._run(self.solver, self.options)
         if (
@@ -206,7 +220,7 @@ class _HUpdate:
                 f"solver {self.solver} returned status {self.problem.status!r} on the H "
                 "update of fit_robust; try solver='CLARABEL' or 'ECOS'."
             )
-        return _to_simplex(G)
+        return _to_simplex(G, self.axis)
 
     def _run(self, solver: str, options: dict) -> np.ndarray | None:
         """The solver's G, or None when it stopped without a (possibly inaccurate) optimum."""
@@ -233,13 +247,13 @@ def _solver_options(solver: str) -> dict:
     return options
 
 
-def _to_simplex(G: np.ndarray) -> np.ndarray:
-    """Clip the solver's tiny negative entries and make each column sum to exactly one."""
+def _to_simplex(G: np.ndarray, axis: int) -> np.ndarray:
+    """Clip the solver's tiny negative entries; make each column (axis 0) or row sum to one."""
     H = np.clip(G, 0.0, None)
-    sums = H.sum(axis=0)
-    # A column can only vanish if the solver failed silently: spread it evenly.
-    H[:, sums <= 0] = 1.0
-    return H / H.sum(axis=0)
+    sums = H.sum(axis=axis, keepdims=True)
+    # A simplex can only vanish if the solver failed silently: spread it evenly.
+    H = np.where(sums > 0, H, 1.0)
+    return H / H.sum(axis=axis, keepdims=True)
 
 
 def _logdet(W: np.ndarray, delta: float) -> float:
@@ -251,28 +265,22 @@ def _residual_sq(X: np.ndarray, W: np.ndarray, H: np.ndarray) -> float:
     return float(np.sum((X - W @ H.T) ** 2))
 
 
-def _normalized(W: np.ndarray, H: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Rescale so that each column of H sums to one (W takes the inverse scale)."""
-    sums = H.sum(axis=0)
-    if np.any(sums <= 0):
-        raise DegenerateError("the initialization has an all-zero column of H.")
-    return W * sums, H / sums
-
-
-def _quiet_fit(X: np.ndarray, rank: int, rng: np.random.Generator):
+def _quiet_fit(X: np.ndarray, rank: int, rng: np.random.Generator, criterion: Formulation):
     with warnings.catch_warnings():
         # Noise warnings are expected here: handling noise is this module's job.
         warnings.simplefilter("ignore")
-        return fit(X, rank, random_state=rng)
+        return fit(X, rank, formulation=criterion, random_state=rng)
 
 
-def _starts(X: np.ndarray, rank: int, rng: np.random.Generator) -> tuple[list, str]:
+def _starts(
+    X: np.ndarray, rank: int, rng: np.random.Generator, criterion: Formulation
+) -> tuple[list, str]:
     """Candidate starts ``(W0, H0 or None, how)`` and a note; see :func:`fit_robust`, Notes."""
     starts: list[tuple[np.ndarray, np.ndarray | None, str]] = []
     notes = []
     try:
-        exact = _quiet_fit(X, rank, rng)
-        starts.append((*_normalized(exact.W, exact.H), "exact"))
+        exact = _quiet_fit(X, rank, rng, criterion)
+        starts.append((exact.W, exact.H, "exact"))
     except (InfeasibleError, DegenerateError) as exc:
         notes.append(f"exact fit on all columns: {type(exc).__name__}")
     norms = np.linalg.norm(X, axis=0)
@@ -284,7 +292,7 @@ def _starts(X: np.ndarray, rank: int, rng: np.random.Generator) -> tuple[list, s
         if keep.sum() < rank:
             break
         try:
-            result = _quiet_fit(X[:, keep], rank, rng)
+            result = _quiet_fit(X[:, keep], rank, rng, criterion)
         except (InfeasibleError, DegenerateError, ValueError) as exc:
             notes.append(
                 f"exact fit on columns of norm >= {level:g} x median: {type(exc).__name__}"
@@ -338,6 +346,7 @@ def fit_robust(
     X,
     rank: int,
     *,
+    formulation: str | Formulation = "column-sum",
     lam: float | None = None,
     lam_scale: float = 0.3,
     delta: float = 1e-8,
@@ -347,11 +356,12 @@ def fit_robust(
     random_state=None,
     verbose: bool = False,
 ) -> RobustFitResult:
-    """Factor noisy ``X ≈ W @ H.T`` by volume-regularized column-sum VolMin.
+    """Factor noisy ``X ≈ W @ H.T`` by volume-regularized VolMin.
 
     Solves ``min ||X - W H.T||_F^2 + lam * log det(W.T W + delta I)`` over
-    ``H.T 1 = 1, H >= 0`` (and any W) by alternating minimization: a QP in
-    cvxpy for H, a closed-form majorization step for W.
+    ``H >= 0`` with ``H.T 1 = 1`` (column-sum, the default) or ``H 1 = 1``
+    (row-sum), and any W, by alternating minimization: a QP in cvxpy for H,
+    a closed-form majorization step for W.
 
     Parameters
     ----------
@@ -359,6 +369,12 @@ def fit_robust(
         Data, samples as **columns**; any sign. Never modified.
     rank : int
         Number of factors r.
+    formulation : str or Formulation, default "column-sum"
+        ``"column-sum"`` or ``"row-sum"``, or an instance of
+        :class:`~cvxvolmin.ColumnSumVolMin` (its ``rho`` rescales H) or
+        :class:`~cvxvolmin.RowSumVolMin` (its ``normalize`` is applied to X
+        first, as in :func:`cvxvolmin.fit`). Other variants add constraints
+        that this solver does not declare, and are refused.
     lam : float or None, default None
         Weight of the volume term. None: ``lam_scale * ||X - W0 H0.T||_F^2 / r``
         with (W0, H0) the initialization (see Notes).
@@ -454,6 +470,7 @@ def fit_robust(
     start = time.perf_counter()
     X = check_matrix(X, copy=False)
     rank = check_rank(rank, X.shape)
+    criterion = _robust_criterion(formulation)
     if lam is not None:
         lam = check_nonnegative_float(lam, "lam")
     lam_scale = check_nonnegative_float(lam_scale, "lam_scale")
@@ -473,23 +490,37 @@ def fit_robust(
         raise ValueError("X is all zeros; there is nothing to factor.")
     n = X.shape[1]
 
-    starts, note = _starts(X, rank, rng)
-    h_step = _HUpdate(n, rank, np.linalg.norm(X) / np.sqrt(n), solver)
+    if isinstance(criterion, RowSumVolMin):
+        axis, exact_criterion = 1, RowSumVolMin(normalize=None, n_restarts=criterion.n_restarts)
+        mode = criterion.resolved_normalization(X)
+        column_scale = l1_column_scale(X) if mode == "l1" else np.ones(n)
+        # Warns (ModelMismatchWarning) when no normalization puts X on a simplex.
+        criterion.reduce(X, rank)
+        # A zero column is no convex combination of W's columns: its row of H is zero.
+        nonzero = np.any(X != 0, axis=0)
+        data = (X / column_scale)[:, nonzero]
+    else:
+        axis, exact_criterion, data = 0, ColumnSumVolMin(), X
+
+    starts, note = _starts(data, rank, rng, exact_criterion)
+    n_fit = data.shape[1]
+    h_step = _HUpdate(n_fit, rank, np.linalg.norm(data) / np.sqrt(n_fit), solver, axis)
     # The exact fit's H carries rounding (about -1e-16) below zero: clip it too.
     starts = [
-        (W0, h_step.solve(X, W0) if H0 is None else _to_simplex(H0), how) for W0, H0, how in starts
+        (W0, h_step.solve(data, W0) if H0 is None else _to_simplex(H0, axis), how)
+        for W0, H0, how in starts
     ]
     # lam and delta come from the first start (the exact fit on all columns
     # when it exists), so that the starts compete on one objective.
     W, H, how = starts[0]
-    if how == "exact" and relative_residual(X, W, H) <= _EXACT_DATA:
+    if how == "exact" and relative_residual(data, W, H) <= _EXACT_DATA:
         starts = starts[:1]  # exact data: nothing to regularize, nothing to compare
     if lam is None:
-        lam = lam_scale * _residual_sq(X, W, H) / rank
+        lam = lam_scale * _residual_sq(data, W, H) / rank
     delta_abs = delta * float(np.sum(W**2)) / rank
 
     def objective(W: np.ndarray, H: np.ndarray) -> float:
-        return _residual_sq(X, W, H) + lam * _logdet(W, delta_abs)
+        return _residual_sq(data, W, H) + lam * _logdet(W, delta_abs)
 
     # Every start is descended and the lowest final objective kept: from a
     # start whose cone holds a noise column, the descent can crawl (measured,
@@ -498,9 +529,9 @@ def fit_robust(
     for W0, H0, how in starts:
         if verbose:
             print(f"start: {how}", file=sys.stderr)
-        run = _descend(X, W0, H0, objective, h_step, lam, delta_abs, max_iter, tol, verbose)
+        run = _descend(data, W0, H0, objective, h_step, lam, delta_abs, max_iter, tol, verbose)
         if best is None or run[2][-1] < best[2][-1]:
-            best = (*run, how, relative_residual(X, W0, H0))
+            best = (*run, how, relative_residual(data, W0, H0))
     W, H, history, converged, init, init_fit_error = best
     if not converged:
         warnings.warn(
@@ -510,6 +541,12 @@ def fit_robust(
             ConvergenceWarning,
             stacklevel=2,
         )
+    if axis == 1:
+        H_all = np.zeros((n, rank))
+        H_all[nonzero] = H * column_scale[nonzero, None]  # in X's units, as cvxvolmin.fit does
+        H = H_all
+    else:
+        W, H = W / criterion.rho, H * criterion.rho
     return RobustFitResult(
         W=W,
         H=H,
@@ -523,4 +560,18 @@ def fit_robust(
         init=init,
         init_fit_error=init_fit_error,
         init_note=note,
+        formulation=criterion.name,
     )
+
+
+def _robust_criterion(formulation: str | Formulation) -> ColumnSumVolMin | RowSumVolMin:
+    """The column-sum or row-sum criterion named by ``formulation``; other variants are refused."""
+    criterion = get_formulation(formulation) if isinstance(formulation, str) else formulation
+    if type(criterion) not in (ColumnSumVolMin, RowSumVolMin):
+        name = getattr(criterion, "name", type(criterion).__name__)
+        raise ValueError(
+            f"fit_robust solves the column-sum and row-sum criteria only; {name!r} may add "
+            "constraints that its H update does not declare. Use formulation='column-sum' "
+            "or 'row-sum', or cvxvolmin.fit for the exact variant."
+        )
+    return criterion

@@ -1,4 +1,4 @@
-"""Recovery of H under white noise: plain NMF, exact and robust column-sum VolMin.
+"""Recovery of H under white noise: plain NMF, exact and robust VolMin.
 
 The paper's data (:func:`cvxvolmin.make_paper_data`) plus white Gaussian noise
 at several SNRs (:func:`cvxvolmin.robust.add_noise`); every method is scored
@@ -19,35 +19,50 @@ from types import MappingProxyType
 
 import numpy as np
 
-from ..baselines import plain_nmf
+from ..experiments.methods import METHODS
 from ..experiments.trial import run_method
-from ..factorization import fit
+from ..formulations import get_formulation
 from ..metrics import matched_mse
+from ..progress import terminal_bar
 from ..synthetic import CASES, make_paper_data
 from ..validation import check_positive_int
 from .noise import add_noise
 from .solver import fit_robust
 
-__all__ = ["SNR_METHODS", "SNRRecord", "SNRRow", "SNRStudyResult", "run_snr_study"]
+__all__ = [
+    "DEFAULT_SNR_METHODS",
+    "SNR_METHODS",
+    "SNRRecord",
+    "SNRRow",
+    "SNRStudyResult",
+    "run_snr_study",
+]
 
 
-def _plain_nmf(X: np.ndarray, rank: int, rng: np.random.Generator) -> np.ndarray:
-    return plain_nmf(X, rank, random_state=rng).H
-
-
-def _exact(X: np.ndarray, rank: int, rng: np.random.Generator) -> np.ndarray:
-    return fit(X, rank, random_state=rng).H
-
-
-def _robust(X: np.ndarray, rank: int, rng: np.random.Generator) -> np.ndarray:
+def _robust_column_sum(X: np.ndarray, rank: int, rng: np.random.Generator) -> np.ndarray:
     return fit_robust(X, rank, random_state=rng).H
 
 
-#: name -> ``estimate_H(X, rank, rng)``, in the order of the table.
+def _robust_row_sum(X: np.ndarray, rank: int, rng: np.random.Generator) -> np.ndarray:
+    # l1-normalized, like the exact row-sum method of Table 2.
+    criterion = get_formulation("row-sum", normalize="l1")
+    return fit_robust(X, rank, formulation=criterion, random_state=rng).H
+
+
+#: name -> ``estimate_H(X, rank, rng)``: the exact methods of Table 2
+#: (:data:`cvxvolmin.experiments.METHODS`) and the robust criteria.
 SNR_METHODS: MappingProxyType[str, Callable[[np.ndarray, int, np.random.Generator], np.ndarray]]
 SNR_METHODS = MappingProxyType(
-    {"plain-nmf": _plain_nmf, "column-sum": _exact, "robust-column-sum": _robust}
+    {
+        "plain-nmf": METHODS["plain-nmf"].estimate_H,
+        "row-sum": METHODS["row-sum"].estimate_H,
+        "column-sum": METHODS["column-sum"].estimate_H,
+        "robust-column-sum": _robust_column_sum,
+        "robust-row-sum": _robust_row_sum,
+    }
 )
+#: The methods run by default, in the order of the table.
+DEFAULT_SNR_METHODS = ("plain-nmf", "row-sum", "column-sum", "robust-column-sum")
 
 
 @dataclass(frozen=True)
@@ -72,6 +87,7 @@ class SNRRow:
     snr_db: float
     case: int
     median_mse: float
+    mean_mse: float
     max_mse: float
     median_time_s: float
     trials: int
@@ -86,6 +102,7 @@ class SNRRow:
             "snr_db": self.snr_db,
             "case": self.case,
             "median_mse": _json_float(self.median_mse),
+            "mean_mse": _json_float(self.mean_mse),
             "max_mse": _json_float(self.max_mse),
             "median_time_s": self.median_time_s,
             "trials": self.trials,
@@ -119,12 +136,12 @@ class SNRStudyResult:
         return json.dumps(self.to_dict(), indent=2)
 
     def to_markdown(self) -> str:
-        """Median MSE of H: one line per (SNR, method), one column per case."""
+        """Median (mean) MSE of H: one line per (SNR, method), one column per case."""
         cfg = self.config
         cases = cfg["cases"]
         header = ["SNR (dB)", "method", *(f"case {c} ({CASES[c]})" for c in cases)]
         lines = [
-            f"Median MSE of H over {cfg['trials']} trials (failed trials excluded and "
+            f"Median (mean) MSE of H over {cfg['trials']} trials (failed trials excluded and "
             f"counted), r = {cfg['rank']}, M = {cfg['n_features']}, N = {cfg['n_samples']}, "
             f"seed {cfg['seed']}.",
             "",
@@ -136,7 +153,11 @@ class SNRStudyResult:
                 cells = [f"{snr:g}", method]
                 for case in cases:
                     row = self.row(method, snr, case)
-                    cell = "nan" if math.isnan(row.median_mse) else f"{row.median_mse:.2g}"
+                    cell = (
+                        "nan"
+                        if math.isnan(row.median_mse)
+                        else f"{row.median_mse:.2g} ({row.mean_mse:.2g})"
+                    )
                     if row.n_failed:
                         cell += f" ({row.n_failed}/{row.trials} failed)"
                     cells.append(cell)
@@ -154,8 +175,9 @@ def run_snr_study(
     seed: int = 0,
     n_features: int = 200,
     n_samples: int = 200,
+    progress: bool = False,
 ) -> SNRStudyResult:
-    """Score plain NMF, exact and robust column-sum VolMin on noisy paper data.
+    """Score plain NMF, exact and robust VolMin on noisy paper data.
 
     Parameters
     ----------
@@ -165,10 +187,14 @@ def run_snr_study(
     rank : int, default 5
     trials : int, default 5
     methods : sequence of str, optional
-        Names from :data:`SNR_METHODS`; default all.
+        Names from :data:`SNR_METHODS`; default :data:`DEFAULT_SNR_METHODS`
+        (plain NMF, row-sum, column-sum, robust column-sum).
     seed : int, default 0
         Root of every random stream.
     n_features, n_samples : int, default 200
+    progress : bool, default False
+        Show a progress bar on stderr, if tqdm is installed and stderr is a
+        terminal.
 
     Returns
     -------
@@ -190,7 +216,7 @@ def run_snr_study(
         raise ValueError(f"cases must be among {sorted(CASES)}; got {cases!r}.")
     rank = check_positive_int(rank, "rank")
     trials = check_positive_int(trials, "trials")
-    names = tuple(SNR_METHODS) if methods is None else tuple(methods)
+    names = DEFAULT_SNR_METHODS if methods is None else tuple(methods)
     unknown = [m for m in names if m not in SNR_METHODS]
     if unknown or not names:
         raise ValueError(f"unknown methods {unknown}; choose from {list(SNR_METHODS)}.")
@@ -199,26 +225,27 @@ def run_snr_study(
     root = np.random.SeedSequence(int(seed))
 
     records = []
-    for case in cases:
-        for t in range(trials):
-            data_rng = np.random.default_rng(_child(root, case, t))
-            X, _, H = make_paper_data(
-                rank,
-                case=case,
-                n_features=n_features,
-                n_samples=n_samples,
-                random_state=data_rng,
+    jobs = [(case, t) for case in cases for t in range(trials)]
+    bar = terminal_bar(progress, iterable=jobs, desc="noise study", unit="trial")
+    for case, t in jobs if bar is None else bar:
+        data_rng = np.random.default_rng(_child(root, case, t))
+        X, _, H = make_paper_data(
+            rank,
+            case=case,
+            n_features=n_features,
+            n_samples=n_samples,
+            random_state=data_rng,
+        )
+        for snr in snrs:
+            snr_key = zlib.crc32(f"{snr:.9g}".encode())  # any sign of SNR
+            noisy = add_noise(
+                X, snr, random_state=np.random.default_rng(_child(root, case, t, 1, snr_key))
             )
-            for snr in snrs:
-                snr_key = zlib.crc32(f"{snr:.9g}".encode())  # any sign of SNR
-                noisy = add_noise(
-                    X, snr, random_state=np.random.default_rng(_child(root, case, t, 1, snr_key))
+            for name in names:
+                rng = np.random.default_rng(
+                    _child(root, case, t, 2, snr_key, zlib.crc32(name.encode()))
                 )
-                for name in names:
-                    rng = np.random.default_rng(
-                        _child(root, case, t, 2, snr_key, zlib.crc32(name.encode()))
-                    )
-                    records.append(_run_one(name, noisy, H, rank, snr, case, t, rng))
+                records.append(_run_one(name, noisy, H, rank, snr, case, t, rng))
     rows = tuple(
         _summarize([r for r in records if (r.method, r.snr_db, r.case) == (m, snr, case)])
         for snr in snrs
@@ -264,6 +291,7 @@ def _summarize(records: list[SNRRecord]) -> SNRRow:
         snr_db=first.snr_db,
         case=first.case,
         median_mse=float(np.median(mses)) if mses.size else math.nan,
+        mean_mse=float(np.mean(mses)) if mses.size else math.nan,
         max_mse=float(mses.max()) if mses.size else math.nan,
         median_time_s=float(np.median([r.time_s for r in records])),
         trials=len(records),

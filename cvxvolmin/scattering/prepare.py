@@ -53,8 +53,10 @@ class PreparedH:
         }
 
 
-# Entries below this fraction of the largest entry are rounding of zeros.
-_ROUNDING = 1e-12
+# Entries below this fraction of the largest entry are rounding of zeros. An
+# LP's zero is exact only up to its tolerances: measured on a fitted H of the
+# Swimmer data (largest entry 1/64), zeros came back as -6e-14, 4e-12 relative.
+_ROUNDING = 1e-9
 
 
 def prepare(H) -> PreparedH:
@@ -66,12 +68,12 @@ def prepare(H) -> PreparedH:
         If H is not a real numeric array.
     ValueError
         If H is not 2-D, is empty, has NaN/inf or negative entries (entries
-        within ``1e-12`` of zero relative to the largest are read as zeros).
+        within ``1e-9`` of zero relative to the largest are read as zeros).
     """
     H = check_matrix(H, "H", "N x r, one row per sample, one column per factor")
-    # A computed H (e.g. from fit) carries rounding of order 1e-16 where the
-    # true entries are zero; entries that small relative to H's largest are
-    # zeros, on either side of zero.
+    # A computed H (e.g. from fit) carries rounding where the true entries are
+    # zero; entries that small relative to H's largest are zeros, on either
+    # side of zero.
     rounding = _ROUNDING * float(np.abs(H).max())
     H[np.abs(H) <= rounding] = 0.0
     negative = H < 0
