@@ -17,7 +17,9 @@ What to expect (see :doc:`/howto/noisy_data`):
 * When noise leaves no nonnegative H at this rank, ``fit`` raises
   ``InfeasibleError`` or ``DegenerateError`` instead of returning nonsense.
 * Dropping the low-energy columns before the fit is a simple remedy at high
-  SNR; it is not a noise-robust criterion, which is future work.
+  SNR. The remedy at any SNR is the volume-regularized criterion,
+  :func:`cvxvolmin.fit_robust`; ``cvxvolmin reproduce noise`` compares it
+  with the exact criteria and plain NMF (see :doc:`/howto/noisy_data`).
 """
 
 # %%
