@@ -140,12 +140,12 @@ def test_lam_rule_and_explicit_lam():
     X, _, _ = cvxvolmin.make_paper_data(4, case=3, n_samples=80, random_state=3)
     noisy = add_noise(X, 30.0, random_state=4)
     default = fit_robust(noisy, 4, random_state=0)
-    # The rule: lam_scale * ||X - W0 H0.T||^2 / r, W0 H0 the exact fit; scale-invariant.
+    # The rule: lam_scale * ||X|| ||X - W0 H0.T|| / r, W0 H0 the exact fit; scale-invariant.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", cvxvolmin.NoisyColumnsWarning)
         exact = cvxvolmin.fit(noisy, 4, random_state=0)
-    start_residual_sq = (exact.fit_error * np.linalg.norm(noisy)) ** 2
-    assert default.lam == pytest.approx(0.3 * start_residual_sq / 4, rel=1e-6)
+    start_residual = exact.fit_error * np.linalg.norm(noisy)
+    assert default.lam == pytest.approx(0.01 * np.linalg.norm(noisy) * start_residual / 4, rel=1e-6)
     scaled = fit_robust(1e3 * noisy, 4, random_state=0)
     assert cvxvolmin.matched_mse(default.H, scaled.H) < 1e-8
     explicit = fit_robust(noisy, 4, lam=2.5, random_state=0)

@@ -348,7 +348,7 @@ def fit_robust(
     *,
     formulation: str | Formulation = "column-sum",
     lam: float | None = None,
-    lam_scale: float = 0.3,
+    lam_scale: float = 0.01,
     delta: float = 1e-8,
     max_iter: int = 500,
     tol: float = 1e-6,
@@ -376,9 +376,10 @@ def fit_robust(
         first, as in :func:`cvxvolmin.fit`). Other variants add constraints
         that this solver does not declare, and are refused.
     lam : float or None, default None
-        Weight of the volume term. None: ``lam_scale * ||X - W0 H0.T||_F^2 / r``
-        with (W0, H0) the initialization (see Notes).
-    lam_scale : float, default 0.3
+        Weight of the volume term. None:
+        ``lam_scale * ||X||_F * ||X - W0 H0.T||_F / r`` with (W0, H0) the
+        initialization (see Notes).
+    lam_scale : float, default 0.01
         The factor of the default ``lam``; ignored when ``lam`` is given.
     delta : float, default 1e-8
         Relative regularizer of the log det: the absolute value is
@@ -434,22 +435,23 @@ def fit_robust(
     **Choice of lam.** The objective's two terms have different units: the
     residual scales with ``||X||^2``, while ``log det`` only shifts by a
     constant when X is rescaled. The default
-    ``lam = lam_scale * ||X - W0 H0.T||_F^2 / r``, with (W0, H0) the first
-    start (the exact fit on all columns when it exists), is therefore
-    scale-invariant (the same H for X and ``c X``), and it ties the volume
-    weight to the misfit of the exact answer: lowering ``log det`` by one per
-    factor is worth ``lam_scale`` times that misfit. It vanishes on exact
-    data, where the exact answer is kept. A rule with
-    ``|log det(W0.T W0 + dI)|`` in the denominator would not be
-    scale-invariant (that log det even changes sign with the units of X).
-    Measured (r = 5, M = N = 200, median MSE of H over 3 seeds, for
-    ``lam_scale`` 0.1 / 0.3 / 1) at 20 dB: case 1 7.0e-4 / 8.5e-4 / 5.1e-3,
-    case 2 1.6e-3 / 3.4e-3 / 0.50 (W collapses: dense nonnegative W has
-    small trailing singular values, which the volume term outweighs), case 3
-    2.4e-4 / 1.9e-4 / 4.4e-4; at 40 dB (case 1, one seed) 4.3e-5 / 1.4e-5 /
-    7.0e-6. Low SNR favours a small factor, high SNR a larger one; 0.3 is
-    the compromise, and a rule that also accounts for the conditioning of W
-    is open work.
+    ``lam = lam_scale * ||X||_F * ||X - W0 H0.T||_F / r``, with (W0, H0) the
+    first start (the exact fit on all columns when it exists), is therefore
+    scale-invariant (the same H for X and ``c X``); it vanishes on exact
+    data, where the exact answer is kept, and it follows the noise level:
+    with ``eps = ||X - W0 H0.T|| / ||X||`` (about the noise-to-signal ratio
+    of the data) it is ``(lam_scale / eps) * ||X - W0 H0.T||^2 / r``, a
+    volume weight per unit of misfit that grows as the noise falls. That is
+    what was measured: with ``lam = s * ||X - W0 H0.T||^2 / r`` (r = 5,
+    M = N = 200, MSE of H, 2 or 3 seeds, the paper's cases) the best ``s``
+    was 0.1 to 0.3 at 20 dB (case 1: 7.0e-4 / 6.6e-4 / 3.1e-3 for s = 0.1 /
+    0.3 / 1; case 2: 1.6e-3 / 3.4e-3 / 0.50, where W collapses: dense
+    nonnegative W has small trailing singular values, which the volume term
+    outweighs) and 1 at 40 dB (case 1: 1.4e-5 / 6.9e-6 / 6.4e-6 for s = 0.3 /
+    1 / 3, the last in 1650 iterations; case 2: 2.5e-5 / 1.5e-5 / 2.2e-5).
+    Both are ``s * eps = 0.01`` (eps is 0.1 at 20 dB and 0.01 at 40 dB):
+    the default. Pass ``lam`` to set the weight yourself; ``result.lam``
+    reports the one used, and :doc:`/howto/noisy_data` shows its effect.
 
     **Guarantees.** Each W step minimizes a majorizer and each H step solves
     its convex QP, so the objective does not increase (an H step that a
@@ -516,7 +518,7 @@ def fit_robust(
     if how == "exact" and relative_residual(data, W, H) <= _EXACT_DATA:
         starts = starts[:1]  # exact data: nothing to regularize, nothing to compare
     if lam is None:
-        lam = lam_scale * _residual_sq(data, W, H) / rank
+        lam = lam_scale * np.linalg.norm(data) * np.sqrt(_residual_sq(data, W, H)) / rank
     delta_abs = delta * float(np.sum(W**2)) / rank
 
     def objective(W: np.ndarray, H: np.ndarray) -> float:
