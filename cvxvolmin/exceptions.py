@@ -35,7 +35,17 @@ class NoisyColumnsWarning(UserWarning):
 
     The exact criteria treat every column's direction as exact; a column
     dominated by noise can move the solution arbitrarily.
+
+    Attributes
+    ----------
+    columns : tuple of int
+        The indices of those columns (in a caught warning:
+        ``caught.message.columns``).
     """
+
+    def __init__(self, message: str = "", columns=()):
+        super().__init__(message)
+        self.columns = tuple(int(j) for j in columns)
 
 
 class ModelMismatchWarning(UserWarning):

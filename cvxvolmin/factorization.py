@@ -228,14 +228,14 @@ def fit(
     reduction = form.reduce(X, rank)
     noisy = offsubspace_fraction(X, reduction) > _NOISY_COLUMN
     if noisy.any():
-        warnings.warn(
+        message = (
             f"{int(noisy.sum())} of {X.shape[1]} columns of X have more than "
             f"{_NOISY_COLUMN:.0%} of their norm outside the rank-{rank} subspace; the "
             "exact criterion treats their directions as exact, so noise in them can "
-            "move the solution. Drop or denoise them, or use cvxvolmin.robust.fit_robust.",
-            NoisyColumnsWarning,
-            stacklevel=2,
+            "move the solution. Drop or denoise them, or use cvxvolmin.robust.fit_robust."
         )
+        # The indices travel with the warning: caught.message.columns.
+        warnings.warn(NoisyColumnsWarning(message, np.flatnonzero(noisy)), stacklevel=2)
     trace = optimize(
         form,
         reduction,

@@ -112,11 +112,13 @@ def test_noisy_columns_warn():
     X, _, _ = make_paper_data(5, case=3, random_state=0)
     rng = np.random.default_rng(1)
     X[:, 0] = rng.standard_normal(X.shape[0])  # a column of pure noise
-    with pytest.warns(cvxvolmin.NoisyColumnsWarning, match="1 of 200 columns"):
+    with pytest.warns(cvxvolmin.NoisyColumnsWarning, match="1 of 200 columns") as caught:
         try:
             fit(X, 5, random_state=0)
         except (cvxvolmin.InfeasibleError, cvxvolmin.DegenerateError):
             pass
+    noisy = [w.message for w in caught if w.category is cvxvolmin.NoisyColumnsWarning]
+    assert noisy[0].columns == (0,)  # the indices travel with the warning
 
 
 def test_data_outside_the_model_is_reported_as_infeasible():
