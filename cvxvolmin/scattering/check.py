@@ -41,7 +41,11 @@ def check_scattering(
     contains ``C = {x : 1.x >= sqrt(r - 1) ||x||}`` and (2) the dual cone
     meets ``bd C*`` only on the rays of the unit vectors. Only the
     directions of the rows matter: all-zero rows are ignored, and row order,
-    row scaling and duplicated rows do not change the answer.
+    row scaling and duplicated rows do not change the answer. Column
+    scaling does: C is not invariant under it. The theorem of column-sum
+    VolMin is about H with columns summing to one (``H.T 1 = 1``), so check
+    that H (as :func:`cvxvolmin.fit` returns it); an H normalized otherwise,
+    e.g. with rows summing to one, can get another verdict.
 
     Parameters
     ----------
