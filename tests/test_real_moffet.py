@@ -73,7 +73,7 @@ def check_spectra_signs(run):
     results, _ = run
     # The exact criteria let the water spectrum dip below zero (measured
     # -0.9% of its peak for column-sum, -1.0% for row-sum); the volume
-    # penalty of the robust fit keeps every spectrum positive (min +3%).
+    # penalty of the robust fit keeps every spectrum positive (min +4%).
     assert -0.05 < results["column-sum_min_W"] < 0
     assert results["robust_min_W"] > 0
 
@@ -95,7 +95,7 @@ def check_criteria_agree_on_land_and_disagree_on_water(run):
     pairs = [("column-sum", "row-sum"), ("column-sum", "robust"), ("robust", "row-sum")]
     for first, second in pairs:
         key = f"angle_{first}_vs_{second}"
-        # Measured 1.2 to 1.9 degrees on land, 18 to 28 degrees on water.
+        # Measured 1.2 to 2.4 degrees on land, 18 to 28 degrees on water.
         assert results[f"{key}_vegetation_deg"] < 3.0
         assert results[f"{key}_soil_deg"] < 3.0
         assert results[f"{key}_water_deg"] > 10.0

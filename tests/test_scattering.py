@@ -451,3 +451,12 @@ def test_lp_rounding_of_zeros_is_read_as_zero():
     assert noisy.verdict == clean.verdict
     with pytest.raises(ValueError, match="negative entries"):
         check_scattering(np.where(H == 0, -1e-6 * H.max(), H), method="exact")
+
+
+@pytest.mark.parametrize("r", [3, 5, 8])
+def test_pure_rows_for_every_factor_say_so(r):
+    # With a row on every axis cone(H.T) is the orthant: no vertex but the e_k.
+    rows = np.vstack([np.eye(r), np.random.default_rng(r).random((30, r))])
+    result = check_scattering(rows, method="exact")
+    assert result.verdict == "sufficiently_scattered"
+    assert "pure row for every factor" in result.reason

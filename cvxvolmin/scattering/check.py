@@ -286,7 +286,10 @@ def _from_facets(
                 "the orthant's facets, so (1) holds with equality and (2) fails (up to tol)"
             ),
         )
-    if summary.strategy == "facets":
+    if m2 <= 0.0:
+        # No other vertex: H has a row on every axis, cone(H.T) is the orthant.
+        why = "the dual slice is the simplex itself (H has a pure row for every factor)"
+    elif summary.strategy == "facets":
         why = f"every vertex of the dual slice other than the e_k has ||y|| <= {m2:.6g} < 1"
     else:
         why = (
