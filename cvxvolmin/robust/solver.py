@@ -327,9 +327,10 @@ def _descend(X, W, H, objective, h_step, lam, delta_abs, max_iter, tol, verbose)
     W_mm_prev)`` with ``W_mm`` the majorization step, and its H update; it
     is kept only when its objective is at most that of ``(W_mm, H)``, so the
     objective still never increases. ``beta`` grows by 1.5 after a success
-    and halves after a failure (then the plain step is taken). Measured on
-    the paper's data (r = 5, 20 to 40 dB): 2 to 4 times fewer H updates, and
-    a final objective as low or lower.
+    and halves after a failure (then the plain step is taken). Measured by
+    ``benchmarks/bench_robust.py`` (the paper's cases at 20 and 40 dB, and
+    Moffett Field): 2 to 5 times fewer H updates in 6 of 7 runs (20% more
+    in one), a lower final objective in all 7, median time ratio 0.28.
     """
     history = [objective(W, H)]
     floor = np.finfo(float).eps * float(np.sum(X**2))
@@ -489,7 +490,7 @@ def fit_robust(
     stops). Each iteration first tries an extrapolated W (along the last
     W step) with its H update and keeps it only when the objective is no
     higher than after the plain W step, which keeps that property and
-    saves 2 to 4 times the H updates. Like any alternating scheme it
+    saves 2 to 5 times the H updates on most data. Like any alternating scheme it
     reaches a stationary point, not necessarily the global minimum. H is
     returned exactly feasible: solver noise below zero is clipped and each
     column (row, for row-sum) rescaled to sum to one.
