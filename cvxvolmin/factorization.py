@@ -29,8 +29,23 @@ from .validation import (
 _NOISY_COLUMN = 0.1
 
 
+class _ConstraintDiagnostics:
+    """``min_H`` and ``colsum_error`` of a result with ``H`` and ``formulation``."""
+
+    @property
+    def min_H(self) -> float:
+        """Smallest entry of H; ``-min_H`` is the worst violation of ``H >= 0``."""
+        return float(self.H.min())
+
+    @property
+    def colsum_error(self) -> float:
+        """``max |H.T 1 - rho|``, with rho the formulation's column sum (default 1)."""
+        rho = getattr(self.formulation, "rho", 1.0)
+        return float(np.max(np.abs(self.H.sum(axis=0) - rho)))
+
+
 @dataclass(frozen=True)
-class FitResult:
+class FitResult(_ConstraintDiagnostics):
     """A fitted factorization ``X ≈ W @ H.T``.
 
     Attributes
@@ -81,17 +96,6 @@ class FitResult:
     def logdet(self) -> float:
         """Final ``log|det Q|``, the objective the AO maximized."""
         return self.logdet_history[-1]
-
-    @property
-    def min_H(self) -> float:
-        """Smallest entry of H; ``-min_H`` is the worst violation of ``H >= 0``."""
-        return float(self.H.min())
-
-    @property
-    def colsum_error(self) -> float:
-        """``max |H.T 1 - rho|``, with rho the formulation's column sum (default 1)."""
-        rho = getattr(self.formulation, "rho", 1.0)
-        return float(np.max(np.abs(self.H.sum(axis=0) - rho)))
 
     def check_scattering(self, **options):
         """Check whether the fitted H is sufficiently scattered.

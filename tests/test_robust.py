@@ -187,7 +187,7 @@ def test_row_sum_exact_on_noiseless_data(case):
     X, _, H = cvxvolmin.make_paper_data(5, case=case, random_state=0)
     criterion = cvxvolmin.get_formulation("row-sum", normalize="l1")
     result = fit_robust(X, 5, formulation=criterion, random_state=0)
-    assert result.formulation == "row-sum" and result.init == "exact"
+    assert result.formulation.name == "row-sum" and result.init == "exact"
     assert cvxvolmin.matched_mse(H, result.H) <= 1e-12
     assert result.fit_error < 1e-12
     zero = ~X.any(axis=0)
@@ -215,6 +215,7 @@ def test_rho_rescales_H_and_W():
     np.testing.assert_allclose(two.H, 2 * one.H, rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(two.W, one.W / 2, rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(two.H.sum(axis=0), 2.0)
+    assert two.colsum_error < 1e-12  # measured against rho, as for cvxvolmin.fit
 
 
 @pytest.mark.parametrize("formulation", ["column-sum-leq", "bounded-abundance", "no-such"])

@@ -27,14 +27,14 @@ from __future__ import annotations
 import sys
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cvxpy as cp
 import numpy as np
 
 from ..baselines import plain_nmf
 from ..exceptions import ConvergenceWarning, DegenerateError, InfeasibleError, SolverFailedError
-from ..factorization import fit
+from ..factorization import _ConstraintDiagnostics, fit
 from ..formulations import ColumnSumVolMin, Formulation, RowSumVolMin, get_formulation
 from ..metrics import relative_residual
 from ..reduction import l1_column_scale
@@ -84,7 +84,7 @@ _BETA_START, _BETA_GROWTH, _BETA_MIN, _BETA_MAX = 0.5, 1.5, 0.05, 8.0
 
 
 @dataclass(frozen=True)
-class RobustFitResult:
+class RobustFitResult(_ConstraintDiagnostics):
     """A fitted volume-regularized factorization ``X ≈ W @ H.T``.
 
     Field names follow :class:`cvxvolmin.FitResult` where they mean the same.
@@ -123,8 +123,9 @@ class RobustFitResult:
         square.
     init_note : str
         Why the exact start was not used as is (empty when it was).
-    formulation : str
-        ``"column-sum"`` or ``"row-sum"``.
+    formulation : Formulation
+        The criterion: a :class:`~cvxvolmin.ColumnSumVolMin` or a
+        :class:`~cvxvolmin.RowSumVolMin` (as :attr:`cvxvolmin.FitResult.formulation`).
     """
 
     W: np.ndarray
@@ -139,27 +140,17 @@ class RobustFitResult:
     init: str
     init_fit_error: float
     init_note: str = ""
-    formulation: str = "column-sum"
+    formulation: Formulation = field(default_factory=ColumnSumVolMin, repr=False)
 
     @property
     def objective(self) -> float:
         """Final value of the regularized objective."""
         return self.objective_history[-1]
 
-    @property
-    def min_H(self) -> float:
-        """Smallest entry of H (zero or more)."""
-        return float(self.H.min())
-
-    @property
-    def colsum_error(self) -> float:
-        """``max |H.T 1 - 1|``."""
-        return float(np.max(np.abs(self.H.sum(axis=0) - 1.0)))
-
     def summary(self) -> dict:
         """The scalar diagnostics as a JSON-ready dict."""
         return {
-            "method": f"robust-{self.formulation}",
+            "method": f"robust-{self.formulation.name}",
             "rank": int(self.H.shape[1]),
             "n_iter": self.n_iter,
             "converged": self.converged,
@@ -597,7 +588,7 @@ def fit_robust(
         init=init,
         init_fit_error=init_fit_error,
         init_note=note,
-        formulation=criterion.name,
+        formulation=criterion,
     )
 
 
