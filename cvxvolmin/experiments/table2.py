@@ -14,7 +14,6 @@ import io
 import json
 import math
 import zlib
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +26,7 @@ from ..progress import terminal_bar
 from ..synthetic import CASES, make_paper_data
 from ..validation import check_positive_int
 from .methods import METHODS
-from .trial import run_method
+from .trial import cell_statistics, json_float, run_method
 
 PAPER_CITATION = (
     'X. Fu, K. Huang, N. D. Sidiropoulos, "On Identifiability of Nonnegative Matrix '
@@ -109,10 +108,10 @@ class Table2Row:
             "method": self.method,
             "rank": self.rank,
             "case": self.case,
-            "mean_mse": _json_float(self.mean_mse),
-            "median_mse": _json_float(self.median_mse),
-            "max_mse": _json_float(self.max_mse),
-            "median_time_s": _json_float(self.median_time_s),
+            "mean_mse": json_float(self.mean_mse),
+            "median_mse": json_float(self.median_mse),
+            "max_mse": json_float(self.max_mse),
+            "median_time_s": json_float(self.median_time_s),
             "trials": self.trials,
             "n_failed": self.n_failed,
             "warnings": dict(self.warnings),
@@ -392,20 +391,8 @@ def _run_one(
 
 def _summarize(records: list[TrialRecord]) -> Table2Row:
     first = records[0]
-    mses = np.array([r.mse for r in records if r.error is None])
-    stats = (mses.mean(), np.median(mses), mses.max()) if mses.size else (math.nan,) * 3
     return Table2Row(
-        method=first.method,
-        rank=first.rank,
-        case=first.case,
-        mean_mse=float(stats[0]),
-        median_mse=float(stats[1]),
-        max_mse=float(stats[2]),
-        median_time_s=float(np.median([r.time_s for r in records])),
-        trials=len(records),
-        n_failed=len(records) - int(mses.size),
-        warnings=MappingProxyType(dict(Counter(w for r in records for w in r.warnings))),
-        errors=MappingProxyType(dict(Counter(r.error for r in records if r.error))),
+        method=first.method, rank=first.rank, case=first.case, **cell_statistics(records)
     )
 
 
@@ -459,10 +446,6 @@ def _fmt(value: float | None, published: bool = False) -> str:
     if math.isnan(value):
         return "nan"
     return f"{value:g}" if published else f"{value:.3g}"  # published digits kept as printed
-
-
-def _json_float(value: float) -> float | None:
-    return None if math.isnan(value) else float(value)
 
 
 def _counts_text(counts, sep: str = ";") -> str:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import math
 import zlib
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -20,7 +19,7 @@ from types import MappingProxyType
 import numpy as np
 
 from ..experiments.methods import METHODS
-from ..experiments.trial import run_method
+from ..experiments.trial import cell_statistics, json_float, run_method
 from ..formulations import get_formulation
 from ..metrics import matched_mse
 from ..progress import terminal_bar
@@ -101,9 +100,9 @@ class SNRRow:
             "method": self.method,
             "snr_db": self.snr_db,
             "case": self.case,
-            "median_mse": _json_float(self.median_mse),
-            "mean_mse": _json_float(self.mean_mse),
-            "max_mse": _json_float(self.max_mse),
+            "median_mse": json_float(self.median_mse),
+            "mean_mse": json_float(self.mean_mse),
+            "max_mse": json_float(self.max_mse),
             "median_time_s": self.median_time_s,
             "trials": self.trials,
             "n_failed": self.n_failed,
@@ -285,21 +284,6 @@ def _run_one(name, X, H, rank, snr, case, trial, rng) -> SNRRecord:
 
 def _summarize(records: list[SNRRecord]) -> SNRRow:
     first = records[0]
-    mses = np.array([r.mse for r in records if r.error is None])
     return SNRRow(
-        method=first.method,
-        snr_db=first.snr_db,
-        case=first.case,
-        median_mse=float(np.median(mses)) if mses.size else math.nan,
-        mean_mse=float(np.mean(mses)) if mses.size else math.nan,
-        max_mse=float(mses.max()) if mses.size else math.nan,
-        median_time_s=float(np.median([r.time_s for r in records])),
-        trials=len(records),
-        n_failed=len(records) - int(mses.size),
-        errors=MappingProxyType(dict(Counter(r.error for r in records if r.error))),
-        warnings=MappingProxyType(dict(Counter(w for r in records for w in r.warnings))),
+        method=first.method, snr_db=first.snr_db, case=first.case, **cell_statistics(records)
     )
-
-
-def _json_float(value: float) -> float | None:
-    return None if math.isnan(value) else float(value)
