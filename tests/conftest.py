@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import runpy
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,31 @@ def shared_data() -> Path:
     if not folder.is_dir():
         pytest.skip(f"shared data sets not found at {folder} (set CVXVOLMIN_DATA)")
     return folder
+
+
+@pytest.fixture
+def run_real_example(shared_data, monkeypatch, tmp_path):
+    """Run ``examples/real_data/<name>.py`` in-process on the shared data.
+
+    The returned function takes the example's name and returns the script's
+    namespace (its ``RESULTS`` and everything else it defines). Figures go to
+    ``tmp_path``, which is also the working folder; skips without the data.
+    """
+    monkeypatch.setenv("CVXVOLMIN_DATA", str(shared_data))
+    monkeypatch.setenv("CVXVOLMIN_EXAMPLE_OUT", str(tmp_path))
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.chdir(tmp_path)
+
+    def run(name: str) -> dict:
+        import matplotlib.pyplot as plt
+
+        script = REPO_ROOT / "examples" / "real_data" / f"{name}.py"
+        try:
+            return runpy.run_path(str(script), run_name="__main__")
+        finally:
+            plt.close("all")
+
+    return run
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,6 @@
 """The Classic example: clustering documents with column-sum VolMin, NMF and row-sum VolMin.
 
-The script runs once (about 20 to 35 s on the shared 2-core machine, mostly
-the column-sum fit on the full sparse matrix). The checks recompute what they
+The script runs once (about 5 s on the 2-core machine). The checks recompute what they
 can independently of the script: the accuracies by brute force over the 24
 matchings, the assignment rule from the returned factors, and the subset fits
 a second time (determinism).
@@ -11,13 +10,9 @@ from __future__ import annotations
 
 import itertools
 import json
-import runpy
-from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 
-SCRIPT = Path(__file__).resolve().parents[1] / "examples" / "real_data" / "classic.py"
 RUNS = ("full_column_sum", "full_nmf", "subset_column_sum", "subset_nmf", "subset_row_sum")
 
 
@@ -30,15 +25,8 @@ def _brute_force_accuracy(true: np.ndarray, assigned: np.ndarray) -> float:
     return best
 
 
-def test_classic_example(shared_data, monkeypatch, tmp_path):
-    monkeypatch.setenv("CVXVOLMIN_DATA", str(shared_data))
-    monkeypatch.setenv("CVXVOLMIN_EXAMPLE_OUT", str(tmp_path))
-    monkeypatch.setenv("MPLBACKEND", "Agg")
-    monkeypatch.chdir(tmp_path)
-    try:
-        ns = runpy.run_path(str(SCRIPT), run_name="__main__")
-    finally:
-        plt.close("all")
+def test_classic_example(run_real_example, tmp_path):
+    ns = run_real_example("classic")
 
     results = ns["RESULTS"]
     for value in results.values():

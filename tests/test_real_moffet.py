@@ -2,32 +2,14 @@
 
 from __future__ import annotations
 
-import runpy
-from pathlib import Path
-
-import matplotlib.pyplot as plt
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "examples" / "real_data" / "moffet.py"
 METHODS = ("column-sum", "robust", "row-sum")
 
 
-def run_script(shared_data, monkeypatch, tmp_path):
-    """Run the script in-process; return its RESULTS and the output folder."""
-    monkeypatch.setenv("CVXVOLMIN_DATA", str(shared_data))
-    monkeypatch.setenv("CVXVOLMIN_EXAMPLE_OUT", str(tmp_path))
-    monkeypatch.setenv("MPLBACKEND", "Agg")
-    monkeypatch.chdir(tmp_path)
-    try:
-        namespace = runpy.run_path(str(SCRIPT), run_name="__main__")
-    finally:
-        plt.close("all")
-    return namespace["RESULTS"], tmp_path
-
-
-def test_moffet_example(shared_data, monkeypatch, tmp_path):
-    # One run (about 20 s) serves every check below.
-    run = run_script(shared_data, monkeypatch, tmp_path)
+def test_moffet_example(run_real_example, tmp_path):
+    # One run serves every check below: its RESULTS and the output folder.
+    run = run_real_example("moffet")["RESULTS"], tmp_path
     check_every_method_ran_and_the_figure_was_written(run)
     check_exact_column_sum_fits_but_warns_about_the_dark_pixels(run)
     check_fit_errors_are_small_and_ordered(run)

@@ -9,18 +9,14 @@ volumes from the factors themselves.
 from __future__ import annotations
 
 import itertools
-import runpy
 import warnings
-from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 from scipy.optimize import linprog, nnls
 
 import cvxvolmin
 from cvxvolmin.datasets import load_raman
 
-SCRIPT = Path(__file__).resolve().parents[1] / "examples" / "real_data" / "raman.py"
 KEYS = ("column_sum", "row_sum", "row_sum_l1")
 
 
@@ -147,20 +143,13 @@ def _check_fits(ns: dict, data) -> None:
     assert (H_cs @ M[:, k]).min() >= -1e-12 and np.linalg.norm(M[:, k]) > 1.5
 
 
-def test_raman_example(shared_data, monkeypatch, tmp_path):
-    monkeypatch.setenv("CVXVOLMIN_DATA", str(shared_data))
-    monkeypatch.setenv("CVXVOLMIN_EXAMPLE_OUT", str(tmp_path))
-    monkeypatch.setenv("MPLBACKEND", "Agg")
-    monkeypatch.chdir(tmp_path)
+def test_raman_example(shared_data, run_real_example, tmp_path):
     data = load_raman(shared_data)
-    try:
-        with warnings.catch_warnings():
-            # The data are exact and fit both models: neither warning may fire.
-            warnings.simplefilter("error", cvxvolmin.ModelMismatchWarning)
-            warnings.simplefilter("error", cvxvolmin.NoisyColumnsWarning)
-            ns = runpy.run_path(str(SCRIPT), run_name="__main__")
-    finally:
-        plt.close("all")
+    with warnings.catch_warnings():
+        # The data are exact and fit both models: neither warning may fire.
+        warnings.simplefilter("error", cvxvolmin.ModelMismatchWarning)
+        warnings.simplefilter("error", cvxvolmin.NoisyColumnsWarning)
+        ns = run_real_example("raman")
 
     results = ns["RESULTS"]
     for value in results.values():

@@ -2,23 +2,9 @@
 
 from __future__ import annotations
 
-import runpy
-from pathlib import Path
 
-import matplotlib.pyplot as plt
-
-SCRIPT = Path(__file__).resolve().parents[1] / "examples" / "real_data" / "swimmer.py"
-
-
-def test_real_swimmer(shared_data, monkeypatch, tmp_path):
-    monkeypatch.setenv("CVXVOLMIN_DATA", str(shared_data))
-    monkeypatch.setenv("CVXVOLMIN_EXAMPLE_OUT", str(tmp_path))
-    monkeypatch.setenv("MPLBACKEND", "Agg")
-    monkeypatch.chdir(tmp_path)
-    try:
-        results = runpy.run_path(str(SCRIPT), run_name="__main__")["RESULTS"]
-    finally:
-        plt.close("all")
+def test_real_swimmer(run_real_example, tmp_path):
+    results = run_real_example("swimmer")["RESULTS"]
 
     # The data: 16 limb positions of 3 pixels and a 14-pixel torso; all 4^4 poses once.
     assert results["n_parts_from_data"] == 17
