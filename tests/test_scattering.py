@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -361,20 +359,10 @@ def test_paper_H_r5_is_scattered(seed):
     assert (res.gap < 0.5) == (seed != 0)
 
 
-def _data_dir() -> Path:
-    env = os.environ.get("CVXVOLMIN_DATA")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+def test_raman_ground_truth_is_not_scattered(shared_data):
+    from cvxvolmin.datasets import load_raman
 
-
-def test_raman_ground_truth_is_not_scattered():
-    path = _data_dir() / "RamanSMCR.mat"
-    if not path.exists():
-        pytest.skip(f"RamanSMCR.mat not found at {path}; set CVXVOLMIN_DATA to the data dir")
-    from scipy.io import loadmat
-
-    H = loadmat(path)["H"].T  # the file's H is r x N; the project's H is N x r
+    H = load_raman(shared_data).H  # N x r, the project's orientation
     assert H.shape == (151, 5)
     for method in ("exact", "auto"):
         res = check_scattering(H, method=method, random_state=0)
