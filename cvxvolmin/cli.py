@@ -201,11 +201,13 @@ def _cmd_noise(args: argparse.Namespace) -> int:
         raise _BadInput(f"unknown --methods {unknown}; choose from {', '.join(SNR_METHODS)}.")
     plot_path = _check_out_path(args.plot, ".png", "--plot")
     if plot_path is not None:
+        from . import plot
+
+        # Before the study runs: a missing matplotlib must not cost a long run.
         try:
-            from . import plot
-        except ImportError:  # pragma: no cover - depends on the environment
+            plot._import_pyplot()
+        except ImportError:
             raise _BadInput("--plot needs matplotlib: pip install 'cvxvolmin[plot]'.") from None
-        plot._import_pyplot()
     result = run_snr_study(
         snrs_db=args.snr,
         cases=args.cases,

@@ -266,3 +266,15 @@ def test_reproduce_noise_bad_input(extra, message, capsys):
     assert status == 2
     assert re.search(message, err), err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_reproduce_noise_plot_without_matplotlib_is_bad_input(monkeypatch, capsys):
+    from cvxvolmin import plot
+
+    def missing():
+        raise ImportError("no matplotlib")
+
+    monkeypatch.setattr(plot, "_import_pyplot", missing)
+    status, _, err = run(["reproduce", "noise", "--trials", "1", "--plot", "x.png"], capsys)
+    assert status == 2 and "--plot needs matplotlib" in err
+    assert len(err.strip().splitlines()) == 1
