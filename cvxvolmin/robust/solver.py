@@ -351,6 +351,8 @@ def _descend(X, W, H, objective, h_step, lam, delta_abs, max_iter, tol, verbose)
                 value = after_w  # keep H: the QP came back (marginally) worse
             else:
                 H = H_new
+        else:
+            scale = max(_residual_sq(X, W, H), floor)
         history.append(value)
         if verbose:
             print(
@@ -358,7 +360,6 @@ def _descend(X, W, H, objective, h_step, lam, delta_abs, max_iter, tol, verbose)
                 f"({value - history[-2]:+.3e}), fit error {relative_residual(X, W, H):.3e}",
                 file=sys.stderr,
             )
-        scale = max(_residual_sq(X, W, H), floor)
         if rejected or history[-2] - value <= tol * scale:
             return W, H, history, True
     return W, H, history, False
