@@ -32,11 +32,11 @@ the fitted factorization is the unique one of the rank-3 data it explains,
 not that it is the true one (the robust H even has a pure pixel for every
 endmember, so its cone is the whole orthant).
 
-Robust settings. ``fit_robust`` with its defaults takes about 50 s here
+Robust settings. ``fit_robust`` with its defaults takes about 45 s here
 (53 iterations); with ``tol=1e-4`` it stops after 29, and with the CLARABEL
-solver (three times faster than OSQP on this data) that takes about 6 s.
-Measured, its endmembers are within 3.5 degrees (water), 0.4 and 0.1 degrees
-of those of the default fit.
+solver (2.5 to 3 times faster than OSQP on this data) that takes about 6 s.
+Its endmembers are within 3.5 degrees (water), 0.4 and 0.1 degrees of those
+of the default fit (measured by ``benchmarks/noise_checks.py moffet``).
 
 Display. Spectra are the columns of W scaled to unit maximum. Maps show each
 pixel's share of its l1 mass per endmember: W's columns are scaled to sum one
