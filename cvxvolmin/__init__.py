@@ -10,8 +10,10 @@ from . import robust
 from .baselines import BaselineResult, plain_nmf
 from .exceptions import (
     ConvergenceWarning,
+    CvxvolminError,
     DegenerateError,
     InfeasibleError,
+    InvalidParameterError,
     ModelMismatchWarning,
     NoisyColumnsWarning,
     SolverFailedError,
@@ -41,10 +43,12 @@ __all__ = [
     "ColumnSumAtMostVolMin",
     "ColumnSumVolMin",
     "ConvergenceWarning",
+    "CvxvolminError",
     "DegenerateError",
     "FitResult",
     "Formulation",
     "InfeasibleError",
+    "InvalidParameterError",
     "ModelMismatchWarning",
     "NoisyColumnsWarning",
     "RobustFitResult",

@@ -6,6 +6,8 @@ import numbers
 
 import numpy as np
 
+from .exceptions import InvalidParameterError
+
 
 def check_matrix(
     X,
@@ -27,27 +29,27 @@ def check_matrix(
         Accept a ``scipy.sparse`` matrix, returned in CSC format.
     """
     if X is None:
-        raise TypeError(f"{name} is None; pass a 2-D numeric array ({orientation}).")
+        raise InvalidParameterError(f"{name} is None; pass a 2-D numeric array ({orientation}).")
     if _is_sparse(X):
         if not accept_sparse:
-            raise TypeError(
+            raise InvalidParameterError(
                 f"{name} is a sparse matrix; this path needs a dense array: pass {name}.toarray()."
             )
         return _check_sparse(X, name, orientation)
     arr = np.asarray(X)
     if arr.dtype == object:
-        raise TypeError(
+        raise InvalidParameterError(
             f"{name} has dtype object; pass a numeric array (objects are never "
             "converted implicitly)."
         )
     if np.iscomplexobj(arr):
-        raise TypeError(f"{name} is complex; pass a real-valued array.")
+        raise InvalidParameterError(f"{name} is complex; pass a real-valued array.")
     if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-        raise TypeError(f"{name} has non-numeric dtype {arr.dtype}; pass a numeric array.")
+        raise InvalidParameterError(f"{name} has non-numeric dtype {arr.dtype}; pass a numeric array.")
     if arr.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D array ({orientation}); got shape {arr.shape}.")
+        raise InvalidParameterError(f"{name} must be a 2-D array ({orientation}); got shape {arr.shape}.")
     if arr.size == 0:
-        raise ValueError(f"{name} is empty (shape {arr.shape}); it needs at least one entry.")
+        raise InvalidParameterError(f"{name} is empty (shape {arr.shape}); it needs at least one entry.")
     arr = np.array(arr, dtype=np.float64, copy=True) if copy else arr.astype(np.float64, copy=False)
     _check_finite(arr, name)
     return arr
@@ -62,7 +64,7 @@ def _is_sparse(X) -> bool:
 def _check_finite(values: np.ndarray, name: str) -> None:
     bad = ~np.isfinite(values)
     if bad.any():
-        raise ValueError(
+        raise InvalidParameterError(
             f"{name} contains {int(bad.sum())} NaN or infinite entries; remove or "
             "impute them before fitting."
         )
@@ -72,11 +74,11 @@ def _check_sparse(X, name: str, orientation: str):
     import scipy.sparse
 
     if X.ndim != 2:
-        raise ValueError(f"{name} must be 2-D ({orientation}); got shape {X.shape}.")
+        raise InvalidParameterError(f"{name} must be 2-D ({orientation}); got shape {X.shape}.")
     if X.shape[0] == 0 or X.shape[1] == 0:
-        raise ValueError(f"{name} is empty (shape {X.shape}); it needs at least one entry.")
+        raise InvalidParameterError(f"{name} is empty (shape {X.shape}); it needs at least one entry.")
     if X.dtype == object or np.iscomplexobj(X.data):
-        raise TypeError(f"{name} must hold real numbers; got dtype {X.dtype}.")
+        raise InvalidParameterError(f"{name} must hold real numbers; got dtype {X.dtype}.")
     X = scipy.sparse.csc_matrix(X, dtype=np.float64)
     _check_finite(X.data, name)
     return X
@@ -85,13 +87,13 @@ def _check_sparse(X, name: str, orientation: str):
 def check_rank(rank, shape: tuple[int, int]) -> int:
     """Check that ``rank`` is an integer in ``[1, min(shape)]``."""
     if isinstance(rank, bool) or not isinstance(rank, numbers.Integral):
-        raise TypeError(f"rank must be a positive integer; got {rank!r}.")
+        raise InvalidParameterError(f"rank must be a positive integer; got {rank!r}.")
     rank = int(rank)
     limit = min(shape)
     if rank < 1:
-        raise ValueError(f"rank must be at least 1; got {rank}.")
+        raise InvalidParameterError(f"rank must be at least 1; got {rank}.")
     if rank > limit:
-        raise ValueError(
+        raise InvalidParameterError(
             f"rank={rank} exceeds min(M, N) = {limit} for X of shape {shape}; "
             f"choose rank <= {limit}."
         )
@@ -101,17 +103,17 @@ def check_rank(rank, shape: tuple[int, int]) -> int:
 def check_positive_int(value, name: str) -> int:
     """Check that ``value`` is an integer >= 1."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer; got {value!r}.")
+        raise InvalidParameterError(f"{name} must be a positive integer; got {value!r}.")
     return int(value)
 
 
 def check_nonnegative_float(value, name: str) -> float:
     """Check that ``value`` is a finite real number >= 0."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a nonnegative number; got {value!r}.")
+        raise InvalidParameterError(f"{name} must be a nonnegative number; got {value!r}.")
     value = float(value)
     if not np.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite nonnegative number; got {value!r}.")
+        raise InvalidParameterError(f"{name} must be a finite nonnegative number; got {value!r}.")
     return value
 
 
@@ -121,7 +123,7 @@ def check_solver(solver) -> str:
 
     installed = cp.installed_solvers()
     if not isinstance(solver, str) or solver.upper() not in installed:
-        raise ValueError(
+        raise InvalidParameterError(
             f"solver {solver!r} is not an installed cvxpy solver; installed: "
             f"{', '.join(sorted(installed))}."
         )
@@ -132,16 +134,16 @@ def check_random_state(random_state) -> np.random.Generator:
     """Turn None, an int seed or a Generator into a ``numpy.random.Generator``."""
     if random_state is None or isinstance(random_state, numbers.Integral):
         if isinstance(random_state, bool):
-            raise TypeError(
+            raise InvalidParameterError(
                 f"random_state must be None, an int or a Generator; got {random_state!r}."
             )
         if random_state is not None and random_state < 0:
-            raise ValueError(f"random_state (the seed) must be >= 0; got {random_state}.")
+            raise InvalidParameterError(f"random_state (the seed) must be >= 0; got {random_state}.")
         return np.random.default_rng(random_state)
     if isinstance(random_state, np.random.Generator):
         return random_state
     if isinstance(random_state, np.random.RandomState):
         return np.random.default_rng(random_state.randint(2**31))
-    raise TypeError(
+    raise InvalidParameterError(
         f"random_state must be None, an int or a numpy Generator; got {random_state!r}."
     )
