@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .exceptions import ConvergenceWarning
+from .exceptions import ConvergenceWarning, InvalidParameterError
 from .validation import (
     check_matrix,
     check_nonnegative_float,
@@ -168,15 +168,15 @@ def plain_nmf(
     X = check_matrix(X)
     rank = check_rank(rank, X.shape)
     if solver not in _SOLVERS:
-        raise ValueError(f"solver must be one of {_SOLVERS}; got {solver!r}.")
+        raise InvalidParameterError(f"solver must be one of {_SOLVERS}; got {solver!r}.")
     max_iter = check_positive_int(max_iter, "max_iter")
     tol = check_nonnegative_float(tol, "tol")
     rng = check_random_state(random_state)
     if not np.any(X):
-        raise ValueError("X is all zeros; there is nothing to factor.")
+        raise InvalidParameterError("X is all zeros; there is nothing to factor.")
     n_negative = int((X < 0).sum())
     if solver == "sklearn" and n_negative:
-        raise ValueError(
+        raise InvalidParameterError(
             f"X has {n_negative} negative entries (min {X.min():.3g}) and scikit-learn's "
             "NMF accepts only nonnegative data; use solver='hals' (or 'auto'), which "
             "minimizes the same objective for X of any sign."

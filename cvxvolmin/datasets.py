@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse
 
+from .exceptions import CvxvolminError, InvalidParameterError
 from .io import DataFileError, _load_mat
 
 __all__ = [
@@ -40,7 +41,7 @@ __all__ = [
 DATA_ENV = "CVXVOLMIN_DATA"
 
 
-class DataNotFoundError(FileNotFoundError):
+class DataNotFoundError(CvxvolminError, FileNotFoundError):
     """A real data file is not in any of the folders searched."""
 
 
@@ -90,10 +91,10 @@ class RealDataset:
         the reshape is in Fortran order.
         """
         if self.image_shape is None:
-            raise ValueError(f"the {self.name} data set has no image layout.")
+            raise InvalidParameterError(f"the {self.name} data set has no image layout.")
         vector = np.asarray(vector)
         if vector.size != self.image_shape[0] * self.image_shape[1]:
-            raise ValueError(
+            raise InvalidParameterError(
                 f"a vector of {vector.size} entries cannot be shown as a "
                 f"{self.image_shape[0]} x {self.image_shape[1]} image; pass one column of "
                 f"{self.image_of}."

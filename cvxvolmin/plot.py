@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .exceptions import InvalidParameterError
 from .scattering.geometry import inner_radius, slice_basis
 from .scattering.prepare import prepare
 
@@ -83,7 +84,7 @@ def scattering(H, ax: Axes | None = None, result: ScatteringResult | None = None
     prepared = prepare(H)
     r = prepared.r
     if r < 3:
-        raise ValueError(f"the slice view needs r >= 3 columns; H has r = {r}.")
+        raise InvalidParameterError(f"the slice view needs r >= 3 columns; H has r = {r}.")
     if ax is None:
         _, ax = plt.subplots(figsize=(4, 4))
     to_plane, scale = _planar(r)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .exceptions import InvalidParameterError
 from .validation import check_positive_int, check_random_state
 
 #: W of each case: 1 sparse nonnegative, 2 dense nonnegative, 3 Gaussian.
@@ -65,9 +66,9 @@ def make_paper_data(
     n_features = check_positive_int(n_features, "n_features")
     n_samples = check_positive_int(n_samples, "n_samples")
     if case not in CASES:
-        raise ValueError(f"case must be 1, 2 or 3 ({CASES}); got {case!r}.")
+        raise InvalidParameterError(f"case must be 1, 2 or 3 ({CASES}); got {case!r}.")
     if not 0.0 <= zero_fraction < 1.0:
-        raise ValueError(f"zero_fraction must be in [0, 1); got {zero_fraction!r}.")
+        raise InvalidParameterError(f"zero_fraction must be in [0, 1); got {zero_fraction!r}.")
     rng = check_random_state(random_state)
     H = sparse_uniform((n_samples, rank), zero_fraction, rng)
     if case == 1:

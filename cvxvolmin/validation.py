@@ -45,11 +45,17 @@ def check_matrix(
     if np.iscomplexobj(arr):
         raise InvalidParameterError(f"{name} is complex; pass a real-valued array.")
     if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-        raise InvalidParameterError(f"{name} has non-numeric dtype {arr.dtype}; pass a numeric array.")
+        raise InvalidParameterError(
+            f"{name} has non-numeric dtype {arr.dtype}; pass a numeric array."
+        )
     if arr.ndim != 2:
-        raise InvalidParameterError(f"{name} must be a 2-D array ({orientation}); got shape {arr.shape}.")
+        raise InvalidParameterError(
+            f"{name} must be a 2-D array ({orientation}); got shape {arr.shape}."
+        )
     if arr.size == 0:
-        raise InvalidParameterError(f"{name} is empty (shape {arr.shape}); it needs at least one entry.")
+        raise InvalidParameterError(
+            f"{name} is empty (shape {arr.shape}); it needs at least one entry."
+        )
     arr = np.array(arr, dtype=np.float64, copy=True) if copy else arr.astype(np.float64, copy=False)
     _check_finite(arr, name)
     return arr
@@ -76,7 +82,9 @@ def _check_sparse(X, name: str, orientation: str):
     if X.ndim != 2:
         raise InvalidParameterError(f"{name} must be 2-D ({orientation}); got shape {X.shape}.")
     if X.shape[0] == 0 or X.shape[1] == 0:
-        raise InvalidParameterError(f"{name} is empty (shape {X.shape}); it needs at least one entry.")
+        raise InvalidParameterError(
+            f"{name} is empty (shape {X.shape}); it needs at least one entry."
+        )
     if X.dtype == object or np.iscomplexobj(X.data):
         raise InvalidParameterError(f"{name} must hold real numbers; got dtype {X.dtype}.")
     X = scipy.sparse.csc_matrix(X, dtype=np.float64)
@@ -130,6 +138,48 @@ def check_solver(solver) -> str:
     return solver.upper()
 
 
+#: cvxpy solvers whose LP answers meet the exact path's contract: a simplex
+#: vertex or an interior-point optimum, feasible to about 1e-8 relative.
+#: First-order solvers (OSQP, SCS) stop at tolerances of 1e-4 to 1e-6 and
+#: return rows of Q whose H violates ``H >= 0`` (measured: OSQP by 5e-8 on
+#: entries of order 1e-2); every later row update builds on them.
+LP_SOLVERS = frozenset(
+    {"HIGHS", "ECOS", "CLARABEL", "SCIPY", "GLPK", "CBC", "CVXOPT", "MOSEK", "GUROBI"}
+    | {"CPLEX", "SCIP", "COPT", "XPRESS", "PIQP"}
+)
+
+
+def check_lp_solver(solver) -> str:
+    """Check that ``solver`` is an installed cvxpy solver that solves LPs accurately."""
+    import cvxpy as cp
+
+    name = check_solver(solver)
+    if name not in LP_SOLVERS:
+        usable = sorted(LP_SOLVERS & set(cp.installed_solvers()))
+        raise InvalidParameterError(
+            f"solver {name!r} is a first-order solver whose LP answers are only accurate "
+            "to its tolerances (about 1e-5), not to the H >= 0 the exact criteria "
+            f"promise; use one of {', '.join(usable)} (HIGHS is the default)."
+        )
+    return name
+
+
+def check_bool(value, name: str) -> bool:
+    """Check that ``value`` is a bool (numpy bools included)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise InvalidParameterError(f"{name} must be True or False; got {value!r}.")
+    return bool(value)
+
+
+def check_callback(callback, name: str = "callback"):
+    """Check that ``callback`` is None or callable."""
+    if callback is not None and not callable(callback):
+        raise InvalidParameterError(
+            f"{name} must be None or a callable taking (step, logdet); got {callback!r}."
+        )
+    return callback
+
+
 def check_random_state(random_state) -> np.random.Generator:
     """Turn None, an int seed or a Generator into a ``numpy.random.Generator``."""
     if random_state is None or isinstance(random_state, numbers.Integral):
@@ -138,7 +188,9 @@ def check_random_state(random_state) -> np.random.Generator:
                 f"random_state must be None, an int or a Generator; got {random_state!r}."
             )
         if random_state is not None and random_state < 0:
-            raise InvalidParameterError(f"random_state (the seed) must be >= 0; got {random_state}.")
+            raise InvalidParameterError(
+                f"random_state (the seed) must be >= 0; got {random_state}."
+            )
         return np.random.default_rng(random_state)
     if isinstance(random_state, np.random.Generator):
         return random_state

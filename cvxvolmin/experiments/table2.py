@@ -1,6 +1,6 @@
 """The paper's Table 2: recovery of H by plain NMF, row-sum and column-sum VolMin.
 
-Fu, Huang and Sidiropoulos (IEEE SPL 2018), section 6: M = N = 200, r in
+Fu, Huang and Sidiropoulos (IEEE SPL 2018), section 5: M = N = 200, r in
 {5, 10}, H sparse uniform, W in three cases (sparse nonnegative, dense
 nonnegative, Gaussian), 50 trials, MSE of the unit-norm columns of H after
 the best permutation. :func:`run_table2` reruns it; :class:`Table2Result`
@@ -21,6 +21,7 @@ from types import MappingProxyType
 
 import numpy as np
 
+from ..exceptions import InvalidParameterError
 from ..metrics import matched_mse
 from ..progress import terminal_bar
 from ..synthetic import CASES, make_paper_data
@@ -233,7 +234,7 @@ class Table2Result:
         }
         suffix = path.suffix.lower()
         if suffix not in renderers:
-            raise ValueError(
+            raise InvalidParameterError(
                 f"cannot tell the format of {str(path)!r}: use a .md, .csv or .json file name."
             )
         path.write_text(renderers[suffix](), encoding="utf-8")
@@ -313,13 +314,13 @@ def run_table2(
     cases = _check_unique_ints(cases, "cases")
     for case in cases:
         if case not in CASES:
-            raise ValueError(f"cases must be among {sorted(CASES)}; got {case!r}.")
+            raise InvalidParameterError(f"cases must be among {sorted(CASES)}; got {case!r}.")
     trials = check_positive_int(trials, "trials")
     n_features = check_positive_int(n_features, "n_features")
     n_samples = check_positive_int(n_samples, "n_samples")
     for rank in ranks:
         if rank > min(n_features, n_samples):
-            raise ValueError(f"rank {rank} exceeds min(n_features, n_samples).")
+            raise InvalidParameterError(f"rank {rank} exceeds min(n_features, n_samples).")
     method_names = _check_methods(methods)
     root = np.random.SeedSequence(_check_seed(seed))
 
@@ -398,10 +399,14 @@ def _summarize(records: list[TrialRecord]) -> Table2Row:
 
 def _check_unique_ints(values: Iterable[int], name: str) -> tuple[int, ...]:
     if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
-        raise TypeError(f"{name} must be a sequence of positive integers; got {values!r}.")
+        raise InvalidParameterError(
+            f"{name} must be a sequence of positive integers; got {values!r}."
+        )
     checked = tuple(check_positive_int(v, name) for v in values)
     if not checked or len(set(checked)) != len(checked):
-        raise ValueError(f"{name} must be a nonempty sequence without repeats; got {values!r}.")
+        raise InvalidParameterError(
+            f"{name} must be a nonempty sequence without repeats; got {values!r}."
+        )
     return checked
 
 
@@ -413,14 +418,16 @@ def _check_methods(methods: Sequence[str] | None) -> tuple[str, ...]:
             methods = [methods]
         unknown = [m for m in methods if m not in METHODS]
         if unknown:
-            raise ValueError(f"unknown methods {unknown}; choose from {list(METHODS)}.")
+            raise InvalidParameterError(f"unknown methods {unknown}; choose from {list(METHODS)}.")
         if len(set(methods)) != len(methods) or not methods:
-            raise ValueError(f"methods must be nonempty, without repeats; got {methods!r}.")
+            raise InvalidParameterError(
+                f"methods must be nonempty, without repeats; got {methods!r}."
+            )
         names = tuple(m for m in METHODS if m in methods)  # the paper's order
     for name in names:
         reason = METHODS[name].unavailable_reason()
         if reason:
-            raise ValueError(f"{reason}; pass methods= without it.")
+            raise InvalidParameterError(f"{reason}; pass methods= without it.")
     return names
 
 
@@ -428,7 +435,7 @@ def _check_seed(seed: int | None) -> int | None:
     if seed is None:
         return None
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a nonnegative integer or None; got {seed!r}.")
+        raise InvalidParameterError(f"seed must be a nonnegative integer or None; got {seed!r}.")
     return int(seed)
 
 

@@ -22,6 +22,7 @@ from typing import ClassVar
 import cvxpy as cp
 import numpy as np
 
+from ..exceptions import InvalidParameterError
 from ..reduction import Reduction, svd_reduction
 
 
@@ -196,9 +197,9 @@ def register_formulation(cls: type[Formulation]) -> type[Formulation]:
     re-definition of the same class (same module and qualified name).
     """
     if not (isinstance(cls, type) and issubclass(cls, Formulation)):
-        raise TypeError(f"{cls!r} is not a Formulation subclass.")
+        raise InvalidParameterError(f"{cls!r} is not a Formulation subclass.")
     if not cls.name:
-        raise ValueError(f"{cls.__name__} needs a non-empty class attribute 'name'.")
+        raise InvalidParameterError(f"{cls.__name__} needs a non-empty class attribute 'name'.")
     known = _REGISTRY.get(cls.name)
     # Re-running the same definition (a notebook cell, a script) replaces it.
     same_definition = known is not None and (known.__module__, known.__qualname__) == (
@@ -206,7 +207,7 @@ def register_formulation(cls: type[Formulation]) -> type[Formulation]:
         cls.__qualname__,
     )
     if known is not None and known is not cls and not same_definition:
-        raise ValueError(
+        raise InvalidParameterError(
             f"a formulation named {cls.name!r} is already registered "
             f"({known.__module__}.{known.__qualname__}); choose another name."
         )
@@ -238,7 +239,7 @@ def get_formulation(spec: str | Formulation | type[Formulation], **params) -> Fo
     """
     if isinstance(spec, Formulation):
         if params:
-            raise TypeError(
+            raise InvalidParameterError(
                 f"parameters {sorted(params)} given with the instance {spec!r}; set them "
                 "when constructing the instance, or pass its name or class instead."
             )
@@ -247,20 +248,20 @@ def get_formulation(spec: str | Formulation | type[Formulation], **params) -> Fo
         try:
             cls = _REGISTRY[spec]
         except KeyError:
-            raise ValueError(
+            raise InvalidParameterError(
                 f"unknown formulation {spec!r}; available: "
                 f"{', '.join(available_formulations())}, or pass a Formulation instance."
             ) from None
     elif isinstance(spec, type) and issubclass(spec, Formulation):
         cls = spec
     else:
-        raise TypeError(
+        raise InvalidParameterError(
             f"formulation must be a name, a Formulation subclass or instance; got {spec!r}."
         )
     try:
         inspect.signature(cls).bind(**params)
     except TypeError as exc:
-        raise TypeError(
+        raise InvalidParameterError(
             f"formulation {cls.name or cls.__name__!r} cannot be built with parameters "
             f"{params}: {exc}. Its signature is {cls.__name__}{inspect.signature(cls)}."
         ) from None

@@ -15,6 +15,7 @@ import numbers
 import cvxpy as cp
 import numpy as np
 
+from ..exceptions import InvalidParameterError
 from ..reduction import Reduction
 from .base import Row, register_formulation
 from .column_sum import ColumnSumVolMin
@@ -49,15 +50,15 @@ class BoundedAbundanceVolMin(ColumnSumVolMin):
         super().__init__(rho=rho)
         upper = self.rho if upper is None else upper
         if isinstance(upper, bool) or not isinstance(upper, numbers.Real):
-            raise TypeError(f"upper must be a positive number; got {upper!r}.")
+            raise InvalidParameterError(f"upper must be a positive number; got {upper!r}.")
         if not (np.isfinite(upper) and upper > 0):
-            raise ValueError(f"upper must be positive and finite; got {upper!r}.")
+            raise InvalidParameterError(f"upper must be positive and finite; got {upper!r}.")
         self.upper = float(upper)
 
     def row_constraints(self, row: Row, reduction: Reduction) -> list[cp.Constraint]:
         n = reduction.n_samples
         if self.upper * n < self.rho:
-            raise ValueError(
+            raise InvalidParameterError(
                 f"upper={self.upper!r} is below rho / N = {self.rho / n:.3g}: N={n} "
                 f"entries at most {self.upper!r} cannot sum to rho={self.rho!r}. "
                 f"Choose upper >= {self.rho / n:.3g}."

@@ -1,8 +1,9 @@
 """Column-sum VolMin, the criterion of Fu, Huang and Sidiropoulos (2018).
 
 ``min det(W.T W)  s.t.  X = W H.T,  H.T 1 = rho 1,  H >= 0``: identifiable
-whenever H is sufficiently scattered, with no assumption on W. Any rho > 0
-gives the same W and H up to that scaling (the paper's section 3).
+whenever H (columns summing to one) is sufficiently scattered, with no
+assumption on W beyond full column rank. Any rho > 0 gives the same W and H
+up to that scaling (the paper's section 3).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import numbers
 import cvxpy as cp
 import numpy as np
 
+from ..exceptions import InvalidParameterError
 from ..reduction import Reduction
 from .base import Formulation, Row, register_formulation
 
@@ -46,9 +48,9 @@ class ColumnSumVolMin(Formulation):
 
     def __init__(self, rho: float = 1.0):
         if isinstance(rho, bool) or not isinstance(rho, numbers.Real):
-            raise TypeError(f"rho must be a positive number; got {rho!r}.")
+            raise InvalidParameterError(f"rho must be a positive number; got {rho!r}.")
         if not (np.isfinite(rho) and rho > 0):
-            raise ValueError(f"rho must be positive and finite; got {rho!r}.")
+            raise InvalidParameterError(f"rho must be positive and finite; got {rho!r}.")
         self.rho = float(rho)
 
     def unit(self, reduction: Reduction) -> float:

@@ -1,8 +1,10 @@
 """Column-sum VolMin with an inequality: ``H.T 1 <= rho 1``.
 
-The shape of Gillis's minimum-volume NMF constraint ("H^T e <= e", written
-for ``X = W H`` with H of shape r x N), in this project's orientation: each
-column of H is nonnegative and sums to at most rho. Each row's feasible set
+Each column of H is nonnegative and sums to at most rho. (Not the
+constraint ``H^T e <= e`` of Gillis's minimum-volume NMF: written for
+``X = W H`` with H of shape r x N, that one bounds each *sample's*
+coefficients, i.e. ``H 1 <= 1`` in this project's N x r orientation.)
+Each row's feasible set
 is then the cone ``{q : Xt.T q >= 0}`` cut by ``sum(Xt.T q) <= rho``: a
 polytope that contains 0 and stays bounded because the cone is pointed
 whenever X has rank r.

@@ -2,10 +2,16 @@
 
 ``min det(W.T W)  s.t.  X = W H.T,  H 1 = 1,  H >= 0`` (Craig's criterion;
 MVES, Chan, Chi, Huang and Ma, IEEE TSP 57(11), 2009). Every column of X
-must be a convex combination of the columns of W; for nonnegative W one gets
-there by dividing each column of X by its l1 norm. With W of mixed sign no
-normalization makes the model hold, and the criterion fails (Fu, Huang and
-Sidiropoulos, IEEE SPL 2018, Table 2).
+must be a convex combination of the columns of W. For a full-column-rank W
+some normalization always gets there: with ``a`` such that ``W.T a > 0``
+(e.g. ``a = W (W.T W)^{-1} 1``), ``x_n / (a.T x_n)`` is a convex
+combination of the rescaled columns of W, with H's rows rescaled (so the
+cone of H, and sufficient scattering, are kept). But that ``a`` needs W.
+The usual l1 normalization, ``x_n / ||x_n||_1``, is that map only when
+``||W h||_1`` is linear in ``h >= 0`` (W >= 0, or each row of W of one
+sign); on mixed-sign W it breaks the model and the criterion fails (Fu,
+Huang and Sidiropoulos, IEEE SPL 2018, Table 2). Identifiability then asks
+the *normalized* H to be sufficiently scattered.
 
 In the reduced frame ``H 1 = 1`` reads ``Q.T 1 = a`` with ``Xt.T a = 1``:
 the rows of Q have a fixed sum (``fixed_row_sum``), so the engine moves all
@@ -21,7 +27,7 @@ import warnings
 import cvxpy as cp
 import numpy as np
 
-from ..exceptions import ModelMismatchWarning
+from ..exceptions import InvalidParameterError, ModelMismatchWarning
 from ..reduction import Reduction, affine_set_reduction, l1_column_scale
 from .base import Formulation, Row, register_formulation
 
@@ -57,10 +63,11 @@ class RowSumVolMin(Formulation):
     Notes
     -----
     The reduction is MVES's affine set fitting: mean of the (normalized)
-    nonzero columns plus their ``r - 1`` principal directions. On data of
-    mixed sign, or when the affine set does not fit the data, a
-    :class:`~cvxvolmin.ModelMismatchWarning` says that the model cannot
-    hold; the fit still runs and returns the criterion's answer. Its
+    nonzero columns plus their ``r - 1`` principal directions. When the
+    affine set does not fit the (normalized) data, e.g. l1-normalized data
+    of mixed sign, a :class:`~cvxvolmin.ModelMismatchWarning` says that the
+    model does not hold as normalized; the fit still runs and returns the
+    criterion's answer. Its
     optimum is then usually not a vertex of the feasible set, where the
     engine's conditional-gradient steps gain slowly: measured on the
     paper's case 3, most starts use all ``max_iter`` steps (a
@@ -82,9 +89,13 @@ class RowSumVolMin(Formulation):
 
     def __init__(self, normalize: str | None = "auto", n_restarts: int = 5):
         if normalize not in _NORMALIZATIONS:
-            raise ValueError(f"normalize must be 'auto', 'l1' or None; got {normalize!r}.")
+            raise InvalidParameterError(
+                f"normalize must be 'auto', 'l1' or None; got {normalize!r}."
+            )
         if isinstance(n_restarts, bool) or not isinstance(n_restarts, int) or n_restarts < 1:
-            raise ValueError(f"n_restarts must be a positive integer; got {n_restarts!r}.")
+            raise InvalidParameterError(
+                f"n_restarts must be a positive integer; got {n_restarts!r}."
+            )
         self.normalize = normalize
         self.n_restarts = n_restarts
 
@@ -125,9 +136,10 @@ class RowSumVolMin(Formulation):
         warnings.warn(
             f"row-sum VolMin: {sign}the columns of X (normalize={mode!r}) do not lie on "
             f"an affine set of dimension {reduction.rank - 1} (relative residual "
-            f"{affine_gap / size:.2e}), so the row-sum model H 1 = 1 cannot hold "
-            "and the returned H is expected to be wrong. "
-            "Column-sum VolMin (formulation='column-sum') needs no such assumption.",
+            f"{affine_gap / size:.2e}), so the row-sum model H 1 = 1 does not hold "
+            "for them and the returned H is expected to be wrong (l1 normalization "
+            "fits the model only when W >= 0 or each row of W has one sign). "
+            "Column-sum VolMin (formulation='column-sum') needs no normalization.",
             ModelMismatchWarning,
             stacklevel=4,
         )

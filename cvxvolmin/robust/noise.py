@@ -6,6 +6,7 @@ import numbers
 
 import numpy as np
 
+from ..exceptions import InvalidParameterError
 from ..validation import check_matrix, check_random_state
 
 __all__ = ["add_noise", "noise_std"]
@@ -45,8 +46,8 @@ def add_noise(X, snr_db: float, random_state=None) -> np.ndarray:
     """
     X = check_matrix(X)
     if isinstance(snr_db, bool) or not isinstance(snr_db, numbers.Real):
-        raise TypeError(f"snr_db must be a real number; got {snr_db!r}.")
+        raise InvalidParameterError(f"snr_db must be a real number; got {snr_db!r}.")
     if not np.isfinite(snr_db):
-        raise ValueError(f"snr_db must be finite; got {snr_db!r}.")
+        raise InvalidParameterError(f"snr_db must be finite; got {snr_db!r}.")
     rng = check_random_state(random_state)
     return X + noise_std(X, snr_db) * rng.standard_normal(X.shape)

@@ -3,9 +3,10 @@
 The exact criteria ``min det(W.T W) s.t. X = W H.T`` with ``H.T 1 = 1``
 (column-sum) or ``H 1 = 1`` (row-sum), ``H >= 0``, treat the direction of
 every column of X as exact; under noise their feasible sets shrink, move,
-or vanish. The regularized form of Fu, Huang and Sidiropoulos (IEEE SPL
-2018, section 5; the robust VolMin of Fu, Ma, Huang and Sidiropoulos, IEEE
-TSP 64(23), 2016) trades fit against volume::
+or vanish. Fu, Huang and Sidiropoulos (IEEE SPL 2018, section 5) trade fit
+against volume with ``||X - W H.T||_F^2 + lam det(W.T W)``; this module
+solves the variant with the log-det surrogate of the robust VolMin of Fu,
+Ma, Huang and Sidiropoulos (IEEE TSP 64(23), 2016)::
 
     min_{W, H}  ||X - W H.T||_F^2 + lam * log det(W.T W + delta I)
     s.t.        H >= 0 and H.T 1 = 1 (column-sum) or H 1 = 1 (row-sum).
@@ -33,7 +34,13 @@ import cvxpy as cp
 import numpy as np
 
 from ..baselines import plain_nmf
-from ..exceptions import ConvergenceWarning, DegenerateError, InfeasibleError, SolverFailedError
+from ..exceptions import (
+    ConvergenceWarning,
+    DegenerateError,
+    InfeasibleError,
+    InvalidParameterError,
+    SolverFailedError,
+)
 from ..factorization import _ConstraintDiagnostics, fit
 from ..formulations import ColumnSumVolMin, Formulation, RowSumVolMin, get_formulation
 from ..metrics import relative_residual
@@ -507,25 +514,27 @@ def fit_robust(
     lam_scale = check_nonnegative_float(lam_scale, "lam_scale")
     delta = check_nonnegative_float(delta, "delta")
     if delta == 0.0:
-        raise ValueError("delta must be positive; log det(W.T W) alone is -inf at a singular W.")
+        raise InvalidParameterError(
+            "delta must be positive; log det(W.T W) alone is -inf at a singular W."
+        )
     max_iter = check_positive_int(max_iter, "max_iter")
     tol = check_nonnegative_float(tol, "tol")
     solver = check_solver(solver)
     if solver not in QP_SOLVERS:
-        raise ValueError(
+        raise InvalidParameterError(
             f"solver {solver!r} cannot solve the H update, a convex QP; use one of "
             f"{', '.join(sorted(QP_SOLVERS & set(cp.installed_solvers())))}."
         )
     rng = check_random_state(random_state)
     if not np.any(X):
-        raise ValueError("X is all zeros; there is nothing to factor.")
+        raise InvalidParameterError("X is all zeros; there is nothing to factor.")
     n = X.shape[1]
 
     if isinstance(criterion, RowSumVolMin):
         axis, exact_criterion = 1, RowSumVolMin(normalize=None, n_restarts=criterion.n_restarts)
         mode = criterion.resolved_normalization(X)
         column_scale = l1_column_scale(X) if mode == "l1" else np.ones(n)
-        # Warns (ModelMismatchWarning) when no normalization puts X on a simplex.
+        # Warns (ModelMismatchWarning) when the normalized X is off the affine model.
         criterion.reduce(X, rank)
         # A zero column is no convex combination of W's columns: its row of H is zero.
         nonzero = np.any(X != 0, axis=0)
@@ -600,7 +609,7 @@ def _robust_criterion(formulation: str | Formulation) -> ColumnSumVolMin | RowSu
     criterion = get_formulation(formulation) if isinstance(formulation, str) else formulation
     if type(criterion) not in (ColumnSumVolMin, RowSumVolMin):
         name = getattr(criterion, "name", type(criterion).__name__)
-        raise ValueError(
+        raise InvalidParameterError(
             f"fit_robust solves the column-sum and row-sum criteria only; {name!r} may add "
             "constraints that its H update does not declare. Use formulation='column-sum' "
             "or 'row-sum', or cvxvolmin.fit for the exact variant."

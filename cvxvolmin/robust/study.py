@@ -18,6 +18,7 @@ from types import MappingProxyType
 
 import numpy as np
 
+from ..exceptions import InvalidParameterError
 from ..experiments.methods import METHODS
 from ..experiments.trial import cell_statistics, json_float, run_method
 from ..formulations import get_formulation
@@ -209,18 +210,20 @@ def run_snr_study(
     """
     snrs = tuple(float(s) for s in snrs_db)
     if not snrs or any(not math.isfinite(s) for s in snrs):
-        raise ValueError(f"snrs_db must be a nonempty sequence of finite numbers; got {snrs_db!r}.")
+        raise InvalidParameterError(
+            f"snrs_db must be a nonempty sequence of finite numbers; got {snrs_db!r}."
+        )
     cases = tuple(cases)
     if not cases or any(c not in CASES for c in cases):
-        raise ValueError(f"cases must be among {sorted(CASES)}; got {cases!r}.")
+        raise InvalidParameterError(f"cases must be among {sorted(CASES)}; got {cases!r}.")
     rank = check_positive_int(rank, "rank")
     trials = check_positive_int(trials, "trials")
     names = DEFAULT_SNR_METHODS if methods is None else tuple(methods)
     unknown = [m for m in names if m not in SNR_METHODS]
     if unknown or not names:
-        raise ValueError(f"unknown methods {unknown}; choose from {list(SNR_METHODS)}.")
+        raise InvalidParameterError(f"unknown methods {unknown}; choose from {list(SNR_METHODS)}.")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a nonnegative integer; got {seed!r}.")
+        raise InvalidParameterError(f"seed must be a nonnegative integer; got {seed!r}.")
     root = np.random.SeedSequence(int(seed))
 
     records = []
