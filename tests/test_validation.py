@@ -6,12 +6,24 @@ import numpy as np
 import pytest
 
 import cvxvolmin
-from cvxvolmin import fit
+from cvxvolmin import InvalidParameterError, fit
 
 
 @pytest.fixture
 def X():
     return cvxvolmin.make_paper_data(3, case=3, n_features=20, n_samples=30, random_state=0)[0]
+
+
+@pytest.fixture
+def no_solver(monkeypatch):
+    """Fail the test if any LP or QP is declared: bad input must be refused first."""
+    import cvxvolmin.lp
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a solver was set up before the bad input was refused")
+
+    monkeypatch.setattr(cvxvolmin.lp.RowLP, "__init__", refuse)
+    monkeypatch.setattr(cvxvolmin.robust.solver._HUpdate, "__init__", refuse)
 
 
 @pytest.mark.parametrize(
@@ -26,8 +38,8 @@ def X():
         (np.ones((0, 4)), ValueError, "is empty"),
     ],
 )
-def test_malformed_X(data, error, message):
-    with pytest.raises(error, match=message):
+def test_malformed_X(data, error, message, no_solver):
+    with pytest.raises(InvalidParameterError, match=message):
         fit(data, 1)
 
 
@@ -66,8 +78,8 @@ def test_sparse_X_with_nan_is_refused(X):
         ("3", TypeError, "rank must be a positive integer"),
     ],
 )
-def test_bad_rank(X, rank, error, message):
-    with pytest.raises(error, match=message):
+def test_bad_rank(X, rank, error, message, no_solver):
+    with pytest.raises(InvalidParameterError, match=message):
         fit(X, rank)
 
 
@@ -90,13 +102,62 @@ def test_zero_matrix_has_rank_zero():
         ({"max_iter": 0}, ValueError, "max_iter must be a positive integer"),
         ({"tol": -1.0}, ValueError, "tol must be a finite nonnegative number"),
         ({"random_state": "seed"}, TypeError, "random_state must be None, an int"),
+        ({"max_iter": "5"}, TypeError, "max_iter must be a positive integer"),
+        ({"callback": 42}, TypeError, "callback must be None or a callable"),
+        ({"verbose": "yes"}, TypeError, "verbose must be True or False"),
+        ({"working_set": 1.5}, TypeError, "working_set must be None, True or False"),
+        ({"solver": "OSQP"}, ValueError, "'OSQP' is a first-order solver .* use one of .*HIGHS"),
+        ({"solver": "SCS"}, ValueError, "'SCS' is a first-order solver"),
+        ({"formulation": "column-sum", "tol": float("nan")}, ValueError, "tol must be a finite"),
     ],
 )
-def test_bad_options(X, kwargs, error, message):
-    with pytest.raises(error, match=message):
+def test_bad_options(X, kwargs, error, message, no_solver):
+    with pytest.raises(InvalidParameterError, match=message):
         fit(X, 3, **kwargs)
 
 
 def test_bad_rho():
     with pytest.raises(ValueError, match="rho must be positive"):
         cvxvolmin.ColumnSumVolMin(rho=0.0)
+
+
+def test_invalid_parameter_error_is_both_value_and_type_error_and_a_library_error():
+    error = InvalidParameterError("bad")
+    assert isinstance(error, ValueError)
+    assert isinstance(error, TypeError)
+    assert isinstance(error, cvxvolmin.CvxvolminError)
+    # the run-time errors share the base, and are not parameter errors
+    for run_time in (cvxvolmin.InfeasibleError, cvxvolmin.DegenerateError):
+        assert issubclass(run_time, cvxvolmin.CvxvolminError)
+        assert not issubclass(run_time, InvalidParameterError)
+    assert issubclass(cvxvolmin.SolverFailedError, RuntimeError)
+
+
+def test_a_bound_no_column_can_meet_is_refused_before_any_solver(X, no_solver):
+    with pytest.raises(InvalidParameterError, match=r"upper=0.001 is below rho / N"):
+        fit(X, 3, formulation=cvxvolmin.BoundedAbundanceVolMin(upper=0.001))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"solver": "HIGHS"}, "cannot solve the H update, a convex QP"),
+        ({"verbose": 1}, "verbose must be True or False"),
+        ({"delta": 0.0}, "delta must be positive"),
+        ({"lam": -1.0}, "lam must be a finite nonnegative number"),
+        ({"formulation": "bounded-abundance"}, "fit_robust solves the column-sum and row-sum"),
+        ({"max_iter": 2.0}, "max_iter must be a positive integer"),
+    ],
+)
+def test_fit_robust_bad_options(X, kwargs, message, no_solver):
+    with pytest.raises(InvalidParameterError, match=message):
+        cvxvolmin.fit_robust(X, 3, **kwargs)
+
+
+def test_accurate_lp_solvers_other_than_highs_still_fit(X):
+    """The solver check refuses first-order solvers only: ECOS and CLARABEL are exact."""
+    reference = fit(X, 3, random_state=0).H
+    for solver in ("ECOS", "CLARABEL"):
+        H = fit(X, 3, solver=solver, random_state=0).H
+        assert cvxvolmin.matched_mse(reference, H) <= 1e-12
+        assert H.min() >= -1e-8 * np.abs(H).max()

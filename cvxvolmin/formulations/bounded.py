@@ -55,14 +55,17 @@ class BoundedAbundanceVolMin(ColumnSumVolMin):
             raise InvalidParameterError(f"upper must be positive and finite; got {upper!r}.")
         self.upper = float(upper)
 
-    def row_constraints(self, row: Row, reduction: Reduction) -> list[cp.Constraint]:
-        n = reduction.n_samples
+    def check_data(self, X) -> None:
+        """Refuse a bound that no column of N entries can meet, before any solver runs."""
+        n = X.shape[1]
         if self.upper * n < self.rho:
             raise InvalidParameterError(
                 f"upper={self.upper!r} is below rho / N = {self.rho / n:.3g}: N={n} "
                 f"entries at most {self.upper!r} cannot sum to rho={self.rho!r}. "
                 f"Choose upper >= {self.rho / n:.3g}."
             )
+
+    def row_constraints(self, row: Row, reduction: Reduction) -> list[cp.Constraint]:
         return [*super().row_constraints(row, reduction), row.h <= self.upper * row.unit]
 
     def __repr__(self) -> str:

@@ -46,6 +46,7 @@ from ..formulations import ColumnSumVolMin, Formulation, RowSumVolMin, get_formu
 from ..metrics import relative_residual
 from ..reduction import l1_column_scale
 from ..validation import (
+    check_bool,
     check_matrix,
     check_nonnegative_float,
     check_positive_int,
@@ -434,9 +435,9 @@ def fit_robust(
 
     Raises
     ------
-    TypeError, ValueError
-        On invalid input, before any solver runs; ValueError also when the
-        rank exceeds the numerical rank of X.
+    cvxvolmin.InvalidParameterError
+        On invalid input or parameters, before any solver runs, including a
+        rank above the numerical rank of X.
     cvxvolmin.SolverFailedError
         When the QP solver fails on an H update.
 
@@ -526,6 +527,7 @@ def fit_robust(
             f"{', '.join(sorted(QP_SOLVERS & set(cp.installed_solvers())))}."
         )
     rng = check_random_state(random_state)
+    verbose = check_bool(verbose, "verbose")
     if not np.any(X):
         raise InvalidParameterError("X is all zeros; there is nothing to factor.")
     n = X.shape[1]
