@@ -17,7 +17,7 @@ What to expect (see :doc:`/howto/noisy_data`):
 * When noise leaves no nonnegative H at this rank, ``fit`` raises
   ``InfeasibleError`` or ``DegenerateError`` instead of returning nonsense.
 * Dropping the low-energy columns before the fit is a simple remedy at high
-  SNR. The remedy at any SNR is the volume-regularized criterion,
+  SNR. For noisy data at any SNR there is the volume-regularized criterion,
   :func:`cvxvolmin.fit_robust`; ``cvxvolmin reproduce noise`` compares it
   with the exact criteria and plain NMF (see :doc:`/howto/noisy_data`).
 """
@@ -86,9 +86,10 @@ fig.tight_layout()
 plt.show()
 
 # %%
-# At 0 dB some noise draws empty the feasible set: no row of Q gives a
-# nonnegative column of H. ``fit`` then raises instead of returning an
-# answer. Over eight noise draws:
+# At 0 dB some noise draws empty the feasible set (no row of Q gives a
+# nonnegative column of H: ``InfeasibleError``) or leave it too thin for a
+# nonsingular Q (``DegenerateError``). ``fit`` then raises instead of
+# returning an answer. Over eight noise draws:
 
 outcomes = [attempt(noisy(0, seed=seed), H)[1] for seed in range(8)]
 for seed, what in enumerate(outcomes):

@@ -92,7 +92,10 @@ fig.tight_layout()
 plt.show()
 
 # %%
-# Row-sum VolMin needs the model ``H 1 = 1`` to hold after normalization,
-# which is true for nonnegative W and false for W of mixed sign; see
+# Row-sum VolMin needs the model ``H 1 = 1`` to hold after normalization.
+# Dividing each column of X by its l1 norm achieves that when W is
+# nonnegative (or each row of W has one sign), not for W of mixed sign; a
+# division that works for any W of full column rank exists (by ``a.x_n``
+# with ``W.T a > 0``), but it needs W. See
 # :ref:`sphx_glr_auto_examples_plot_row_vs_column_sum.py`. Column-sum VolMin,
-# the paper's criterion, drops that assumption.
+# the paper's criterion, needs no normalization.

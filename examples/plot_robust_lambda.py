@@ -6,6 +6,11 @@ The weight of the volume term in the robust criterion
 
     min ||X - W H.T||_F^2 + lam * log det(W.T W + delta I),  H.T 1 = 1, H >= 0
 
+a variant of the regularized criterion of Fu, Huang and Sidiropoulos (IEEE
+SPL 2018, section 5), which has ``lam * det(W.T W)``: the log-det surrogate
+is that of the robust VolMin of Fu, Huang, Yang, Ma and Sidiropoulos (IEEE
+TSP 64(23), 2016).
+
 With ``lam = 0`` it is least squares over the column simplices, which many
 factorizations fit equally well: the answer is not identifiable. With a
 large ``lam`` the volume wins over the data and W collapses. In between, the

@@ -6,13 +6,17 @@ One data set, two volume criteria, step by step. ``X = W @ H.T`` with the
 paper's Gaussian W (case 3: entries of both signs) and a sufficiently
 scattered H, r = 3.
 
-* **Column-sum VolMin** (Fu, Huang, Sidiropoulos 2018) asks ``H.T 1 = 1``, a
-  scaling of H that any data allow: it recovers H exactly.
+* **Column-sum VolMin** (Fu, Huang, Sidiropoulos, IEEE SPL 2018) asks
+  ``H.T 1 = 1``, a scaling of H that any data allow: it recovers H to
+  rounding error.
 * **Row-sum VolMin** (the classic criterion, with every column of X divided
-  by its l1 norm as in the paper's Table 2) asks ``H 1 = 1``, which holds
-  after normalization only when W is nonnegative. Here it cannot hold; the
-  fit says so with a :class:`~cvxvolmin.ModelMismatchWarning` and returns a
-  wrong H.
+  by its l1 norm as in the paper's Table 2) asks ``H 1 = 1`` of the
+  normalized data. The l1 norm makes that hold when ``||W h||_1`` is linear
+  in ``h >= 0`` (W nonnegative, or each row of W of one sign), not for this
+  W; the fit says so with a :class:`~cvxvolmin.ModelMismatchWarning` and
+  returns a wrong H. A normalization that would work exists (divide
+  ``x_n`` by ``a.x_n`` with ``W.T a > 0``), but it needs W; the class
+  (:ref:`sphx_glr_auto_tutorial_class.py`) computes it.
 
 Both maximize ``|det Q|`` by alternating optimization, and
 ``FitResult.logdet_history`` shows ``log|det Q|`` rising sweep after sweep
@@ -105,9 +109,11 @@ print(f"column-sum VolMin: MSE of H = {cvxvolmin.matched_mse(H, column.H):.1e}")
 # Step 2: row-sum VolMin on the same data
 # ---------------------------------------
 #
-# The row-sum fit warns that the normalized columns of X do not lie on an
+# The row-sum fit warns that the l1-normalized columns of X do not lie on an
 # affine set of dimension r - 1, which the model ``H 1 = 1`` requires, and
-# still returns its answer.
+# still returns its answer. (Divided by ``a.x_n`` with the true
+# ``a = W (W.T W)^{-1} 1`` instead, they would: the failure is the l1
+# normalization's, not the row-sum criterion's.)
 
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")

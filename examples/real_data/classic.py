@@ -47,8 +47,9 @@ subspace), recorded here rather than shown. Measured: column-sum VolMin
 clusters 60% of the documents right, plain NMF 55%, and row-sum VolMin on the
 subset 33%, below chance: the normalization does hurt. The fitted H of
 column-sum VolMin is sufficiently scattered (``check_scattering``, exact), so
-its factors are unique for the rank-4 projection of the data; that projection
-just does not separate the collections well. Plain NMF's accuracy moves by
+its factors are the only column-sum VolMin solution for the rank-4
+projection of the data; that projection just does not separate the
+collections well. Plain NMF's accuracy moves by
 about 0.01 with its initialization and solver settings.
 
 Runtime: 23 to 31 s on the shared 2-core machine (measured; it varies with

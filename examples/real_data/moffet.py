@@ -21,15 +21,15 @@ its peak), a symptom of treating noisy directions as exact; row-sum VolMin
 does the same. The three criteria agree on vegetation and soil to within
 about 2.5 degrees and disagree on water by 18 to 28 degrees: the exact ones
 choose a very pure water spectrum and paint the lake as only about half
-water, the robust one (whose volume penalty lets noisy pixels stick out of
-the simplex) a less pure, nonnegative spectrum and a lake about 83% water.
+water, the robust one (whose least-squares fit lets noisy pixels stick out
+of the cone of W) a less pure, nonnegative spectrum and a lake about 83% water.
 Which is closer to the truth cannot be decided without ground truth.
 Identifiability theory (Fu, Huang, Sidiropoulos, IEEE SPL 2018) promises
 uniqueness only when the true H is sufficiently scattered and the data are
 exact; neither can be verified here. ``check_scattering`` is run on the
 *fitted* H of the two column-sum fits: "sufficiently scattered" says that
-the fitted factorization is the unique one of the rank-3 data it explains,
-not that it is the true one (the robust H even has a pure pixel for every
+the fitted factorization is the only column-sum VolMin solution for the
+rank-3 matrix ``W @ H.T`` it explains, not that it is the true one (the robust H even has a pure pixel for every
 endmember, so its cone is the whole orthant).
 
 Robust settings. ``fit_robust`` with its defaults takes about 45 s here

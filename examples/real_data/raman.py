@@ -117,7 +117,8 @@ for key, (formulation, W_truth_normalized) in criteria.items():
     RESULTS[f"{key}_logdet_truth"] = logdet(W_truth_normalized)
     RESULTS[f"{key}_logdet_fit"] = logdet(fit.W)
     # Spectra with negative entries are physically impossible, but neither
-    # criterion forbids them (column-sum VolMin assumes nothing of W).
+    # criterion forbids them (column-sum VolMin assumes nothing of W beyond
+    # full column rank).
     negative = fit.W < -1e-9 * np.abs(fit.W).max()
     RESULTS[f"{key}_W_negative_fraction"] = float(negative.mean())
     # A pair (w_k, h_k) is one component: the figure matches pairs by H.
