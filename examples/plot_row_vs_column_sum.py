@@ -48,7 +48,9 @@ print(f"X is {X.shape[0]} x {X.shape[1]}; W has {np.sum(W < 0)} negative entries
 # What ``fit`` does, written out with cvxpy. Reduce X by its thin SVD to
 # ``Xt`` (r x N); then ``H.T = Q @ Xt`` and the criterion becomes
 # ``max |det Q|`` subject to ``Q @ Xt >= 0`` and ``Q @ Xt @ 1 = N`` (H in
-# the LP units of :doc:`/numerics`). With every row of Q but row i fixed,
+# the LP units of :doc:`/numerics`). Row i of Q gives column i of H, so the
+# constraints decouple by rows of Q (the paper's text says "columns of Q";
+# in this form it is the rows). With every row of Q but row i fixed,
 # ``det Q`` is linear in row i, along the direction ``solve(Q, e_i)``: each
 # row update is two LPs over the same polytope. Every row the update keeps
 # is feasible, so from a feasible start ``|det Q|`` can only grow.
