@@ -1,7 +1,16 @@
 """Command-line front end over the public API; it holds no logic of its own.
 
-Exit status: 0 on success, 2 on bad input (one line on stderr saying what
-is wrong and what to do), 1 when a solver fails.
+Exit status, with one line on stderr for every error and never a traceback:
+
+* 0 on success;
+* 2 when the input is at fault: a usage error, an unreadable file or
+  parameter (:class:`~cvxvolmin.InvalidParameterError`, which includes
+  :class:`~cvxvolmin.io.DataFileError`), data the criterion cannot factor
+  (:class:`~cvxvolmin.InfeasibleError`, :class:`~cvxvolmin.DegenerateError`),
+  or an output file that cannot be written; the line says what is wrong;
+* 1 when a solver fails (:class:`~cvxvolmin.SolverFailedError`), and for
+  any other exception, which is a bug: the line names it as an internal
+  error, to be reported.
 """
 
 from __future__ import annotations
@@ -16,10 +25,20 @@ from pathlib import Path
 
 import numpy as np
 
+from .exceptions import (
+    DegenerateError,
+    InfeasibleError,
+    InvalidParameterError,
+    SolverFailedError,
+)
 from .progress import terminal_bar
 
 BAD_INPUT = 2
 SOLVER_FAILURE = 1
+INTERNAL_ERROR = 1
+
+# The input's fault: exit status 2 with the library's own message.
+_INPUT_ERRORS = (InvalidParameterError, InfeasibleError, DegenerateError)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -29,8 +48,13 @@ class _Parser(argparse.ArgumentParser):
         self.exit(BAD_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-class _BadInput(Exception):
+class _BadInput(InvalidParameterError):
     """Raised inside a command to exit with status 2 and this message."""
+
+
+def _one_line(message: object) -> str:
+    """A message on one line: stderr carries one line per error."""
+    return " ".join(part.strip() for part in str(message).splitlines() if part.strip())
 
 
 def _emit_warnings(caught: list[warnings.WarningMessage]) -> None:
@@ -42,7 +66,9 @@ def _emit_warnings(caught: list[warnings.WarningMessage]) -> None:
 def _load_input(args: argparse.Namespace):
     from .io import load_matrix
 
-    return load_matrix(args.input, var=args.var, transpose=args.transpose)
+    return load_matrix(
+        args.input, var=args.var, transpose=args.transpose, skip_header=args.skip_header
+    )
 
 
 def _check_out_path(out: str | None, suffix: str, option: str = "--out") -> Path | None:
@@ -54,6 +80,15 @@ def _check_out_path(out: str | None, suffix: str, option: str = "--out") -> Path
     if not path.parent.exists():
         raise _BadInput(f"the folder of {option} does not exist: {path.parent}.")
     return path
+
+
+@contextlib.contextmanager
+def _writing(path):
+    """Report a failed write of an output file as bad input (a folder, a full disk)."""
+    try:
+        yield
+    except OSError as exc:
+        raise _BadInput(f"cannot write {path}: {exc.strerror or exc}.") from None
 
 
 @contextlib.contextmanager
@@ -105,13 +140,14 @@ def _cmd_fit(args: argparse.Namespace) -> int:
             callback=callback,
         )
     if out is not None:
-        np.savez(
-            out,
-            W=result.W,
-            H=result.H,
-            Q=result.Q,
-            logdet_history=np.asarray(result.logdet_history),
-        )
+        with _writing(out):
+            np.savez(
+                out,
+                W=result.W,
+                H=result.H,
+                Q=result.Q,
+                logdet_history=np.asarray(result.logdet_history),
+            )
     summary = result.summary()
     scattering = None
     if args.check:
@@ -185,7 +221,8 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         ranks=args.ranks, trials=args.trials, seed=args.seed, progress=sys.stderr.isatty()
     )
     if args.out is not None:
-        result.write(args.out)
+        with _writing(args.out):
+            result.write(args.out)
     if args.json:
         print(json.dumps(result.to_dict()))
     else:
@@ -219,7 +256,8 @@ def _cmd_noise(args: argparse.Namespace) -> int:
     )
     if plot_path is not None:
         figure = plot.snr_study(result)
-        figure.savefig(plot_path, dpi=110)
+        with _writing(plot_path):
+            figure.savefig(plot_path, dpi=110)
     if args.json:
         print(json.dumps(result.to_dict()))
     else:
@@ -228,10 +266,17 @@ def _cmd_noise(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from . import ModelMismatchWarning, fit, get_formulation, make_paper_data, matched_mse
+    from . import (
+        ModelMismatchWarning,
+        RowSumVolMin,
+        fit,
+        get_formulation,
+        make_paper_data,
+        matched_mse,
+    )
 
     rank, seed = 5, 0
-    X, _, H = make_paper_data(rank, case=3, random_state=seed)
+    X, W, H = make_paper_data(rank, case=3, random_state=seed)
     result = fit(X, rank, random_state=seed)
     print(
         "cvxvolmin demo: the paper's case 3 (Gaussian, mixed-sign W), "
@@ -245,17 +290,38 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         f"  {result.n_iter} sweeps, {result.n_lp_solves} LPs (cvxpy + HiGHS), "
         f"{result.time_s:.3f} s, fit error {result.fit_error:.1e}"
     )
-    # The classic criterion on the same data, to show why the new one matters.
+    # The classic criterion on the same data: l1 normalization is what fails.
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         classic = fit(
             X, rank, formulation=get_formulation("row-sum", normalize="l1"), random_state=seed
         )
-    warned = any(w.category is ModelMismatchWarning for w in caught)
+    warned = any(issubclass(w.category, ModelMismatchWarning) for w in caught)
     print(
-        "row-sum VolMin (classic, l1-normalized) on the same data: "
-        f"MSE = {matched_mse(H, classic.H):.2e}: it fails, as theory says it must, because "
-        "no normalization puts mixed-sign data on a simplex" + (" (it warned so)" if warned else "")
+        "row-sum VolMin (classic), l1-normalized columns: "
+        f"MSE = {matched_mse(H, classic.H):.2e}: fails: l1 normalization puts a column on "
+        "W's simplex only when W >= 0 (or each row of W has one sign)"
+        + ("; it warned so (ModelMismatchWarning)" if warned else "; it did not warn")
+    )
+    # Some normalization does put mixed-sign data on a simplex: a = W (W^T W)^{-1} 1
+    # has W^T a = 1, so a^T x_n = sum(h_n) and x_n / (a^T x_n) = W h_n / sum(h_n),
+    # the row-sum model exactly. All-zero columns (a^T x_n = 0) are left out and
+    # keep zero rows of H.
+    a = W @ np.linalg.solve(W.T @ W, np.ones(rank))
+    scale = a @ X
+    nonzero = np.any(X != 0, axis=0)
+    oracle = fit(
+        X[:, nonzero] / scale[nonzero],
+        rank,
+        formulation=RowSumVolMin(normalize=None),
+        random_state=seed,
+    )
+    H_oracle = np.zeros_like(H)
+    H_oracle[nonzero] = oracle.H * scale[nonzero, None]
+    print(
+        "row-sum VolMin, oracle normalization x_n / (a^T x_n), a = W (W^T W)^{-1} 1: "
+        f"MSE = {matched_mse(H, H_oracle):.2e}: recovers H, but needs W, which is unknown "
+        "in practice"
     )
     return 0
 
@@ -267,6 +333,12 @@ def _add_input_arguments(parser: argparse.ArgumentParser, what: str) -> None:
     )
     parser.add_argument(
         "--transpose", action="store_true", help="the file stores the other orientation"
+    )
+    parser.add_argument(
+        "--skip-header",
+        action="store_true",
+        help="skip the first line of a .csv/.txt file (by default it is skipped only when "
+        "it holds no number)",
     )
 
 
@@ -364,7 +436,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser(
         "demo",
         help="recover the paper's case 3 (Gaussian W) and print the MSE",
-        description="Fit column-sum VolMin to the paper's case 3 data and report the recovery.",
+        description=(
+            "Fit column-sum VolMin to the paper's case 3 data (mixed-sign W) and report the "
+            "recovery, beside row-sum VolMin with l1 normalization (which fails) and with the "
+            "oracle normalization (which recovers H but needs W)."
+        ),
     )
     demo.set_defaults(handler=_cmd_demo)
     return parser
@@ -372,26 +448,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
-    from .exceptions import SolverFailedError
-
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # usage errors, --help, --version
         return int(exc.code or 0)
+    error = None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             status = args.handler(args)
-        except (_BadInput, ValueError, TypeError, OSError) as exc:
-            _emit_warnings(caught)
-            print(f"cvxvolmin {args.command}: error: {exc}", file=sys.stderr)
-            return BAD_INPUT
+        except _INPUT_ERRORS as exc:
+            status, error = BAD_INPUT, f"error: {_one_line(exc)}"
         except SolverFailedError as exc:
-            _emit_warnings(caught)
-            print(f"cvxvolmin {args.command}: solver failure: {exc}", file=sys.stderr)
-            return SOLVER_FAILURE
+            status, error = SOLVER_FAILURE, f"solver failed: {_one_line(exc)}"
+        except Exception as exc:  # a bug: say so in one line, no traceback
+            message = _one_line(exc)
+            status = INTERNAL_ERROR
+            error = f"internal error: {type(exc).__name__}{': ' if message else ''}{message}"
+            error += " (please report it)"
     _emit_warnings(caught)
+    if error is not None:
+        print(f"cvxvolmin {args.command}: {error}", file=sys.stderr)
     return status
 
 
