@@ -59,7 +59,7 @@ def _one_line(message: object) -> str:
 
 def _emit_warnings(caught: list[warnings.WarningMessage]) -> None:
     for w in caught:
-        first_line = str(w.message).splitlines()[0]
+        first_line = (str(w.message).splitlines() or [w.category.__name__])[0]
         print(f"cvxvolmin: warning: {first_line}", file=sys.stderr)
 
 

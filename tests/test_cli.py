@@ -271,6 +271,14 @@ def test_warnings_print_one_line_each_before_the_error(tmp_path, paper_X, monkey
         warnings.warn("first", UserWarning, stacklevel=2)
         raise cvxvolmin.SolverFailedError("stopped")
 
+    def empty_warning(*args, **kwargs):
+        warnings.warn("", UserWarning, stacklevel=2)
+        return real_fit(*args, **kwargs)
+
+    monkeypatch.setattr(cvxvolmin, "fit", empty_warning)
+    status, _, err = run(["fit", str(tmp_path / "X.npy"), "--rank", "4", "--json"], capsys)
+    assert status == 0 and err.splitlines() == ["cvxvolmin: warning: UserWarning"]
+
     monkeypatch.setattr(cvxvolmin, "fit", warning_then_failure)
     status, _, err = run(["fit", str(tmp_path / "X.npy"), "--rank", "4"], capsys)
     assert status == 1
