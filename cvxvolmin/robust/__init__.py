@@ -4,8 +4,8 @@ The exact criterion (:func:`cvxvolmin.fit`) treats the direction of every
 column of X as exact, so noise can move its answer far or leave it with no
 feasible point. Fu, Huang and Sidiropoulos (IEEE SPL 2018, section 5)
 regularize the fit with ``lam det(W.T W)``; this package solves the variant
-with the log-det surrogate of Fu, Ma, Huang and Sidiropoulos (IEEE TSP
-64(23), 2016)::
+with the log-det surrogate of the robust VolMin of Fu, Huang, Yang, Ma
+and Sidiropoulos (IEEE TSP 64(23), 2016)::
 
     min_{W, H}  ||X - W H.T||_F^2 + lam * log det(W.T W + delta I)
     s.t.        H.T 1 = 1,  H >= 0

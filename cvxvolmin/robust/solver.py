@@ -6,7 +6,7 @@ every column of X as exact; under noise their feasible sets shrink, move,
 or vanish. Fu, Huang and Sidiropoulos (IEEE SPL 2018, section 5) trade fit
 against volume with ``||X - W H.T||_F^2 + lam det(W.T W)``; this module
 solves the variant with the log-det surrogate of the robust VolMin of Fu,
-Ma, Huang and Sidiropoulos (IEEE TSP 64(23), 2016)::
+Huang, Yang, Ma and Sidiropoulos (IEEE TSP 64(23), 2016)::
 
     min_{W, H}  ||X - W H.T||_F^2 + lam * log det(W.T W + delta I)
     s.t.        H >= 0 and H.T 1 = 1 (column-sum) or H 1 = 1 (row-sum).
