@@ -9,6 +9,8 @@ change between row updates. Two solve paths share that declaration:
   so HiGHS restarts from the previous optimal basis. A change of the
   declared parameters recompiles through cvxpy's cached parametrized program
   and updates the model's row bounds (or rebuilds it if the matrix changed).
+  Rows are equilibrated (each divided by its largest coefficient) so that
+  HiGHS's absolute feasibility tolerance is relative to every constraint.
 * ``plain`` (any cvxpy solver): ``Problem.solve`` on cvxpy's parametrized
   (DPP) fast path, one fresh solver call per LP.
 
@@ -181,12 +183,25 @@ class RowLP:
         )
 
 
+def _scale_rows(A, factors: np.ndarray):
+    """A (CSC) with row i divided by ``factors[i]``."""
+    scaled = A.copy()
+    scaled.data = scaled.data / factors[scaled.indices]
+    return scaled
+
+
 class _PersistentHighs:
     """One ``highspy.Highs`` model kept across solves of a :class:`RowLP`.
 
     Built lazily at the first solve, when every declared parameter has a
     value. cvxpy's compilation maps ``maximize d @ q`` to ``minimize -d @ x[cols]``
     with ``x[cols] = q``; that map is checked when the model is built.
+
+    Each row of the compiled constraints (and its bounds) is divided by its
+    largest absolute coefficient before it reaches HiGHS, so that HiGHS's
+    absolute tolerances act relative to each constraint (:meth:`_row_scale`).
+    Only rows are scaled: the variables, the costs and the solution mapping
+    are cvxpy's.
     """
 
     def __init__(self, lp: RowLP):
@@ -209,10 +224,15 @@ class _PersistentHighs:
         self.columns = np.arange(start, start + self.lp.q.size, dtype=np.int32)
         expected = np.zeros(A.shape[1])
         expected[self.columns] = -self.lp.direction.value
-        if not np.allclose(data[cp.settings.C], expected):
+        # cvxpy negates the direction exactly; the tolerance only absorbs rounding
+        # relative to the direction's size (it is a layout check, not a numeric one).
+        layout_tol = 1e-12 * max(np.abs(expected).max(initial=0.0), np.finfo(float).tiny)
+        if not np.allclose(data[cp.settings.C], expected, rtol=0.0, atol=layout_tol):
             raise RuntimeError("unexpected objective layout in cvxpy's compiled LP")
 
         inf = highspy.kHighsInf
+        self.row_scale = self._row_scale(A)
+        scaled = _scale_rows(A, self.row_scale)
         lower_bounds, upper_bounds = data.get("lower_bounds"), data.get("upper_bounds")
         model = highspy.HighsLp()
         model.num_col_, model.num_row_ = A.shape[1], A.shape[0]
@@ -221,19 +241,38 @@ class _PersistentHighs:
         model.col_upper_ = np.full(A.shape[1], inf) if upper_bounds is None else upper_bounds
         model.row_lower_, model.row_upper_ = self._row_bounds(data[cp.settings.B], n_eq, inf)
         model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        model.a_matrix_.start_ = A.indptr
-        model.a_matrix_.index_ = A.indices
-        model.a_matrix_.value_ = A.data
+        model.a_matrix_.start_ = scaled.indptr
+        model.a_matrix_.index_ = scaled.indices
+        model.a_matrix_.value_ = scaled.data
         self.highs = highspy.Highs()
         self.highs.setOptionValue("output_flag", False)
+        # The rows are equilibrated here; HiGHS's own scaling on top of that
+        # left vertices 100 times less accurate (measured on the paper's data,
+        # r = 10: H's worst entry -1e-12 instead of -1e-15, MSE 4e-22 instead
+        # of 6e-28).
+        self.highs.setOptionValue("simplex_scale_strategy", 0)
         self.highs.passModel(model)
         self.matrix, self.n_eq = A, n_eq
 
     @staticmethod
-    def _row_bounds(b: np.ndarray, n_eq: int, inf: float) -> tuple[np.ndarray, np.ndarray]:
-        # cvxpy's HiGHS form: rows [0, n_eq) are A x = b, the rest A x <= b.
-        lower = np.concatenate([b[:n_eq], np.full(b.size - n_eq, -inf)])
-        return lower, np.asarray(b, dtype=float)
+    def _row_scale(A) -> np.ndarray:
+        """Each row's largest absolute coefficient (1 for an empty row).
+
+        Dividing a row and its bounds by it leaves the LP unchanged but makes
+        HiGHS's absolute feasibility tolerance (about 1e-7) act relative to
+        that constraint's own magnitude: a constraint of a data column with a
+        tiny norm is then held as tightly as one of a large column.
+        """
+        largest = np.zeros(A.shape[0])
+        np.maximum.at(largest, A.indices, np.abs(A.data))
+        return np.where(largest > 0, largest, 1.0)
+
+    def _row_bounds(self, b: np.ndarray, n_eq: int, inf: float) -> tuple[np.ndarray, np.ndarray]:
+        # cvxpy's HiGHS form: rows [0, n_eq) are A x = b, the rest A x <= b;
+        # scaled by the same (positive) factors as the rows of A.
+        upper = np.asarray(b, dtype=float) / self.row_scale
+        lower = np.concatenate([upper[:n_eq], np.full(b.size - n_eq, -inf)])
+        return lower, upper
 
     def parameters_changed(self) -> None:
         if self.highs is None:

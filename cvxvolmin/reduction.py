@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .exceptions import InvalidParameterError
+
 
 @dataclass(frozen=True)
 class Reduction:
@@ -61,36 +63,104 @@ def _format_values(values: np.ndarray) -> str:
 
 # Below this many entries a plain thin SVD is cheap and the most accurate.
 _SMALL = 1_000_000
+# Squares of entries between these stay normal floats with room for sums of
+# up to 2**300 terms: a Gram matrix of X can be formed without scaling.
+_SQUARE_SAFE = (2.0**-250, 2.0**250)
+# Columns per block when X must be scaled on the fly (blocks of X / c only).
+_BLOCK_ENTRIES = 262_144
 
 
-def _orthonormal_refinement(X, U: np.ndarray):
+def max_abs(X) -> float:
+    """The largest absolute entry of X (dense or sparse), without a copy of X."""
+    import scipy.sparse
+
+    if scipy.sparse.issparse(X):
+        data = X.data if X.format in ("csr", "csc", "coo") else X.tocsr().data
+        return float(np.max(np.abs(data), initial=0.0))
+    if X.size == 0:
+        return 0.0
+    return float(max(X.max(), -X.min()))
+
+
+def power_of_two_scale(value: float) -> float:
+    """A power of two near ``value`` (1 for zero): dividing by it is exact."""
+    if value == 0 or not np.isfinite(value):
+        return 1.0
+    return float(np.ldexp(1.0, int(np.frexp(value)[1])))
+
+
+def _square_safe_scale(X) -> float:
+    """1, or a power of two near max|X| when squares of X's entries would leave range."""
+    top = max_abs(X)
+    low, high = _SQUARE_SAFE
+    return 1.0 if low <= top <= high or top == 0 else power_of_two_scale(top)
+
+
+def _column_blocks(X, scale: float):
+    """Yield ``(columns, X[:, columns] / scale)`` as dense blocks of about 2**18 entries."""
+    import scipy.sparse
+
+    m, n = X.shape
+    step = max(1, _BLOCK_ENTRIES // max(m, 1))
+    inverse = 1.0 / scale
+    for start in range(0, n, step):
+        block = X[:, start : start + step]
+        block = block.toarray() if scipy.sparse.issparse(block) else np.asarray(block)
+        yield slice(start, start + step), block * inverse
+
+
+def _gram(X, transpose: bool) -> tuple[np.ndarray, float]:
+    """``(G, c)`` with ``G`` the Gram matrix of ``X / c`` (``X.T X`` if ``transpose``).
+
+    c is 1 unless the squares of X's entries overflow or underflow (entries
+    beyond about 1e±75); then X is scaled by a power of two, one block of
+    columns at a time, so that no M x N temporary is formed.
+    """
+    scale = _square_safe_scale(X)
+    if scale == 1.0:
+        return (X.T @ X if transpose else X @ X.T), 1.0
+    if transpose:  # N x N with N small: the scaled copy is small too
+        Y = X / scale
+        return Y.T @ Y, scale
+    G = np.zeros((X.shape[0], X.shape[0]))
+    for _, block in _column_blocks(X, scale):
+        G += block @ block.T
+    return G, scale
+
+
+def _orthonormal_refinement(X, U: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """One subspace-iteration step from a basis U of the column space.
 
-    Returns ``(U, s, Vt)`` with ``X ≈ U diag(s) Vt``, accurate to working
-    precision for data of exact rank r even when U came from a Gram matrix
-    (whose eigenvectors carry errors of order ``eps * (s_1 / s_r)^2``).
-    Only r x N and M x r temporaries are formed.
+    Returns ``(U, s)``: an orthonormal basis of the column space and the
+    singular values, accurate to working precision for data of exact rank r
+    even when U came from a Gram matrix (whose eigenvectors carry errors of
+    order ``eps * (s_1 / s_r)^2``). Only r x N and M x r temporaries are
+    formed, and no product squares the entries of X.
     """
     Y = np.asarray((X.T @ U).T)  # r x N
     V = np.linalg.qr(Y.T)[0]  # N x r, orthonormal columns
     B = np.asarray(X @ V)  # M x r
-    Ub, s, Rt = np.linalg.svd(B, full_matrices=False)
-    return Ub, s, Rt @ V.T
+    Ub, s, _ = np.linalg.svd(B, full_matrices=False)
+    return Ub, s
 
 
-def leading_triplets(X, rank: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Leading singular triplets of X without a full SVD of a large matrix.
+def leading_triplets(X, rank: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Leading left singular vectors and values of X without a full SVD of a large matrix.
 
     Small dense X: a thin SVD. Larger dense X: the Gram matrix of the smaller
     side (M x M or N x N with the smaller of M, N), then one refinement step.
     Sparse X: ARPACK (``scipy.sparse.linalg.svds``, deterministic start),
-    then the same refinement. Never forms an M x N temporary.
+    then the same refinement. Never forms an M x N temporary; data whose
+    squares leave the floating-point range are scaled by a power of two
+    where squares are formed (the Gram matrix, ARPACK).
+
+    The right singular vectors are not returned: :func:`svd_reduction`
+    projects X on U instead, which is accurate column by column.
 
     Returns
     -------
     U : ndarray (M, r)
     s : ndarray (r,)
-    Vt : ndarray (r, N)
     spectrum : ndarray
         Leading singular values, ``rank + 1`` of them when available, for
         the numerical-rank check.
@@ -104,48 +174,51 @@ def leading_triplets(X, rank: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
             return leading_triplets(X.toarray(), rank)
         from scipy.sparse.linalg import svds
 
-        U0, spectrum, _ = svds(X, k=k, random_state=0)
+        scale = _square_safe_scale(X)
+        scaled = X if scale == 1.0 else X * (1.0 / scale)  # a copy of the nonzeros only
+        U0, spectrum, _ = svds(scaled, k=k, random_state=0)
         order = np.argsort(spectrum)[::-1]
-        U, s, Vt = _orthonormal_refinement(X, U0[:, order[:rank]])
-        return U, s, Vt, np.concatenate([s, spectrum[order[rank:]]])
+        U, s = _orthonormal_refinement(X, U0[:, order[:rank]])
+        return U, s, np.concatenate([s, scale * spectrum[order[rank:]]])
     if m * n <= _SMALL:
-        U, s, Vt = np.linalg.svd(X, full_matrices=False)
-        return U[:, :rank], s[:rank], Vt[:rank], s[: rank + 1]
-    if m <= n:
-        eigenvalues, vectors = np.linalg.eigh(X @ X.T)
-        start = vectors[:, ::-1][:, :rank]
-    else:
-        eigenvalues, vectors = np.linalg.eigh(X.T @ X)
-        start = X @ vectors[:, ::-1][:, :rank]
-    spectrum = np.sqrt(np.clip(eigenvalues[::-1][: rank + 1], 0.0, None))
-    U, s, Vt = _orthonormal_refinement(X, start)
+        # LAPACK scales internally: exact for entries of any magnitude.
+        U, s, _ = np.linalg.svd(X, full_matrices=False)
+        return U[:, :rank], s[:rank], s[: rank + 1]
+    G, scale = _gram(X, transpose=m > n)
+    eigenvalues, vectors = np.linalg.eigh(G)
+    start = vectors[:, ::-1][:, :rank]
+    if m > n:
+        start = X @ start
+    spectrum = scale * np.sqrt(np.clip(eigenvalues[::-1][: rank + 1], 0.0, None))
+    U, s = _orthonormal_refinement(X, start)
     # The refined s is accurate; the (r+1)-th value only informs messages.
-    return U, s, Vt, np.concatenate([s, spectrum[rank:]])
-
-
-def _zero_columns(X) -> np.ndarray:
-    import scipy.sparse
-
-    if scipy.sparse.issparse(X):
-        return np.asarray(abs(X).sum(axis=0)).ravel() == 0
-    return ~X.any(axis=0)
+    return U, s, np.concatenate([s, spectrum[rank:]])
 
 
 def svd_reduction(X, rank: int, column_scale: np.ndarray | None = None) -> Reduction:
     """Reduce X (M x N, dense or sparse) to rank ``rank`` by its leading singular triplets.
 
-    See :func:`leading_triplets` for how they are computed at each size.
+    See :func:`leading_triplets` for how the leading left singular vectors
+    U and values s are computed at each size. The reduced data are the
+    projection ``Xt = sqrt(N) diag(1/s) U.T @ X``: each column is a product
+    with that column alone, so its direction is accurate relative to its
+    own norm, however small. (The right singular vectors of an SVD or a QR
+    factorization are accurate only relative to the whole matrix: a column
+    of norm 1e-8 relative to the others would get a direction error of
+    about 1e-8.) The column-sum criteria depend only on the columns'
+    directions, so this keeps the fit invariant to positive column scaling.
+    Zero columns of X give exactly zero columns of ``Xt``.
 
     Raises
     ------
-    ValueError
+    InvalidParameterError
         If X has numerical rank below ``rank``; the message lists the
         singular values so that the user can pick a rank.
     """
     _, n = X.shape
-    U, s, Vt, spectrum = leading_triplets(X, rank)
+    U, s, spectrum = leading_triplets(X, rank)
     if not np.all(np.isfinite(s)):
-        raise ValueError(
+        raise InvalidParameterError(
             "the singular values of X overflow (entries too large); rescale X, e.g. by "
             "its largest absolute entry."
         )
@@ -153,17 +226,17 @@ def svd_reduction(X, rank: int, column_scale: np.ndarray | None = None) -> Reduc
     # while a (r+1)-th value from a Gram matrix carries noise of sqrt(eps).
     found = numerical_rank(s, X.shape)
     if found == 0:
-        raise ValueError("X is numerically zero: it has no nonzero singular value.")
+        raise InvalidParameterError("X is numerically zero: it has no nonzero singular value.")
     if found < rank:
-        raise ValueError(
+        raise InvalidParameterError(
             f"X has numerical rank {found}, less than rank={rank} (leading singular "
             f"values: {_format_values(spectrum)}); choose rank <= {found}."
         )
     root_n = np.sqrt(n)
-    Xt = Vt * root_n
-    # Rounding leaves noise (~1e-18) where X has zero columns; zero columns
-    # carry no information and must give exactly zero rows of H.
-    Xt[:, _zero_columns(X)] = 0.0
+    # Rows of norm sqrt(N) (U.T X = diag(s) V.T): LP entries of order one.
+    Xt = np.ascontiguousarray((np.asarray(X.T @ U) * (root_n / s)).T)
+    # A zero column projects to zeros, some of which may be -0.0: make them +0.
+    Xt[:, ~Xt.any(axis=0)] = 0.0
     return Reduction(
         Xt=Xt,
         basis=U * (s / root_n),
@@ -199,7 +272,7 @@ def affine_set_reduction(
 
     Raises
     ------
-    ValueError
+    InvalidParameterError
         If the nonzero columns span an affine set of dimension below
         ``rank - 1``, or an affine set through the origin.
     """
@@ -211,7 +284,7 @@ def affine_set_reduction(
     found = numerical_rank(s, X.shape) if s.size else 0
     if found < rank - 1:
         shown = s[: min(rank, s.size)]
-        raise ValueError(
+        raise InvalidParameterError(
             f"the (normalized) columns of X span an affine set of dimension {found}, "
             f"less than rank - 1 = {rank - 1} (leading singular values of the centered "
             f"columns: {_format_values(shown)}); choose rank <= {max(found + 1, 1)}."
@@ -220,8 +293,9 @@ def affine_set_reduction(
     # The lift is invertible only if the offset leaves the span of C.
     offset = d - C @ (C.T @ d)
     scale = max(np.linalg.norm(d), s[0] / np.sqrt(Y.shape[1]) if s.size else 0.0)
-    if np.linalg.norm(offset) <= max(X.shape) * np.finfo(float).eps * max(scale, 1e-300):
-        raise ValueError(
+    # Relative to the data's size (a zero scale means no data: refused too).
+    if np.linalg.norm(offset) <= max(X.shape) * np.finfo(float).eps * scale:
+        raise InvalidParameterError(
             "the fitted affine set of X's (normalized) columns passes through the origin, "
             f"so X has rank below {rank} there; choose a smaller rank."
         )
@@ -245,13 +319,20 @@ def offsubspace_fraction(X, reduction: Reduction) -> np.ndarray:
     The subspace is the span of ``reduction.basis`` (for an affine reduction,
     the linear span of the affine set). Zero for exact rank-r data (up to
     about 1e-8, the precision of a difference of squares); near one for a
-    column that is pure noise. Zero columns get zero. Forms no M x N array.
+    column that is pure noise. Zero columns get zero. Forms no M x N array;
+    entries whose squares would overflow or underflow are scaled by a power
+    of two first, one block of columns at a time.
     """
     import scipy.sparse
 
     ortho, _ = np.linalg.qr(reduction.basis)
-    inside = np.asarray((X.T @ ortho).T)  # r x N
-    if scipy.sparse.issparse(X):
+    scale = _square_safe_scale(X)
+    inside = np.asarray((X.T @ ortho).T) / scale  # r x N; no square formed yet
+    if scale != 1.0:
+        total = np.empty(X.shape[1])
+        for columns, block in _column_blocks(X, scale):
+            total[columns] = np.einsum("ij,ij->j", block, block)
+    elif scipy.sparse.issparse(X):
         total = np.asarray(X.multiply(X).sum(axis=0)).ravel()
     else:
         total = np.einsum("ij,ij->j", X, X)
