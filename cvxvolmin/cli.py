@@ -10,7 +10,9 @@ Exit status, with one line on stderr for every error and never a traceback:
   or an output file that cannot be written; the line says what is wrong;
 * 1 when a solver fails (:class:`~cvxvolmin.SolverFailedError`), and for
   any other exception, which is a bug: the line names it as an internal
-  error, to be reported.
+  error, to be reported; also, silently, when the reader of stdout goes
+  away (``| head``);
+* 130 when interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -36,6 +39,8 @@ from .progress import terminal_bar
 BAD_INPUT = 2
 SOLVER_FAILURE = 1
 INTERNAL_ERROR = 1
+OUTPUT_CLOSED = 1
+INTERRUPTED = 130
 
 # The input's fault: exit status 2 with the library's own message.
 _INPUT_ERRORS = (InvalidParameterError, InfeasibleError, DegenerateError)
@@ -462,6 +467,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             status, error = BAD_INPUT, f"error: {_one_line(exc)}"
         except SolverFailedError as exc:
             status, error = SOLVER_FAILURE, f"solver failed: {_one_line(exc)}"
+        except KeyboardInterrupt:
+            status, error = INTERRUPTED, "interrupted"
+        except BrokenPipeError:
+            # The reader of stdout went away (e.g. `| head`): nothing left to say.
+            # Point stdout at /dev/null so that the interpreter's final flush is quiet.
+            with contextlib.suppress(OSError, ValueError):  # stdout may have no descriptor
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return OUTPUT_CLOSED
         except Exception as exc:  # a bug: say so in one line, no traceback
             message = _one_line(exc)
             status = INTERNAL_ERROR

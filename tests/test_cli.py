@@ -252,6 +252,27 @@ def test_exit_status_maps_the_error_class(
     assert err.splitlines() == [f"cvxvolmin {command}: {expected}"]
 
 
+def test_interrupt_and_closed_output_end_in_one_line_or_silence(
+    tmp_path, paper_X, monkeypatch, capsys
+):
+    np.save(tmp_path / "A.npy", np.abs(paper_X[0]))
+    argv = ["fit", str(tmp_path / "A.npy"), "--rank", "2"]
+    monkeypatch.setattr(cvxvolmin, "fit", _raiser(KeyboardInterrupt()))
+    got, _, err = run(argv, capsys)
+    assert got == 130 and err.splitlines() == ["cvxvolmin fit: interrupted"]
+    # the reader of stdout went away: exit 1 without a word (stdout is then /dev/null)
+    import os
+
+    saved = os.dup(1)
+    try:
+        monkeypatch.setattr(cvxvolmin, "fit", _raiser(BrokenPipeError()))
+        got, _, err = run(argv, capsys)
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    assert got == 1 and err == ""
+
+
 def test_warnings_print_one_line_each_before_the_error(tmp_path, paper_X, monkeypatch, capsys):
     import warnings
 
