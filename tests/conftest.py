@@ -1,7 +1,23 @@
-"""Shared fixtures: the paper's data and the location of the shared real data sets."""
+"""Shared fixtures: the paper's data, the shared real data sets, the optional parts.
+
+Two groups of tests need what the README's test extra does not install:
+
+* ``docs``: the documentation build (``tests/test_docs.py``) needs the docs
+  extra, ``pip install ".[docs]"``;
+* ``data``: the real-data tests need the shared data sets, found at
+  ``$CVXVOLMIN_DATA`` or at ``../shared/data`` beside the repository.
+
+Without them these tests skip, and the skip reason and the end of the report
+say what to install or set. ``CVXVOLMIN_REQUIRE=docs,data`` (or ``all``)
+turns those skips into failures, and fails the session when no test of a
+required group ran at all (a deselection or a rename cannot pass silently);
+CI sets it. The shared data folder is read-only in CI: a session that
+changes anything in it (a new, removed or rewritten file) fails.
+"""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import runpy
 from pathlib import Path
@@ -11,6 +27,16 @@ import pytest
 import cvxvolmin
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+REQUIRE_ENV = "CVXVOLMIN_REQUIRE"
+DOCS_PACKAGES = ("sphinx", "numpydoc", "sphinx_gallery", "pydata_sphinx_theme")
+OPTIONAL_PARTS = {  # part: (the tests, what they need)
+    "docs": ("the docs build", "pip install '.[docs]'"),
+    "data": ("the real-data tests", "set CVXVOLMIN_DATA to the folder of the shared data sets"),
+}
+_wanted: set[str] = set()  # the optional parts some test asked for in this session
+_ran: set[str] = set()  # the optional parts a test actually used
+_skipped: dict[str, int] = {}  # skips per optional part, for the summary
+_data_changes: list[str] = []
 
 
 def data_dir() -> Path:
@@ -18,12 +44,48 @@ def data_dir() -> Path:
     return Path(os.environ.get("CVXVOLMIN_DATA", REPO_ROOT.parent / "shared" / "data"))
 
 
+def required_parts() -> set[str]:
+    """The optional parts named by $CVXVOLMIN_REQUIRE (comma-separated, or "all")."""
+    names = {name.strip() for name in os.environ.get(REQUIRE_ENV, "").split(",") if name.strip()}
+    if "all" in names:
+        return set(OPTIONAL_PARTS)
+    unknown = names - set(OPTIONAL_PARTS)
+    if unknown:
+        raise pytest.UsageError(
+            f"{REQUIRE_ENV}: unknown part(s) {', '.join(sorted(unknown))}; "
+            f"expected a comma-separated subset of {', '.join(OPTIONAL_PARTS)} or 'all'"
+        )
+    return names
+
+
+def missing_part(part: str, why: str):
+    """Skip the calling test for a missing optional ``part``, or fail if it is required."""
+    what, remedy = OPTIONAL_PARTS[part]
+    message = f"{what} not run: {why}; {remedy}"
+    if part in required_parts():
+        pytest.fail(f"{message} ({REQUIRE_ENV} requires {part})", pytrace=False)
+    _skipped[part] = _skipped.get(part, 0) + 1
+    pytest.skip(f"{message} ({REQUIRE_ENV}={part} makes this skip a failure)")
+
+
+@pytest.fixture
+def docs_tools() -> None:
+    """The documentation's build tools; skips (or fails, see above) without the docs extra."""
+    _wanted.add("docs")
+    missing = [name for name in DOCS_PACKAGES if importlib.util.find_spec(name) is None]
+    if missing:
+        missing_part("docs", f"{', '.join(missing)} not installed")
+    _ran.add("docs")
+
+
 @pytest.fixture
 def shared_data() -> Path:
-    """The shared data folder; skips the test when it is absent."""
+    """The shared data folder; skips (or fails, see above) when it is absent."""
+    _wanted.add("data")
     folder = data_dir()
     if not folder.is_dir():
-        pytest.skip(f"shared data sets not found at {folder} (set CVXVOLMIN_DATA)")
+        missing_part("data", f"no shared data sets at {folder}")
+    _ran.add("data")
     return folder
 
 
@@ -56,3 +118,72 @@ def run_real_example(shared_data, monkeypatch, tmp_path):
 def case3_r5():
     """The paper's case 3 (Gaussian W) at r = 5, seed 0."""
     return cvxvolmin.make_paper_data(5, case=3, random_state=0)
+
+
+# -- reporting and guarding the optional parts ---------------------------------
+
+
+def _snapshot(folder: Path) -> dict[str, tuple[int, int]]:
+    if not folder.is_dir():
+        return {}
+    return {
+        str(path.relative_to(folder)): (path.stat().st_size, path.stat().st_mtime_ns)
+        for path in folder.rglob("*")
+        if path.is_file()
+    }
+
+
+_DATA_KEY = pytest.StashKey[tuple]()
+
+
+def pytest_configure(config):
+    required_parts()  # an unknown name is a usage error before any test runs
+    config.stash[_DATA_KEY] = (data_dir(), _snapshot(data_dir()))
+
+
+def pytest_report_header(config):
+    docs = [name for name in DOCS_PACKAGES if importlib.util.find_spec(name) is None]
+    folder = data_dir()
+    return [
+        "optional parts: docs build "
+        + (f"skipped, missing {', '.join(docs)} (pip install '.[docs]')" if docs else "runs")
+        + "; real data "
+        + (f"from {folder}" if folder.is_dir() else f"skipped, none at {folder} (CVXVOLMIN_DATA)")
+        + f"; {REQUIRE_ENV}={os.environ.get(REQUIRE_ENV, '')!r}"
+    ]
+
+
+def pytest_sessionfinish(session, exitstatus):
+    folder, before = session.config.stash[_DATA_KEY]
+    after = _snapshot(folder)
+    changed = sorted(
+        name for name in before.keys() | after.keys() if before.get(name) != after.get(name)
+    )
+    if changed:
+        _data_changes.extend(changed)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    # A required part that no test used: deselected, renamed or never collected.
+    if exitstatus == pytest.ExitCode.OK and required_parts() - _ran:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    write = terminalreporter.write_line
+    for part, count in sorted(_skipped.items()):
+        what, remedy = OPTIONAL_PARTS[part]
+        terminalreporter.section(f"skipped: {what}", sep="-", yellow=True)
+        write(f"{count} test(s) skipped ({what}): {remedy}.")
+        write(f"CI runs them with {REQUIRE_ENV}={part}, which makes such a skip a failure.")
+    not_run = required_parts() - _wanted
+    if not_run:
+        terminalreporter.section("required parts not run", sep="-", red=True)
+        write(
+            f"{REQUIRE_ENV} requires {', '.join(sorted(not_run))}, but no test using "
+            "it ran (deselected or renamed?): the session fails."
+        )
+    if _data_changes:
+        folder = config.stash[_DATA_KEY][0]
+        terminalreporter.section("shared data changed", sep="-", red=True)
+        write(
+            f"the session wrote into {folder} (it must stay read-only): {', '.join(_data_changes)}"
+        )
