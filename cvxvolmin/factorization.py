@@ -214,8 +214,8 @@ def fit(
     classic minimum-volume enclosing simplex) needs every normalized column
     of X to be a convex combination of the columns of W; the l1
     normalization achieves that only when ``||W h||_1`` is linear in
-    ``h >= 0`` (W >= 0, or each row of W of one sign), so it fails for
-    W of mixed sign.
+    ``h >= 0`` (W >= 0, or each row of W of one sign), so it fails when
+    rows of W have entries of both signs.
 
     Examples
     --------

@@ -3,10 +3,11 @@
 ``min det(W.T W)  s.t.  X = W H.T,  H 1 = 1,  H >= 0`` (Craig's criterion;
 MVES, Chan, Chi, Huang and Ma, IEEE TSP 57(11), 2009). Every column of X
 must be a convex combination of the columns of W. For a full-column-rank W
-some normalization always gets there: with ``a`` such that ``W.T a > 0``
-(e.g. ``a = W (W.T W)^{-1} 1``), ``x_n / (a.T x_n)`` is a convex
-combination of the rescaled columns of W, with H's rows rescaled (so the
-cone of H, and sufficient scattering, are kept). But that ``a`` needs W.
+some normalization always gets there: with ``a = W (W.T W)^{-1} 1`` (so
+``W.T a = 1``), ``x_n / (a.T x_n)`` is a convex combination of the columns
+of W, with H's rows rescaled (so the cone of H, and sufficient scattering,
+are kept); any other ``a`` with ``d = W.T a > 0`` works too but also scales
+H's columns by d, which can change sufficient scattering. Either needs W.
 The usual l1 normalization, ``x_n / ||x_n||_1``, is that map only when
 ``||W h||_1`` is linear in ``h >= 0`` (W >= 0, or each row of W of one
 sign); on mixed-sign W it breaks the model and the criterion fails (Fu,
