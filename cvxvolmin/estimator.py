@@ -20,7 +20,7 @@ import numpy as np
 try:
     from sklearn.base import BaseEstimator, TransformerMixin
     from sklearn.exceptions import ConvergenceWarning as SklearnConvergenceWarning
-    from sklearn.utils.validation import check_is_fitted, validate_data
+    from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 except ImportError as exc:  # pragma: no cover - exercised without the extra
     raise ImportError(
         "cvxvolmin.estimator needs scikit-learn: pip install 'cvxvolmin[sklearn]'"
@@ -96,8 +96,27 @@ class VolMinNMF(TransformerMixin, BaseEstimator):
         return tags
 
     def fit_transform(self, X, y=None):
-        """Fit to ``X`` (n_samples x n_features) and return its abundances."""
-        X = validate_data(self, X, dtype=np.float64)
+        """Fit to ``X`` (n_samples x n_features) and return its abundances.
+
+        A fit that raises leaves the estimator unfitted: no attribute of an
+        earlier fit (``components_``, ``n_features_in_``, ...) survives beside
+        the new input's, so ``transform`` raises ``NotFittedError``.
+        """
+        self._forget_fit()
+        try:
+            return self._fit_transform(X)
+        except BaseException:
+            self._forget_fit()
+            raise
+
+    def _forget_fit(self):
+        for name in [
+            name for name in vars(self) if name.endswith("_") and not name.startswith("_")
+        ]:
+            delattr(self, name)
+
+    def _fit_transform(self, X):
+        X = validate_data(self, X, dtype=np.float64)  # sets n_features_in_ (reset=True)
         rank = self.n_components
         if rank is None:
             rank = max(numerical_rank(np.linalg.svd(X, compute_uv=False), X.shape), 1)
@@ -118,7 +137,7 @@ class VolMinNMF(TransformerMixin, BaseEstimator):
                 if issubclass(w.category, ConvergenceWarning)
                 else w.category
             )
-            warnings.warn(str(w.message), category, stacklevel=2)
+            warnings.warn(str(w.message), category, stacklevel=3)
         self.result_ = result
         self.components_ = result.W.T
         self.n_components_ = result.W.shape[1]
@@ -137,11 +156,18 @@ class VolMinNMF(TransformerMixin, BaseEstimator):
         result to be nonnegative or sum to one for samples outside the model.
         """
         check_is_fitted(self)
+        # reset=False: X must have the fitted number of features (and names),
+        # else scikit-learn's ValueError; reset=True would refit n_features_in_.
         X = validate_data(self, X, dtype=np.float64, reset=False)
         return np.linalg.lstsq(self.components_.T, X.T, rcond=None)[0].T
 
     def inverse_transform(self, X):
         """Samples from abundances: ``X @ components_``."""
         check_is_fitted(self)
-        X = np.asarray(X, dtype=np.float64)
+        X = check_array(X, dtype=np.float64)
+        if X.shape[1] != self.n_components_:
+            raise ValueError(
+                f"X has {X.shape[1]} columns, but {type(self).__name__} has "
+                f"n_components_ = {self.n_components_}: inverse_transform takes abundances"
+            )
         return X @ self.components_

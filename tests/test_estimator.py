@@ -88,3 +88,49 @@ def test_budget_exhausted_gives_sklearn_convergence_warning(paper):
 
     with pytest.warns(ConvergenceWarning, match="max_iter=1"):
         VolMinNMF(n_components=5, max_iter=1, random_state=0).fit(paper[0])
+
+
+@pytest.fixture(scope="module")
+def fitted(paper):
+    return VolMinNMF(n_components=5, random_state=0).fit(paper[0])
+
+
+@pytest.mark.parametrize("n_features", [199, 201])
+def test_transform_refuses_another_number_of_features(fitted, paper, n_features):
+    # scikit-learn's own check (validate_data with reset=False). With reset=True
+    # n_features_in_ would follow X and lstsq would fail with another message.
+    X_sk = paper[0]
+    other = np.hstack([X_sk, X_sk[:, :1]])[:, :n_features]
+    with pytest.raises(
+        ValueError, match=rf"X has {n_features} features, but VolMinNMF is expecting 200 features"
+    ):
+        fitted.transform(other)
+    assert fitted.n_features_in_ == 200  # not reset by the refused call
+    np.testing.assert_allclose(fitted.transform(X_sk), fitted.result_.H, rtol=0, atol=1e-10)
+
+
+def test_fit_then_transform_equals_fit_transform(fitted, paper):
+    X_sk = paper[0]
+    direct = VolMinNMF(n_components=5, random_state=0).fit_transform(X_sk)
+    scale = np.abs(direct).max()
+    np.testing.assert_allclose(fitted.transform(X_sk), direct, rtol=0, atol=1e-10 * scale)
+    np.testing.assert_array_equal(fitted.result_.H, direct)  # the same fit, bit for bit
+    assert fitted.n_features_in_ == X_sk.shape[1] and fitted.components_.shape == (5, 200)
+
+
+def test_inverse_transform_checks_the_number_of_components(fitted):
+    with pytest.raises(ValueError, match=r"X has 4 columns, but VolMinNMF has n_components_ = 5"):
+        fitted.inverse_transform(np.ones((3, 4)))
+
+
+def test_failed_fit_leaves_the_estimator_unfitted(paper):
+    from sklearn.exceptions import NotFittedError
+
+    model = VolMinNMF(n_components=5, random_state=0).fit(paper[0])
+    # Gaussian points: their conic hull is the whole space, no exact factorization.
+    outside = np.random.default_rng(0).standard_normal((40, 6))
+    with pytest.raises(cvxvolmin.InfeasibleError):
+        model.fit(outside)
+    assert not hasattr(model, "n_features_in_") and not hasattr(model, "components_")
+    with pytest.raises(NotFittedError):
+        model.transform(paper[0])
