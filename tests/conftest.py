@@ -10,8 +10,10 @@ Two groups of tests need what the README's test extra does not install:
 Without them these tests skip, and the skip reason and the end of the report
 say what to install or set. ``CVXVOLMIN_REQUIRE=docs,data`` (or ``all``)
 turns those skips into failures, and fails the session when no test of a
-required group ran at all (a deselection or a rename cannot pass silently);
-CI sets it. The shared data folder is read-only in CI: a session that
+required group ran at all (a deselection or a rename cannot pass silently).
+CI sets it, and can select these tests with ``-m needs_docs`` or
+``-m needs_data``: markers this file puts on every test that uses the
+fixtures below. The shared data folder is read-only in CI: a session that
 changes anything in it (a new, removed or rewritten file) fails.
 """
 
@@ -139,6 +141,22 @@ _DATA_KEY = pytest.StashKey[tuple]()
 def pytest_configure(config):
     required_parts()  # an unknown name is a usage error before any test runs
     config.stash[_DATA_KEY] = (data_dir(), _snapshot(data_dir()))
+    for part, fixture in _FIXTURE_OF_PART.items():
+        config.addinivalue_line(
+            "markers", f"needs_{part}: uses the {fixture} fixture (set by conftest.py)"
+        )
+
+
+# Each test of an optional part is marked, so that ``-m needs_docs`` or
+# ``-m needs_data`` selects exactly them (CI does; a rename cannot drop one).
+_FIXTURE_OF_PART = {"docs": "docs_tools", "data": "shared_data"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        for part, fixture in _FIXTURE_OF_PART.items():
+            if fixture in getattr(item, "fixturenames", ()):
+                item.add_marker(f"needs_{part}")
 
 
 def pytest_report_header(config):
