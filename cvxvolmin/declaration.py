@@ -14,6 +14,9 @@ import cvxpy as cp
 import numpy as np
 
 from .formulations.base import Formulation, Row
+from .formulations.column_sum import ColumnSumVolMin
+from .formulations.column_sum_leq import ColumnSumAtMostVolMin
+from .formulations.row_sum import RowSumVolMin
 from .lp import RowLP
 from .reduction import Reduction
 from .working_set import Declaration, WorkingSetLP, initial_columns
@@ -21,6 +24,34 @@ from .working_set import Declaration, WorkingSetLP, initial_columns
 # Above this many samples, column-separable formulations solve their LPs on
 # working sets of columns (constraint generation, exact; see working_set.py).
 WORKING_SET_THRESHOLD = 2000
+# The built-in criteria with no constraints beyond the plain column-sum (or
+# row-sum) polytope: exactly these classes, not their subclasses.
+_PLAIN = (ColumnSumVolMin, ColumnSumAtMostVolMin, RowSumVolMin)
+
+
+def constraint_hint(formulation: Formulation) -> str:
+    """A sentence for the infeasible and degenerate errors, or "" for a plain criterion.
+
+    A formulation with constraints of its own (a bound, a known value) can
+    leave no solution on data that the plain criterion fits; the errors
+    then say so instead of blaming only the data or the rank. Only the
+    built-in plain criteria (``ColumnSumVolMin``, ``ColumnSumAtMostVolMin``,
+    ``RowSumVolMin``, exactly those classes) get no hint.
+
+    Returns
+    -------
+    str
+        Empty, or a sentence starting with a space, to append to a message.
+    """
+    if type(formulation) in _PLAIN:
+        return ""
+    plain = next((cls for cls in type(formulation).__mro__ if cls in _PLAIN), ColumnSumVolMin)
+    return (
+        f" Formulation {formulation.name!r} adds constraints of its own to the plain "
+        f"{plain.name} criterion (e.g. a bound or a known value), and they may exclude "
+        f"every solution: fit formulation={plain.name!r} to see whether the data alone "
+        "admit one."
+    )
 
 
 def _declare(
@@ -52,9 +83,10 @@ def _build(
     formulation: Formulation, reduction: Reduction, solver: str, joint: bool, working_set: bool
 ) -> RowLP | WorkingSetLP:
     owner = f"formulation {formulation.name!r}"
+    hint = constraint_hint(formulation)
     if not working_set:
         declared = _declare(formulation, reduction, None, joint)
-        return RowLP(declared.q, declared.constraints, solver, owner=owner)
+        return RowLP(declared.q, declared.constraints, solver, owner=owner, hint=hint)
     if not formulation.column_separable:
         raise ValueError(
             f"formulation {formulation.name!r} does not declare column_separable = True, "
@@ -66,6 +98,7 @@ def _build(
         initial_columns(reduction.Xt, 20 * reduction.rank),
         solver,
         owner=owner,
+        hint=hint,
     )
 
 

@@ -48,21 +48,28 @@ from dataclasses import dataclass, replace
 from functools import partial
 
 import numpy as np
-from scipy.optimize import minimize_scalar
+from scipy.optimize import brentq
 
-from .declaration import WORKING_SET_THRESHOLD, build_joint_lp, build_row_lp
-from .exceptions import DegenerateError
+from .declaration import WORKING_SET_THRESHOLD, build_joint_lp, build_row_lp, constraint_hint
+from .exceptions import DegenerateError, InvalidParameterError
 from .formulations.base import Formulation
 from .lp import RowLP
 from .polish import VertexPolisher
 from .reduction import Reduction
 
-# |p @ q| below this (relative to ||q||) means the polytope holds no row that
-# keeps Q nonsingular.
+# |p @ q| below this times ||q|| (p has unit norm, so |p @ q| <= ||q||) means
+# the best row is orthogonal to the cofactors up to rounding: no feasible row
+# keeps Q nonsingular. Relative, so that it does not depend on the scale of q
+# (which follows the data's and the formulation's units).
 _DEGENERATE = 1e-10
-# Two starts whose final log|det Q| agree to this (relative) reached the same
-# optimum: the AO ends at exact LP vertices, so distinct optima differ far more.
+# Two starts whose final log|det Q| agree to this (times max(1, |log|det Q||),
+# the resolution of the stopping rule) reached the same optimum: a difference
+# of log|det Q| is already relative (the log of a ratio of determinants), and
+# the AO ends at exact LP vertices, so distinct optima differ far more.
 _SAME_OPTIMUM = 1e-7
+# Rows of Q must sum to the fixed row sum to this, relative to the size of the
+# terms summed (rounding in a sum of r rows is about r * eps of them).
+_ROW_SUM = 1e-9
 # The line search scans this many intervals of [0, 1] before refining: the
 # gain along a segment need not be unimodal.
 _LINE_GRID = 32
@@ -89,18 +96,28 @@ def cofactor_direction(Q: np.ndarray, i: int) -> np.ndarray:
     return p / np.linalg.norm(p)
 
 
-def _best_row(lp: RowLP, p: np.ndarray) -> np.ndarray:
+def degenerate_error(hint: str = "") -> DegenerateError:
+    """The error for a feasible set that holds no nonsingular Q.
+
+    ``hint`` (from :func:`~cvxvolmin.declaration.constraint_hint`) names a
+    formulation's own constraints as a possible cause.
+    """
+    return DegenerateError(
+        "every feasible row is orthogonal to the cofactor direction: the feasible "
+        "set lies in a hyperplane through the origin (for column-sum VolMin: the "
+        "cone of the data contains a line), so no nonsingular Q meets the "
+        f"constraints.{hint} {'Otherwise, the' if hint else 'The'} data do not support "
+        "an exact factorization of this rank; for noisy data use "
+        "cvxvolmin.robust.fit_robust(X, rank), or try a smaller rank."
+    )
+
+
+def _best_row(lp: RowLP, p: np.ndarray, hint: str = "") -> np.ndarray:
     up = lp.maximize(p)
     down = lp.maximize(-p)
     best = up if abs(p @ up) >= abs(p @ down) else down
-    if abs(p @ best) <= _DEGENERATE * max(np.linalg.norm(best), 1.0):
-        raise DegenerateError(
-            "every feasible row is orthogonal to the cofactor direction: the feasible "
-            "set lies in a hyperplane through the origin and no nonsingular Q meets "
-            "the constraints. The data do not support an exact factorization of this "
-            "rank; for noisy data use cvxvolmin.robust.fit_robust(X, rank), or try a "
-            "smaller rank."
-        )
+    if abs(p @ best) <= _DEGENERATE * np.linalg.norm(best):
+        raise degenerate_error(hint)
     return best
 
 
@@ -109,17 +126,20 @@ def _logabsdet(Q: np.ndarray) -> float:
     return float(logdet) if sign != 0 else -np.inf
 
 
-def _sweep_rows(lp: RowLP, Q: np.ndarray) -> None:
+def _sweep_rows(lp: RowLP, Q: np.ndarray, hint: str = "") -> None:
     for i in range(Q.shape[0]):
-        Q[i] = _best_row(lp, cofactor_direction(Q, i))
+        Q[i] = _best_row(lp, cofactor_direction(Q, i), hint)
 
 
 def line_search(Q: np.ndarray, D: np.ndarray) -> float:
     """The step ``t`` in [0, 1] that maximizes ``|det(Q + t D)|`` (0 if none gains).
 
     ``log|det(Q + t D)| - log|det Q| = sum_k log|1 + t lambda_k|`` with
-    ``lambda`` the eigenvalues of ``inv(Q) @ D``: a grid over [0, 1], then a
-    bounded scalar search between the best grid point's neighbours. The
+    ``lambda`` the eigenvalues of ``inv(Q) @ D``: a grid over [0, 1], then,
+    in the grid intervals next to the best grid point, the zero of the
+    slope ``sum_k Re(lambda_k / (1 + t lambda_k))`` where it falls from
+    positive to negative (a root finder resolves t to rounding, where a
+    search on the flat top of the gain itself stops at ``sqrt(eps)``). The
     endpoints compete as they are, so a step to the LP vertex is taken exactly.
     """
     lam = np.linalg.eigvals(np.linalg.solve(Q, D))
@@ -128,16 +148,20 @@ def line_search(Q: np.ndarray, D: np.ndarray) -> float:
         with np.errstate(divide="ignore"):
             return np.log(np.abs(1.0 + np.multiply.outer(t, lam))).sum(axis=-1)
 
+    def slope(t: float) -> float:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return float(np.sum(lam / (1.0 + t * lam)).real)
+
     grid = np.linspace(0.0, 1.0, _LINE_GRID + 1)
     values = gain(grid)
     k = int(np.argmax(values))
     best_t, best_gain = grid[k], values[k]
-    lo, hi = grid[max(k - 1, 0)], grid[min(k + 1, _LINE_GRID)]
-    refined = minimize_scalar(
-        lambda t: -gain(t), bounds=(lo, hi), method="bounded", options={"xatol": 1e-12}
-    )
-    if -refined.fun > best_gain:
-        best_t, best_gain = float(refined.x), -float(refined.fun)
+    for lo, hi in ((grid[max(k - 1, 0)], grid[k]), (grid[k], grid[min(k + 1, _LINE_GRID)])):
+        at_lo, at_hi = slope(lo), slope(hi)
+        if lo < hi and np.isfinite(at_lo) and np.isfinite(at_hi) and at_lo > 0.0 > at_hi:
+            t = brentq(slope, lo, hi, xtol=1e-15)  # t is in [0, 1]: absolute is relative
+            if gain(t) > best_gain:
+                best_t, best_gain = t, float(gain(t))
     return float(best_t) if best_gain > 0.0 else 0.0
 
 
@@ -155,8 +179,9 @@ def _joint_step(lp: RowLP, Q: np.ndarray) -> None:
 
 def _check_row_sum(Q: np.ndarray, row_sum: np.ndarray) -> None:
     gap = np.max(np.abs(Q.sum(axis=0) - row_sum))
-    if gap > 1e-9 * max(1.0, np.max(np.abs(row_sum))):
-        raise ValueError(
+    size = max(np.abs(Q).sum(axis=0).max(), np.abs(row_sum).max())
+    if gap > _ROW_SUM * size:
+        raise InvalidParameterError(
             f"the initial Q's rows sum to a vector {gap:.3g} away from the formulation's "
             "row_sum; joint steps move Q within its feasible set, so initial_Q must "
             "return rows that sum to row_sum(reduction) (and satisfy the row constraints)."
@@ -172,6 +197,7 @@ def maximize_volume(
     row_sum: np.ndarray | None = None,
     verbose: bool = False,
     callback: Callable[[int, float], None] | None = None,
+    hint: str = "",
 ) -> AOTrace:
     """Improve ``log|det Q|`` step by step, each step LPs, until it settles.
 
@@ -199,10 +225,13 @@ def maximize_volume(
         Print ``log|det Q|`` after each step to stderr.
     callback : callable, optional
         Called as ``callback(step, logdet)`` after each step (progress bars).
+    hint : str, optional
+        Appended to a :class:`~cvxvolmin.DegenerateError`'s message (see
+        :func:`~cvxvolmin.declaration.constraint_hint`).
     """
     Q = np.array(Q0, dtype=float, copy=True)
     if row_sum is None:
-        step_once = partial(_sweep_rows, lp)
+        step_once = partial(_sweep_rows, lp, hint=hint)
     else:
         _check_row_sum(Q, row_sum)
         step_once = partial(_joint_step, lp)
@@ -215,9 +244,9 @@ def maximize_volume(
         logdet = _logabsdet(Q)
         if not np.isfinite(logdet):
             raise DegenerateError(
-                "Q became singular during a sweep; the feasible set is degenerate at "
-                "this rank. For noisy data use cvxvolmin.robust.fit_robust(X, rank), "
-                "or try a smaller rank."
+                f"Q became singular during a sweep; the feasible set is degenerate at "
+                f"this rank.{hint} {'Otherwise, for' if hint else 'For'} noisy data use "
+                "cvxvolmin.robust.fit_robust(X, rank), or try a smaller rank."
             )
         history.append(logdet)
         if verbose:
@@ -269,9 +298,12 @@ def optimize(
     """
     n_starts = int(formulation.n_starts)
     if n_starts < 1:
-        raise ValueError(f"{formulation!r} asks for n_starts={n_starts}; it must be >= 1.")
+        raise InvalidParameterError(
+            f"{formulation!r} asks for n_starts={n_starts}; it must be >= 1."
+        )
     if working_set is None:
         working_set = formulation.column_separable and reduction.n_samples > WORKING_SET_THRESHOLD
+    hint = constraint_hint(formulation)
     if formulation.fixed_row_sum:
         lp = build_joint_lp(formulation, reduction, solver, working_set)
         row_sum = formulation.row_sum(reduction)
@@ -290,6 +322,7 @@ def optimize(
             row_sum=row_sum,
             verbose=verbose,
             callback=callback,
+            hint=hint,
         )
         finals.append(trace.logdet_history[-1])
         if best is None or finals[-1] > best.logdet_history[-1]:

@@ -94,6 +94,10 @@ class RowLP:
     hot : bool, default True
         With HiGHS, re-solve one persistent model (see the module notes);
         otherwise call ``Problem.solve`` for each LP.
+    hint : str, optional
+        A sentence appended to the infeasibility error, from the caller, who
+        knows the constraints (e.g. that a formulation's own constraints may
+        exclude every solution); this layer knows no formulation.
     """
 
     def __init__(
@@ -104,6 +108,7 @@ class RowLP:
         parameters: Mapping[str, cp.Parameter] | None = None,
         owner: str = "the formulation",
         hot: bool = True,
+        hint: str = "",
     ):
         check_linear(constraints, owner)
         self.q = q
@@ -117,6 +122,7 @@ class RowLP:
             )
         self.solver = solver
         self.owner = owner
+        self.hint = hint
         self.n_solves = 0
         if solver == "HIGHS":
             _silence_highs_banner()
@@ -165,13 +171,23 @@ class RowLP:
         return np.array(self.q.value, dtype=float)
 
     def infeasible(self) -> InfeasibleError:
-        """The error for an empty polytope."""
+        """The error for an empty polytope.
+
+        For column-sum VolMin with no constraints of its own, the polytope
+        ``{q : Xt.T q >= 0, (Xt 1) @ q = N}`` is empty exactly when
+        ``cone(Xt)`` is the whole space: its dual cone ``{q : Xt.T q >= 0}``
+        holds no nonzero q. (A cone that merely contains a line leaves a
+        nonempty polytope in a hyperplane: the degenerate case,
+        :class:`~cvxvolmin.DegenerateError`.)
+        """
+        otherwise = "Otherwise, X" if self.hint else "X"
         return InfeasibleError(
             f"the row-update LP of {self.owner} is infeasible: no row of Q gives "
-            "a column of H that meets the constraints, so X is not exactly of the "
-            "form X = W @ H.T with such H at this rank. Noise does this (the exact "
-            "criterion treats every column's direction as exact): for noisy data use "
-            "cvxvolmin.robust.fit_robust(X, rank); otherwise try a smaller rank."
+            f"a column of H that meets the constraints.{self.hint} {otherwise} is not "
+            "exactly of the form X = W @ H.T with such H at this rank (for column-sum "
+            "VolMin: the cone of the data is the whole space). Noise does this (the "
+            "exact criterion treats every column's direction as exact): for noisy data "
+            "use cvxvolmin.robust.fit_robust(X, rank); otherwise try a smaller rank."
         )
 
     def failed(self, status: object) -> SolverFailedError:

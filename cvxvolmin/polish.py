@@ -22,17 +22,35 @@ from .lp import RowLP
 _ACTIVE = 1e-6
 
 
+def is_equality(constraint: cp.Constraint) -> bool:
+    """Whether a linear constraint is an equality (else an inequality)."""
+    return isinstance(constraint, (cp.constraints.Equality, cp.constraints.Zero))
+
+
+def constraint_values(constraint: cp.Constraint) -> tuple[np.ndarray, bool]:
+    """The current value of one constraint, elementwise and flattened.
+
+    Returns
+    -------
+    g : ndarray
+        The constraint holds where ``g <= 0`` (inequality) or ``g == 0``
+        (equality).
+    is_equality : bool
+    """
+    value = np.atleast_1d(np.asarray(constraint.expr.value, dtype=float)).ravel()
+    if is_equality(constraint):
+        return value, True
+    if isinstance(constraint, cp.constraints.NonNeg):
+        return -value, False
+    return value, False  # Inequality (lhs - rhs <= 0) and NonPos (expr <= 0)
+
+
 def _constraint_values(constraints: list[cp.Constraint]) -> tuple[np.ndarray, np.ndarray]:
     """Current values, as (inequalities ``g <= 0``, equalities ``e == 0``)."""
     ineq, eq = [], []
     for constraint in constraints:
-        value = np.atleast_1d(np.asarray(constraint.expr.value, dtype=float)).ravel()
-        if isinstance(constraint, (cp.constraints.Equality, cp.constraints.Zero)):
-            eq.append(value)
-        elif isinstance(constraint, cp.constraints.NonNeg):
-            ineq.append(-value)
-        else:  # Inequality (lhs - rhs <= 0) and NonPos (expr <= 0)
-            ineq.append(value)
+        value, is_equality = constraint_values(constraint)
+        (eq if is_equality else ineq).append(value)
     empty = np.zeros(0)
     return (np.concatenate(ineq) if ineq else empty, np.concatenate(eq) if eq else empty)
 
@@ -86,8 +104,12 @@ class VertexPolisher:
         if self.linear is None:
             self._measure_linear(q, (ineq, eq))
         A_ineq, A_eq = self.linear
-        size_ineq = np.abs(A_ineq) @ np.abs(q) + np.abs(ineq - A_ineq @ q) + 1e-300
-        size_eq = np.abs(A_eq) @ np.abs(q) + np.abs(eq - A_eq @ q) + 1e-300
+        # Size of each constraint's terms: violations are measured relative to it
+        # (a constraint with no terms, e.g. of a zero data column, has size 1).
+        size_ineq = np.abs(A_ineq) @ np.abs(q) + np.abs(ineq - A_ineq @ q)
+        size_eq = np.abs(A_eq) @ np.abs(q) + np.abs(eq - A_eq @ q)
+        size_ineq[size_ineq == 0] = 1.0
+        size_eq[size_eq == 0] = 1.0
 
         def violation(step: np.ndarray) -> float:
             worst_ineq = ((ineq + A_ineq @ step) / size_ineq).max(initial=0.0)
@@ -122,6 +144,8 @@ class VertexPolisher:
             for b in basis:
                 rest = rest - (b @ rest) * b
             rest_norm = np.linalg.norm(rest)
+            # Relative already (rows are normalized): a row within 1e-9 of the
+            # span of the kept ones adds no independent equation.
             if rest_norm > 1e-9:
                 basis.append(rest / rest_norm)
                 kept.append(row)

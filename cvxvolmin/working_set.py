@@ -29,6 +29,7 @@ import numpy as np
 
 from .exceptions import SolverFailedError
 from .lp import RowLP
+from .polish import constraint_values, is_equality
 
 
 class Declaration(NamedTuple):
@@ -39,11 +40,26 @@ class Declaration(NamedTuple):
     parameters: dict
 
 
-# Absolute feasibility tolerance in LP units (entries of H of order one).
+# A column is violated when its constraint misses by more than this, relative
+# to the size of the constraint's terms (``||a_n|| ||q|| + |b_n|`` for
+# ``a_n @ q + b_n <= 0``): rounding in evaluating a term is about 1e-16 of
+# it, so this is far above noise, and relative, so that a data column of tiny
+# norm (the fit is invariant to column scaling) is held as tightly as the rest.
 _FEASIBILITY = 1e-9
+# A constraint over all columns must hold at the working LP's point to this,
+# relative to its terms: above HiGHS's primal feasibility tolerance (1e-7 on
+# equilibrated rows), far below the order-one gap of a sum over the working
+# set written in place of a sum over all columns.
+_REPRODUCED = 1e-6
 # How many of the most violated columns one round adds.
 _GROWTH = 300
-_MAX_WIDENINGS = 40
+# The box starts at 1e4 sqrt(N) (for column-sum VolMin every feasible q has
+# norm at most sqrt(N): Xt's rows have norm sqrt(N)) and is widened tenfold up
+# to this many times; beyond 1e8 times its start the LP's numbers have lost
+# all precision, and HiGHS would read bounds above 1e20 as infinite.
+_MAX_WIDENINGS = 8
+# A solution within this fraction of the box's bound is on the box.
+_ON_BOX = 1e-9
 
 
 def initial_columns(Xt: np.ndarray, size: int) -> np.ndarray:
@@ -81,6 +97,8 @@ class WorkingSetLP:
         cvxpy solver for the working-set LPs.
     owner : str
         Who declared the constraints, for error messages.
+    hint : str, optional
+        Appended to the infeasibility error (see :class:`~cvxvolmin.lp.RowLP`).
     """
 
     def __init__(
@@ -90,11 +108,13 @@ class WorkingSetLP:
         columns: np.ndarray,
         solver: str,
         owner: str = "the formulation",
+        hint: str = "",
     ):
         self.declare = declare
         self.n_columns = n_columns
         self.solver = solver
         self.owner = owner
+        self.hint = hint
         self.full = declare(None)
         self.parameter_values: dict[str, np.ndarray] = {}
         self.n_solves = 0
@@ -102,6 +122,9 @@ class WorkingSetLP:
         self.bound = cp.Parameter(nonneg=True, name="box")
         self.bound.value = 1e4 * max(1.0, np.sqrt(n_columns))
         self._inner_before = 0
+        self._term_norms: list[np.ndarray] | None = None
+        self._constants: list[np.ndarray] | None = None
+        self._in_set = np.zeros(n_columns, dtype=bool)
         self._build(np.unique(np.asarray(columns, dtype=int)))
 
     @property
@@ -135,8 +158,11 @@ class WorkingSetLP:
             self.solver,
             parameters={**declared.parameters, "box": self.bound},
             owner=self.owner,
+            hint=self.hint,
         )
         self._columns = columns
+        self._in_set[:] = False
+        self._in_set[columns] = True
         self.n_rebuilds += 1
         if self.parameter_values:
             self.lp.set_parameters(**self.parameter_values)
@@ -147,16 +173,57 @@ class WorkingSetLP:
         self.lp.set_parameters(**values)
         for name, value in values.items():
             self.full.parameters[name].value = value
+        self._constants = None  # parameters may move the constant parts
+
+    def _values_at(self, q: np.ndarray) -> list[np.ndarray]:
+        self.full.q.value = q
+        return [constraint_values(constraint)[0] for constraint in self.full.constraints]
+
+    def _measure_terms(self) -> None:
+        """Per constraint row, the norm of its coefficients and its constant term.
+
+        The constraints are affine in q (``a_n @ q + b_n``): ``b`` is their
+        value at 0 and ``a_n`` the change along each unit vector, read
+        through cvxpy alone (r + 1 evaluations), so this works for any
+        formulation. Parameters are assumed to enter additively (they move
+        ``b`` only), as in :mod:`cvxvolmin.polish`.
+        """
+        r = self.full.q.size
+        if self._term_norms is None:
+            base = self._values_at(np.zeros(r))
+            squares = [np.zeros_like(b) for b in base]
+            for k in range(r):
+                for square, value, b in zip(
+                    squares, self._values_at(np.eye(r)[k]), base, strict=True
+                ):
+                    square += (value - b) ** 2
+            self._term_norms = [np.sqrt(square) for square in squares]
+            self._constants = [np.abs(b) for b in base]
+        elif self._constants is None:
+            self._constants = [np.abs(b) for b in self._values_at(np.zeros(r))]
 
     def _violations(self, q: np.ndarray) -> np.ndarray:
-        """Per-column violation of the full constraints at q (zeros if none)."""
-        self.full.q.value = q
+        """Per-column violation of the full constraints at q, relative to their terms.
+
+        Zeros if none. A constraint that is not per column (e.g. the column
+        sum) must already hold: the working LP declares it over all columns.
+        """
+        self._measure_terms()
+        q_norm = float(np.linalg.norm(q))
         per_column = np.zeros(self.n_columns)
-        for constraint in self.full.constraints:
-            violation = np.asarray(constraint.violation(), dtype=float)
-            if violation.shape == (self.n_columns,):
-                np.maximum(per_column, violation, out=per_column)
-            elif np.max(violation, initial=0.0) > _FEASIBILITY * max(1.0, np.abs(q).max()):
+        for constraint, values, norms, constants in zip(
+            self.full.constraints,
+            self._values_at(q),
+            self._term_norms,
+            self._constants,
+            strict=True,
+        ):
+            violation = np.abs(values) if is_equality(constraint) else np.maximum(values, 0.0)
+            size = norms * q_norm + constants
+            relative = violation / np.where(size > 0, size, 1.0)
+            if constraint.shape == (self.n_columns,):
+                np.maximum(per_column, relative, out=per_column)
+            elif np.max(relative, initial=0.0) > _REPRODUCED:
                 raise TypeError(
                     f"{self.owner} has a constraint over all columns ({constraint}) that "
                     "the working-set LP does not reproduce; write sums over all columns "
@@ -165,14 +232,23 @@ class WorkingSetLP:
         return per_column
 
     def maximize(self, direction: np.ndarray) -> np.ndarray:
-        """A maximizer of ``direction @ q`` over the full polytope."""
+        """A maximizer of ``direction @ q`` over the full polytope.
+
+        Raises
+        ------
+        SolverFailedError
+            If the LP appears unbounded: its solution stays on the box after
+            every widening with every column satisfied.
+        """
         self.n_solves += 1
         widenings = 0
         while True:
             q = self.lp.maximize(direction)
             violation = self._violations(q)
-            violated = np.flatnonzero(violation > _FEASIBILITY * max(1.0, np.abs(q).max()))
-            on_box = np.abs(q).max() >= self.bound.value * (1 - 1e-9)
+            # Columns already in the working set are held by the LP solver (to its
+            # own tolerance); adding them again would loop.
+            violated = np.flatnonzero((violation > _FEASIBILITY) & ~self._in_set)
+            on_box = np.abs(q).max() >= self.bound.value * (1 - _ON_BOX)
             if violated.size:
                 worst = violated[np.argsort(violation[violated])[::-1][:_GROWTH]]
                 self._build(np.union1d(self._columns, worst))
