@@ -66,6 +66,13 @@ def test_json_shape(small):
     assert all(keys | {"trials", "n_failed"} <= set(row) for row in data["rows"])
     assert len(data["paper"]["rows"]) == 18
     assert "Fu" in data["paper"]["citation"]
+    # The figures themselves survive the round trip, ours and the paper's.
+    for entry in data["rows"]:
+        row = small.row(entry["method"], entry["rank"], entry["case"])
+        for key in ("mean_mse", "median_mse", "max_mse"):
+            assert entry[key] == getattr(row, key)
+    paper = {(e["method"], e["rank"], e["case"]): e["mean_mse"] for e in data["paper"]["rows"]}
+    assert paper == dict(PAPER_TABLE2)
 
 
 def test_markdown_shows_ours_beside_the_papers(small):
@@ -75,17 +82,36 @@ def test_markdown_shows_ours_beside_the_papers(small):
     assert "Proposed (column-sum)" in text and "Plain NMF" in text
     table = [line for line in text.splitlines() if line.startswith("| ")]
     assert len(table) == 2 + len(METHOD_NAMES)  # header, rule, one row per method at r = 5
+    # Our means, in the cells of their method: case k's "ours" is cell 2 + 2 (k - 1).
+    for line in table[2:]:
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        method = next(m for m in METHOD_NAMES if METHODS[m].label == cells[0])
+        assert cells[1] == "5"
+        for case in (1, 2, 3):
+            ours = float(cells[2 + 2 * (case - 1)].split()[0])  # "nan (2/2 failed)" if all failed
+            mean = small.row(method, 5, case).mean_mse
+            assert ours == pytest.approx(mean, rel=6e-3, nan_ok=True)  # 3 digits shown
+            paper = float(cells[3 + 2 * (case - 1)])
+            assert paper == pytest.approx(PAPER_TABLE2[(method, 5, case)], rel=5e-3)
 
 
 def test_csv_has_one_line_per_row(small):
     parsed = list(csv.DictReader(io.StringIO(small.to_csv())))
     assert len(parsed) == len(small.rows)
     assert float(parsed[0]["paper_mean_mse"]) == PAPER_TABLE2[("plain-nmf", 5, 1)]
+    for line in parsed:
+        row = small.row(line["method"], int(line["rank"]), int(line["case"]))
+        assert float(line["mean_mse"]) == row.mean_mse  # repr round-trips exactly
+        assert float(line["max_mse"]) == row.max_mse
+        assert (int(line["trials"]), int(line["n_failed"])) == (row.trials, row.n_failed)
+        assert float(line["paper_mean_mse"]) == PAPER_TABLE2[(row.method, 5, row.case)]
 
 
 def test_write_by_suffix(small, tmp_path):
-    for suffix in (".md", ".csv", ".json"):
-        assert small.write(tmp_path / f"t{suffix}").read_text()
+    assert small.write(tmp_path / "t.md").read_text(encoding="utf-8") == small.to_markdown()
+    assert small.write(tmp_path / "t.csv").read_text(encoding="utf-8") == small.to_csv()
+    written = json.loads(small.write(tmp_path / "t.json").read_text(encoding="utf-8"))
+    assert written == json.loads(json.dumps(small.to_dict()))
     with pytest.raises(ValueError, match=r"\.md, \.csv or \.json"):
         small.write(tmp_path / "t.txt")
 
@@ -129,12 +155,17 @@ def test_failures_and_warnings_are_counted_not_raised(monkeypatch):
 
 
 def test_progress_without_tqdm_or_terminal_is_silent(monkeypatch, capsys):
-    run_table2(ranks=(5,), cases=(1,), trials=1, methods=["column-sum"], progress=True)
+    quiet = run_table2(ranks=(5,), cases=(1,), trials=1, methods=["column-sum"], progress=True)
     assert capsys.readouterr().err == ""
     monkeypatch.setitem(sys.modules, "tqdm", None)
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
-    run_table2(ranks=(5,), cases=(1,), trials=1, methods=["column-sum"], progress=True)
+    bare = run_table2(ranks=(5,), cases=(1,), trials=1, methods=["column-sum"], progress=True)
     assert capsys.readouterr().err == ""
+    # Progress reporting changes nothing in the results: exact, and the same trial.
+    for result in (quiet, bare):
+        row = result.row("column-sum", 5, 1)
+        assert row.n_failed == 0 and row.max_mse <= 1e-20
+    assert bare.row("column-sum", 5, 1).mean_mse == quiet.row("column-sum", 5, 1).mean_mse
 
 
 @pytest.mark.parametrize(
