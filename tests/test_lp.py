@@ -8,6 +8,7 @@ import pytest
 
 import cvxvolmin
 from cvxvolmin.lp import RowLP
+from cvxvolmin.reduction import svd_reduction
 
 
 def _column_sum_lp(Xt, hot, solver="HIGHS"):
@@ -93,3 +94,68 @@ def test_non_lp_constraints_are_refused(make, message):
     q = cp.Variable(3)
     with pytest.raises(TypeError, match=message):
         RowLP(q, make(q), "HIGHS")
+
+
+def _relative_slack(Xt, q):
+    """Per nonzero column, (Xt.T q)_n / (||Xt_n|| ||q||): scale-free feasibility."""
+    norms = np.linalg.norm(Xt, axis=0)
+    return (Xt.T @ q)[norms > 0] / (norms[norms > 0] * np.linalg.norm(q))
+
+
+@pytest.mark.parametrize("span", [4, 8])
+def test_rows_of_any_magnitude_are_held_to_relative_precision(span):
+    # Columns of X with norms 10^U(-span, span): the column-sum LP's rows then
+    # span 10^(2 span) in magnitude, and HiGHS's absolute tolerance let the small
+    # columns' constraints go (relative slack -1e-5 at span 4, -0.04 at 8)
+    # until each row was equilibrated by its largest coefficient.
+    X, _, _ = cvxvolmin.make_paper_data(6, case=3, n_samples=120, random_state=4)
+    scale = 10.0 ** np.random.default_rng(0).uniform(-span, span, size=X.shape[1])
+    Xt = svd_reduction(X * scale, 6).Xt
+    q = cp.Variable(6)
+    lp = RowLP(q, [Xt.T @ q >= 0, cp.sum(Xt.T @ q) == Xt.shape[1]], "HIGHS")
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        assert _relative_slack(Xt, lp.maximize(rng.standard_normal(6))).min() >= -1e-12
+
+
+def test_equilibration_leaves_the_optimum_unchanged(Xt):
+    # The same LP with a row multiplied by 1e6 (same polytope) has the same answer.
+    r = Xt.shape[0]
+    q = cp.Variable(r)
+    rows = Xt.T * np.where(np.arange(Xt.shape[1]) % 2 == 0, 1e6, 1.0)[:, None]
+    big = RowLP(q, [rows @ q >= 0, cp.sum(Xt.T @ q) == Xt.shape[1]], "HIGHS")
+    plain = _column_sum_lp(Xt, hot=True)
+    d = np.random.default_rng(5).standard_normal(r)
+    np.testing.assert_allclose(big.maximize(d), plain.maximize(d), rtol=1e-9, atol=1e-9)
+    assert big._persistent.row_scale.max() > 1e5  # the big rows were scaled
+
+
+def test_inaccurate_answers_are_refused_on_the_plain_path(Xt, monkeypatch):
+    lp = _column_sum_lp(Xt, hot=False)
+
+    def inaccurate(**_):
+        lp.q.value = np.ones(Xt.shape[0])
+        lp.problem._status = cp.OPTIMAL_INACCURATE
+
+    monkeypatch.setattr(lp.problem, "solve", inaccurate)
+    with pytest.raises(cvxvolmin.SolverFailedError, match="only inaccurately"):
+        lp.maximize(np.ones(Xt.shape[0]))
+
+
+def test_a_solver_stopped_early_is_a_failure_on_the_hot_path(Xt):
+    lp = _column_sum_lp(Xt, hot=True)
+    d = np.random.default_rng(0).standard_normal(Xt.shape[0])
+    lp.maximize(d)  # builds the persistent model
+    lp._persistent.highs.setOptionValue("simplex_iteration_limit", 0)
+    with pytest.raises(cvxvolmin.SolverFailedError, match="returned status"):
+        lp.maximize(-d)  # another vertex: needs iterations
+
+
+def test_the_infeasible_error_carries_the_callers_hint():
+    Xt = np.hstack([np.eye(2), -np.eye(2)])
+    q = cp.Variable(2)
+    lp = RowLP(q, [Xt.T @ q >= 0, cp.sum(Xt.T @ q) == 4], "HIGHS", hint=" CHECK THE BOUND.")
+    with pytest.raises(
+        cvxvolmin.InfeasibleError, match=r"constraints\. CHECK THE BOUND\. Otherwise"
+    ):
+        lp.maximize(np.array([1.0, 0.0]))
