@@ -37,6 +37,17 @@ the paper's H: N = 200, 35% zeros, seeds 0-2):
   ``certificate_gap``). Checked against full enumeration on 400 random H
   (r = 3 to 8, 269 scattered, 131 not): no disagreement.
 
+Qhull's normals are accurate only to its precision, and much less when it
+joggles its input (it does when facet merging fails, e.g. with many rows on
+each face ``x_k = 0``): normals of joggled slivers were measured 6e-4 off,
+and the normals near each e_k 1e-9 off, which a fixed tolerance took for
+vertices on the boundary. So every candidate that can matter is replaced by
+the vertex its rows pin exactly: the r - 1 rows of its facet (or, failing
+that, the rows nearly active at it) with ``1.y = 1`` are solved, and the
+solution is kept when it satisfies every row (relative to ``||row|| ||y||``).
+A candidate is e_k exactly when its rows are all zero in column k; unit
+vectors are recognized by that structure, never by comparing numbers.
+
 Tried and dropped: a conical branch and bound rooted at each e_k (so the
 maximum 1 attained there needs no tolerance), bounding P in each cone by a
 simplex inscribed in the ball ``||y|| <= 1`` with one LP on HiGHS per cone.
@@ -61,10 +72,24 @@ from scipy.spatial import ConvexHull, QhullError
 
 from .geometry import slice_basis
 
-#: Normals within this (max-norm) distance of an e_k count as that e_k.
-UNIT_ATOL = 1e-9
 #: Below this r, Qhull takes milliseconds: run in-process.
 _IN_PROCESS_MAX_R = 6
+#: A point satisfies a row of H when ``row.y >= -_FEAS ||row|| ||y||``: relative
+#: to the magnitudes multiplied, since rows and y come at any scale (the size
+#: of the terms, ``|row|.|y|``, would be rounding itself where y is an e_k).
+#: Far above the rounding of an exactly solved vertex (about 1e-16), below any
+#: violation that matters.
+_FEAS = 1e-12
+#: A solved vertex must lie this close to Qhull's normal, relative to its
+#: norm. Only a guard: a solution that is pinned and satisfies every row is a
+#: vertex of the dual slice whatever its distance, and joggled normals of
+#: sliver facets were measured 6e-4 off.
+_CLOSE = 1e-2
+#: Candidates refined at a time (bounds the N x chunk slack matrix).
+_CHUNK = 2048
+#: Set by tests to make Qhull joggle its input, as it does by itself when
+#: facet merging fails.
+_FORCE_JOGGLE = False
 
 
 @dataclass(frozen=True)
@@ -74,7 +99,8 @@ class FacetSummary:
     ``top_vertex`` is the non-unit vertex of largest norm of the certifying
     polytope: the dual slice P itself ("facets"), or the outer approximation
     Q ⊇ P ("outer"). When ``top_norm >= 1 - tol`` it is checked to lie in P,
-    so it is then a vertex of P.
+    so it is then a vertex of P. ``n_unrefined`` counts the vertices whose
+    rows could not be solved exactly (kept as Qhull gave them).
     """
 
     strategy: str
@@ -88,6 +114,7 @@ class FacetSummary:
     iterations: int = 1
     error: str | None = None
     joggled: bool = False
+    n_unrefined: int = 0
 
 
 @dataclass(frozen=True)
@@ -98,42 +125,220 @@ class _Vertices:
     others: np.ndarray  # non-unit vertices scaled to 1.y = 1, by decreasing norm
     norms: np.ndarray
     n_unit: int
+    n_unrefined: int
 
 
-def _facet_equations(Z: np.ndarray) -> tuple[np.ndarray, bool]:
-    """Facets ``n.z + c <= 0`` of conv(Z) (rows), also in dimension 1; joggled?"""
+def _facet_equations(Z: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Facets ``n.z + c <= 0`` of conv(Z) (rows) and the points on each; joggled?
+
+    Also in dimension 1. The points of a facet are row indices into Z, r - 1
+    of them (Qhull triangulates non-simplicial facets).
+    """
     if Z.shape[1] == 1:  # r = 2: the hull is an interval
-        lo, hi = float(Z.min()), float(Z.max())
-        return np.array([[1.0, -hi], [-1.0, lo]]), False
+        hi, lo = int(np.argmax(Z[:, 0])), int(np.argmin(Z[:, 0]))
+        equations = np.array([[1.0, -float(Z[hi, 0])], [-1.0, float(Z[lo, 0])]])
+        return equations, np.array([[hi], [lo]]), False
+    if not _FORCE_JOGGLE:
+        try:
+            hull = ConvexHull(Z)
+            return hull.equations, hull.simplices, False
+        except QhullError:
+            pass
+    # many rows on each face x_k = 0 can make Qhull's facet merging fail;
+    # joggling the input (by about 1e-11, with Qhull's fixed seed, so
+    # deterministic) is its documented way out of such precision errors
+    hull = ConvexHull(Z, qhull_options="QJ")
+    return hull.equations, hull.simplices, True
+
+
+def _satisfies(directions: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """Whether each y (rows of Y) satisfies every row, relative to ``||row|| ||y||``.
+
+    ``directions`` are the rows scaled to unit norm.
+    """
+    return (Y @ directions.T).min(axis=1) >= -_FEAS * np.linalg.norm(Y, axis=1)
+
+
+def _solve_defining(rows: np.ndarray, sets: np.ndarray) -> np.ndarray:
+    """Solve ``rows[s] y = 0, 1.y = 1`` for each set s of r - 1 rows (NaN if not unique)."""
+    r = rows.shape[1]
+    M = np.empty((sets.shape[0], r, r))
+    M[:, :-1, :] = rows[sets]
+    M[:, -1, :] = 1.0
+    rhs = np.zeros((sets.shape[0], r, 1))
+    rhs[:, -1] = 1.0
     try:
-        return ConvexHull(Z).equations, False
-    except QhullError:
-        # many rows on each face x_k = 0 can make Qhull's facet merging fail;
-        # joggling the input (by about 1e-11, with Qhull's fixed seed, so
-        # deterministic) is its documented way out of such precision errors
-        return ConvexHull(Z, qhull_options="QJ").equations, True
+        return np.linalg.solve(M, rhs)[..., 0]
+    except np.linalg.LinAlgError:
+        pass
+    # an exactly singular system (a zero pivot) stops the batched solve; the
+    # determinant comes from the same LU factorization, so it finds them.
+    # Nearly singular ones give a far-off y that the callers' checks reject.
+    Y = np.full((sets.shape[0], r), np.nan)
+    regular = np.linalg.det(M) != 0
+    if regular.any():
+        Y[regular] = np.linalg.solve(M[regular], rhs[regular])[..., 0]
+    return Y
 
 
-def _dual_vertices(rows: np.ndarray) -> _Vertices:
-    """Vertices of ``{y : rows y >= 0, 1.y = 1}`` from the hull of ``rows``."""
+def _tightest_independent(rows: np.ndarray, order: np.ndarray) -> list[int]:
+    """The first r - 1 rows in ``order`` that, with the all-ones row, are independent."""
+    r = rows.shape[1]
+    basis = np.zeros((r, r))
+    basis[0] = 1.0 / np.sqrt(r)
+    chosen: list[int] = []
+    for i in order:
+        rest = rows[i] - basis.T @ (basis @ rows[i])
+        norm = np.sqrt(rest @ rest)
+        # independent beyond rounding, relative to the row's own size
+        if norm > 1e-9 * np.sqrt(rows[i] @ rows[i]):
+            chosen.append(int(i))
+            basis[len(chosen)] = rest / norm
+            if len(chosen) == r - 1:
+                break
+    return chosen
+
+
+def _refine_one(rows: np.ndarray, directions: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, int]:
+    """Pin y by the rows it nearly satisfies with equality: ``(vertex, unit k or -1)``.
+
+    The fallback for a facet whose own points do not pin a vertex: a sliver
+    of Qhull's triangulation, or joggled points that, unjoggled, are not on
+    one facet. The r - 1 independent rows of smallest slack at y are the
+    rows active at the vertex y approximates whenever y is nearer to it than
+    half its distance to the other rows; the polisher's second order (slack
+    nearest zero) covers a y slightly outside. Returns ``(y, -2)`` (Qhull's
+    normal kept) when neither works.
+    """
+    r = rows.shape[1]
+    slack = (directions @ y) / np.linalg.norm(y)
+    for key in (slack, np.abs(slack)):
+        chosen = _tightest_independent(rows, np.argsort(key, kind="stable"))
+        if len(chosen) < r - 1:
+            break
+        vertex = _solve_defining(rows, np.array([chosen]))[0]
+        close = np.linalg.norm(vertex - y) <= _CLOSE * np.linalg.norm(y)
+        if close and _satisfies(directions, vertex[None])[0]:
+            zero = np.flatnonzero(np.all(rows[chosen] == 0, axis=0))
+            if zero.size:  # the chosen rows pin e_k exactly
+                return np.eye(r)[zero[0]], int(zero[0])
+            return vertex, -1
+    return y, -2
+
+
+def _refine(
+    rows: np.ndarray, candidates: np.ndarray, simplices: np.ndarray, floor: float
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Replace Qhull's normals by the vertices their defining rows pin exactly.
+
+    A candidate y (scaled to ``1.y = 1``) is the normal of a facet through
+    r - 1 rows. Solving ``rows[s] y = 0, 1.y = 1`` for those rows gives the
+    vertex of the unjoggled rows to rounding; it is kept when it satisfies
+    every row and lies near Qhull's normal. A facet whose rows are all zero
+    in column k is e_k exactly when the rows zero in column k have rank
+    r - 1: e_k is then a vertex and the only point of the slice where all
+    of them are active (its own rows may not pin it: a sliver of the face).
+    Pieces of one facet (Qhull gives them one hyperplane) take the vertex of
+    any piece that pins it; for the rest the rows nearly active at y are
+    tried (:func:`_refine_one`), and failing that Qhull's normal is kept.
+
+    Only the norms at or above ``floor`` and the largest one matter, so the
+    other candidates are refined by decreasing norm until the largest is
+    settled: a refined vertex is within ``_CLOSE`` of Qhull's normal, so a
+    candidate with ``(1 + _CLOSE) ||y||`` below both ``floor`` and the best
+    non-unit norm found cannot change either. Those keep Qhull's normal.
+
+    Returns ``(Y, unit, n_unrefined)``: ``unit[i]`` is the k of a unit vertex
+    and -1 for the others; ``n_unrefined`` counts the candidates tried whose
+    rows could not be solved.
+    """
+    r = rows.shape[1]
+    directions = rows / np.linalg.norm(rows, axis=1)[:, None]
+    face_is_facet = np.array(
+        [np.linalg.matrix_rank(rows[rows[:, k] == 0]) == r - 1 for k in range(r)]
+    )
+    Y = candidates.copy()
+    unit = np.full(len(Y), -1)
+    zero = np.all(rows[simplices] == 0, axis=1)  # (n, r): all of a facet's rows zero in k
+    k_face = np.argmax(zero, axis=1)
+    face = zero.any(axis=1) & face_is_facet[k_face]
+    unit[face] = k_face[face]
+    Y[face] = np.eye(r)[k_face[face]]
+    rest = np.flatnonzero(~face)
+    reach = np.linalg.norm(candidates[rest], axis=1) * (1.0 + _CLOSE)
+    rest = rest[np.argsort(-reach, kind="stable")]
+    reach = np.sort(reach)[::-1]
+    best = 0.0
+    solved_pieces: dict[bytes, int] = {}
+    n_unrefined = 0
+    for lo in range(0, rest.size, _CHUNK):
+        if reach[lo] < floor and reach[lo] < best:
+            break
+        part = rest[lo : lo + _CHUNK]
+        with np.errstate(invalid="ignore", over="ignore"):
+            solved = _solve_defining(rows, simplices[part])
+            distance = np.linalg.norm(solved - candidates[part], axis=1)
+            ok = distance <= _CLOSE * np.linalg.norm(candidates[part], axis=1)
+        ok[ok] &= _satisfies(directions, solved[ok])
+        Y[part[ok]] = solved[ok]
+        if not ok.all():
+            # pieces of one facet: the same hyperplane from Qhull (rounded relative
+            # to the normal's norm), so the same vertex
+            norms = np.linalg.norm(candidates[part], axis=1)
+            keys = np.round(candidates[part] / norms[:, None], 12)
+            for i in np.flatnonzero(ok):
+                solved_pieces.setdefault(keys[i].tobytes(), int(part[i]))
+        for i in np.flatnonzero(~ok):
+            j = solved_pieces.get(keys[i].tobytes())
+            if j is None:
+                j = int(part[i])
+                Y[j], unit[j] = _refine_one(rows, directions, candidates[j])
+                n_unrefined += int(unit[j] == -2)
+                unit[j] = max(unit[j], -1)
+                solved_pieces[keys[i].tobytes()] = j
+            Y[part[i]], unit[part[i]] = Y[j], unit[j]
+        non_unit = unit[part] < 0
+        if non_unit.any():
+            best = max(best, float(np.linalg.norm(Y[part[non_unit]], axis=1).max()))
+    return Y, unit, n_unrefined
+
+
+def _dual_vertices(rows: np.ndarray, floor: float = np.inf) -> _Vertices:
+    """Vertices of ``{y : rows y >= 0, 1.y = 1}`` from the hull of ``rows``.
+
+    Every non-unit vertex with norm at least ``floor``, and the largest, is
+    solved exactly (see :func:`_refine`).
+    """
     r = rows.shape[1]
     B = slice_basis(r)
-    equations, joggled = _facet_equations((rows - 1.0 / r) @ B)
+    equations, simplices, joggled = _facet_equations((rows - 1.0 / r) @ B)
     Y = -(equations[:, :-1] @ B.T + equations[:, -1:])
     sums = Y.sum(axis=1)
     norms = np.linalg.norm(Y, axis=1)
+    # 1.y compared with ||y||: a facet through (or beyond) the centre. Where the
+    # threshold falls does not matter: a tiny positive 1.y gives a huge
+    # ||y|| / 1.y, which refutes (1) just as 1.y <= 0 does.
     outward = sums <= 1e-12 * norms
     halfspace = Y[outward] / norms[outward, None]
-    V = Y[~outward] / sums[~outward, None]
-    nearest = np.eye(r)[np.argmax(V, axis=1)]
-    unit = np.max(np.abs(V - nearest), axis=1) <= UNIT_ATOL
-    n_unit = int(np.unique(np.argmax(V[unit], axis=1)).size) if unit.any() else 0
-    # Qhull splits non-simplicial facets into pieces with one normal: merge them
-    _, first = np.unique(np.round(V[~unit], 10), axis=0, return_index=True)
-    others = V[~unit][first]
+    inward = ~outward
+    V, unit, n_unrefined = _refine(rows, Y[inward] / sums[inward, None], simplices[inward], floor)
+    n_unit = int(np.unique(unit[unit >= 0]).size)
+    others = V[unit < 0]
     other_norms = np.linalg.norm(others, axis=1)
+    # Qhull splits non-simplicial facets into pieces with one vertex: merge them
+    # (by direction, rounded relative to the vertex's norm)
+    _, first = np.unique(np.round(others / other_norms[:, None], 10), axis=0, return_index=True)
+    others, other_norms = others[first], other_norms[first]
     order = np.argsort(-other_norms, kind="stable")
-    return _Vertices(len(equations), joggled, halfspace, others[order], other_norms[order], n_unit)
+    return _Vertices(
+        len(equations),
+        joggled,
+        halfspace,
+        others[order],
+        other_norms[order],
+        n_unit,
+        n_unrefined,
+    )
 
 
 def enumerate_facets(rows: np.ndarray, tol: float) -> FacetSummary:
@@ -156,6 +361,7 @@ def enumerate_facets(rows: np.ndarray, tol: float) -> FacetSummary:
             np.inf,
             n_rows_used=rows.shape[0],
             joggled=found.joggled,
+            n_unrefined=found.n_unrefined,
         )
     top = found.others[0] if found.others.shape[0] else None
     return FacetSummary(
@@ -168,6 +374,7 @@ def enumerate_facets(rows: np.ndarray, tol: float) -> FacetSummary:
         top_norm=float(found.norms[0]) if top is not None else 0.0,
         n_rows_used=rows.shape[0],
         joggled=found.joggled,
+        n_unrefined=found.n_unrefined,
     )
 
 
@@ -194,11 +401,12 @@ def outer_approximation(rows: np.ndarray, tol: float, max_add: int = 50) -> Face
     iterations = 0
     joggled = False
     boundary = None
+    row_norms = np.linalg.norm(rows, axis=1)
     while True:
         iterations += 1
         subset = np.array(sorted(chosen))
         try:
-            found = _dual_vertices(rows[subset])
+            found = _dual_vertices(rows[subset], floor=1.0 - tol)
         except QhullError:
             return enumerate_facets(rows, tol)  # a degenerate subset: fall back to all
         joggled = joggled or found.joggled
@@ -208,16 +416,18 @@ def outer_approximation(rows: np.ndarray, tol: float, max_add: int = 50) -> Face
         added = 0
         in_q = set(chosen)
         for y in candidates[:max_add]:
+            # the most violated row on the slice (rows sum to one), a violation when
+            # beyond rounding relative to ||row|| ||y|| (y's scale varies)
             slack = rows @ y
             worst = int(np.argmin(slack))
-            if slack[worst] < -1e-10:
+            if slack[worst] < -_FEAS * row_norms[worst] * np.linalg.norm(y):
                 if worst not in chosen:
                     chosen.add(worst)
                     added += 1
                     continue
                 if worst not in in_q:  # cut off by a row added this round
                     continue
-            # y is in P (up to Qhull's precision on the rows of Q): a vertex of P
+            # y is in P (to rounding, relative to each row): a vertex of P
             if y.sum() <= 1e-12 * np.linalg.norm(y) or np.linalg.norm(y) > 1.0 + tol:
                 return _outer_summary(found, y, subset.size, iterations, joggled)
             if boundary is None or np.linalg.norm(y) > np.linalg.norm(boundary):
@@ -247,6 +457,7 @@ def _outer_summary(
         n_rows_used=n_rows,
         iterations=iterations,
         joggled=joggled,
+        n_unrefined=found.n_unrefined,
     )
 
 
