@@ -11,8 +11,9 @@ updates and sweeps, so later LPs rarely need to grow it.
 
 The LP on a working set can be unbounded where the full one is not, so a
 box ``|q_i| <= bound`` is added; a solution on the box with no violated
-column means the box was too small, and it is widened. A solution strictly
-inside the box that violates no column is the full LP's optimum.
+column means the box was too small, and it is widened, as it is when the
+LP with the box is infeasible (the polytope may lie beyond it). A solution
+strictly inside the box that violates no column is the full LP's optimum.
 
 Only the working set's LP is compiled (cvxpy, then HiGHS); the full
 constraints are declared once and only *evaluated* (``violation()``), which
@@ -27,7 +28,7 @@ from typing import NamedTuple
 import cvxpy as cp
 import numpy as np
 
-from .exceptions import SolverFailedError
+from .exceptions import InfeasibleError, SolverFailedError
 from .lp import RowLP
 from .polish import constraint_values, is_equality
 
@@ -243,7 +244,16 @@ class WorkingSetLP:
         self.n_solves += 1
         widenings = 0
         while True:
-            q = self.lp.maximize(direction)
+            try:
+                q = self.lp.maximize(direction)
+            except InfeasibleError:
+                # The box itself may exclude every feasible q (a polytope far from
+                # the origin): widen it, and report infeasibility only without it.
+                if widenings >= _MAX_WIDENINGS:
+                    raise
+                widenings += 1
+                self._widen()
+                continue
             violation = self._violations(q)
             # Columns already in the working set are held by the LP solver (to its
             # own tolerance); adding them again would loop.
@@ -253,14 +263,17 @@ class WorkingSetLP:
                 worst = violated[np.argsort(violation[violated])[::-1][:_GROWTH]]
                 self._build(np.union1d(self._columns, worst))
             elif on_box:
-                widenings += 1
-                if widenings > _MAX_WIDENINGS:
+                if widenings >= _MAX_WIDENINGS:
                     raise SolverFailedError(
                         f"the row-update LP of {self.owner} appears unbounded (|q| reached "
                         f"{self.bound.value:.3g} with every column satisfied); the "
                         "formulation's constraints do not bound the row of Q."
                     )
-                self.bound.value = 10.0 * self.bound.value
-                self.lp.set_parameters(box=self.bound.value)
+                widenings += 1
+                self._widen()
             else:
                 return q
+
+    def _widen(self) -> None:
+        self.bound.value = 10.0 * self.bound.value
+        self.lp.set_parameters(box=self.bound.value)
