@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import scipy.sparse
@@ -39,3 +41,39 @@ def test_matched_mse_ignores_permutation_and_scaling():
     permuted = 3.0 * H[:, [2, 0, 3, 1]]
     assert cvxvolmin.matched_mse(H, permuted) < 1e-25
     assert cvxvolmin.matched_mse(H, H[:, [0, 0, 1, 2]]) > 1e-2
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_relative_residual_is_scale_safe(sparse):
+    # Squares of 1e300 overflow and of 1e-300 underflow: nan with three warnings,
+    # and 0.0, before X and W were scaled by a power of two near max|X|.
+    rng = np.random.default_rng(0)
+    W, H = rng.standard_normal((300, 4)), rng.random((200, 4))
+    noise = scipy.sparse.random(300, 200, density=0.05, random_state=1).toarray()
+    for level in (1e-3, 1e-9, 0.0):
+        X = W @ H.T + level * noise
+
+        def residual(c, X=X):
+            data = scipy.sparse.csr_matrix(X * c) if sparse else X * c
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                return relative_residual(data, W * c, H)
+
+        reference = residual(1.0)
+        if level == 0.0:
+            assert reference <= 1e-15
+        # Powers of two scale exactly, so the value is the same bit for bit.
+        for c in (2.0**996, 2.0**-996):
+            assert residual(c) == reference
+        # Other factors round X and W once: the same to that rounding.
+        for c in (1e300, 1e-300):
+            if level == 0.0:
+                assert residual(c) <= 1e-15
+            else:
+                assert residual(c) == pytest.approx(reference, rel=1e-16 / level * 100)
+
+
+def test_residual_of_a_zero_matrix_is_the_norm_of_the_model():
+    W, H = np.ones((3, 1)), np.ones((4, 1))
+    assert relative_residual(np.zeros((3, 4)), W, H) == pytest.approx(np.sqrt(12.0))
+    assert relative_residual(np.zeros((3, 4)), 0 * W, H) == 0.0
