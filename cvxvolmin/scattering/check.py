@@ -3,7 +3,8 @@
 Stages (each a module of its own): input preparation (prepare.py), cheap
 necessary checks (necessary.py), the sampling screen (sample.py) and the
 exact facet enumeration (exact.py). "auto" runs them in that order and
-stops at the first decisive one.
+stops at the first decisive one; "exact" skips only the sampling (the
+necessary checks cost milliseconds and can spare a long enumeration).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ..exceptions import InvalidParameterError
 from ..validation import check_nonnegative_float, check_positive_int, check_random_state
 from .exact import FacetSummary, decide_within
 from .geometry import primal_point, scale_witness
@@ -50,21 +52,26 @@ def check_scattering(
     Parameters
     ----------
     H : array_like of shape (N, r)
-        Nonnegative, finite; rows are samples (the paper's orientation, the
-        transpose of a r x N coefficient matrix). Never modified.
+        Nonnegative, finite, at least as many rows as columns; rows are
+        samples (the paper's orientation, the transpose of a r x N
+        coefficient matrix). Entries at most ``1e-9`` times their row's
+        largest are read as zeros (a computed H's rounding of zeros), so
+        the answer does not depend on the rows' scales. Never modified.
     method : {"auto", "sample", "exact"}, default "auto"
         "sample": test ``n_samples`` points of bd C for membership in
         cone(H.T); can only refute (a failing point) or say "inconclusive".
-        "exact": decide (1) and (2) from the facets of cone(H.T) (all of them
-        for r <= 7; an outer approximation from a growing subset of rows for
-        r >= 8). At N = 200: milliseconds up to r = 9, about 1 s at r = 10,
-        9 s at r = 11, 100 s at r = 12.
+        "exact": the necessary checks, then decide (1) and (2) from the
+        facets of cone(H.T) (all of them for r <= 7; an outer approximation
+        from a growing subset of rows for r >= 8). At N = 200: milliseconds
+        up to r = 9, about 1 s at r = 10, 9 s at r = 11, 100 s at r = 12.
         "auto": necessary checks, then sampling, then the exact method in
         the time that remains.
     tol : float, default 1e-9
-        Tolerance on ``||y||`` at the vertices of the dual slice (and on the
-        NNLS residual when sampling): within ``tol`` of 1 the result says
-        ``on_boundary=True``.
+        Tolerance on ``||y||`` at the vertices of the dual slice: within
+        ``tol`` of 1 the result says ``on_boundary=True``. Every stage
+        refutes (1) only with a certificate of norm above ``1 + tol``; the
+        sampling screen also tests only points whose NNLS residual exceeds
+        ``tol`` times their norm.
     n_samples : int, default 2000
         Points of bd C for the sampling screen.
     time_limit : float or None, default 60.0
@@ -87,9 +94,12 @@ def check_scattering(
 
     Raises
     ------
-    TypeError, ValueError
-        For invalid H (not 2-D, not finite, negative entries) or options;
-        raised before any solver runs.
+    InvalidParameterError
+        For invalid H (not 2-D, not finite, negative entries, fewer rows than
+        columns: transposed) or options; raised before any solver runs. It
+        is also a ``ValueError`` and a ``TypeError``.
+    SolverFailedError
+        If HiGHS fails on one of the necessary checks' small LPs.
 
     Examples
     --------
@@ -103,16 +113,27 @@ def check_scattering(
     False
     """
     if not isinstance(method, str) or method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}; got {method!r}.")
+        raise InvalidParameterError(
+            f"method must be one of {METHODS}; got {method!r}. Use 'exact' to decide, "
+            "'sample' for a quick screen that can only refute, 'auto' for both."
+        )
     tol = check_nonnegative_float(tol, "tol")
     n_samples = check_positive_int(n_samples, "n_samples")
     if time_limit is None:
         time_limit = np.inf
     elif isinstance(time_limit, bool) or not isinstance(time_limit, numbers.Real):
-        raise TypeError(f"time_limit must be a positive number or None; got {time_limit!r}.")
+        raise InvalidParameterError(
+            f"time_limit must be a positive number of seconds or None; got {time_limit!r}."
+        )
     elif not time_limit > 0:
-        raise ValueError(f"time_limit must be positive (seconds) or None; got {time_limit!r}.")
+        raise InvalidParameterError(
+            f"time_limit must be positive (seconds) or None for no limit; got {time_limit!r}."
+        )
     time_limit = float(time_limit)
+    if progress is not None and not callable(progress):
+        raise InvalidParameterError(
+            f"progress must be a callable taking the stage's name, or None; got {progress!r}."
+        )
     rng = check_random_state(random_state)
     start = time.perf_counter()
     prepared = prepare(H)
@@ -143,7 +164,9 @@ def check_scattering(
             reason="r = 1: a nonzero column is trivially sufficiently scattered",
         )
 
-    if method == "auto" or prepared.rank < prepared.r:
+    # "exact" runs the necessary checks too: milliseconds that can refute (1)
+    # before an enumeration of minutes
+    if method in ("auto", "exact") or prepared.rank < prepared.r:
         begin("necessary")
         report = run_necessary(prepared, tol)
         stats["necessary_checks"] = report.checks
@@ -200,6 +223,7 @@ def check_scattering(
             n_rows_used=summary.n_rows_used,
             iterations=summary.iterations,
             qhull_joggled=summary.joggled,
+            n_unrefined_vertices=summary.n_unrefined,
         )
     return _from_facets(summary, tol, time_limit, prepared, finish)
 

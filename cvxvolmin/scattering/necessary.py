@@ -1,8 +1,12 @@
 """Cheap necessary conditions for (1), usable at any size.
 
 Each check either passes or refutes condition (1) with a certificate y in
-the dual cone (``H y >= 0``) with ``||y|| > 1.y``. None of them can prove
-that H is sufficiently scattered. Costs: one SVD and r + 1 small LPs.
+the dual cone (``H y >= 0``) with ``||y|| > 1.y``. A check refutes only with
+a certificate verified on every row that fails (1) by more than ``tol``
+(scaled to ``1.y = 1``, ``||y|| > 1 + tol``, or ``1.y <= 0``), the exact
+stage's own criterion, so a boundary case is left to that stage. None of
+them can prove that H is sufficiently scattered. Costs: one SVD and r + 1
+small LPs.
 
 * rank: cone(H.T) must be full-dimensional, so rank(H) = r.
 * zeros per column: every e_k must be a vertex of the dual slice
@@ -29,7 +33,7 @@ from scipy.linalg import null_space
 
 from ..validation import check_nonnegative_float
 from ._lp import minimize_over_cone_box
-from .geometry import scale_witness
+from .geometry import refutes_one, scale_witness
 from .prepare import PreparedH, prepare
 from .result import _as_list, _plain
 
@@ -88,7 +92,10 @@ def necessary_conditions(H, *, tol: float = 1e-9) -> NecessaryReport:
     H : array_like of shape (N, r)
         Nonnegative; rows are samples (the paper's orientation).
     tol : float, default 1e-9
-        An LP optimum below ``-tol`` counts as a violation.
+        A check refutes (1) only when its LP optimum is below ``-tol`` times
+        the largest magnitude it can take (``||c||_1`` over the box), and
+        only with a certificate y in the dual cone that, scaled to
+        ``1.y = 1``, has ``||y|| > 1 + tol`` (or has ``1.y <= 0``).
 
     Returns
     -------
@@ -139,36 +146,44 @@ def run_necessary(prepared: PreparedH, tol: float) -> NecessaryReport:
         checks.update(zeros_per_column=True, centre=True, tangent_cones=True)
         return done(None, None)
 
+    checks["zeros_per_column"] = True
     for k in range(r):
         face = _face_rows(rows, k)
-        if face.shape[0] < r - 1 or np.linalg.matrix_rank(face) < r - 1:
-            checks["zeros_per_column"] = False
+        # matrix_rank's threshold is relative to the largest singular value
+        face_rank = int(np.linalg.matrix_rank(face)) if face.shape[0] else 0
+        if face_rank < r - 1:
             z = null_space(face)[:, 0] if face.shape[0] else np.eye(r - 1)[0]
             z = -z if z.sum() > 0 else z
-            return done(
-                f"zeros_per_column: column {k} has {zeros[k]} zeros spanning rank "
-                f"{np.linalg.matrix_rank(face) if face.size else 0} < r - 1 = {r - 1}, so "
-                f"e_{k} is not a vertex of the dual slice",
-                _leave_unit_vector(rows, k, z),
-            )
-    checks["zeros_per_column"] = True
+            y = _leave_unit_vector(rows, k, z)
+            if refutes_one(rows, y, tol):
+                checks["zeros_per_column"] = False
+                return done(
+                    f"zeros_per_column: column {k} has {zeros[k]} zeros spanning rank "
+                    f"{face_rank} < r - 1 = {r - 1}, so e_{k} is not a vertex of the dual "
+                    "slice",
+                    y,
+                )
 
+    # An LP optimum is compared with the largest magnitude the objective takes
+    # over the box, ||c||_1, and its certificate is checked on every row.
     value, y = minimize_over_cone_box(np.ones(r), rows)
-    if value < -tol:
+    if value < -tol * r and refutes_one(rows, y, tol):
         checks["centre"] = False
         return done("centre: the dual cone holds a y with 1.y < 0 (all-ones not inside)", y)
     checks["centre"] = True
 
     for k in range(r):
         value, z = minimize_over_cone_box(np.ones(r - 1), _face_rows(rows, k))
-        if value < -tol:
-            checks["tangent_cones"] = False
-            return done(
-                f"tangent_cones: at e_{k} the dual slice has an edge along which ||y|| "
-                "grows (the ones vector is not inside the cone of the rows with a zero "
-                f"in column {k})",
-                _leave_unit_vector(rows, k, z),
-            )
+        if value < -tol * (r - 1):
+            y = _leave_unit_vector(rows, k, z)
+            if refutes_one(rows, y, tol):
+                checks["tangent_cones"] = False
+                return done(
+                    f"tangent_cones: at e_{k} the dual slice has an edge along which ||y|| "
+                    "grows (the ones vector is not inside the cone of the rows with a zero "
+                    f"in column {k})",
+                    y,
+                )
     checks["tangent_cones"] = True
     return done(None, None)
 
@@ -191,7 +206,9 @@ def _leave_unit_vector(rows: np.ndarray, k: int, z: np.ndarray) -> np.ndarray:
     d[np.arange(r) != k] = z
     d /= np.linalg.norm(d)
     rate = rows @ d
-    shrinking = (rate < -1e-12) & (rows[:, k] > 0)  # face rows hold with equality
+    # a row limits the step when it decreases along d beyond rounding, relative to
+    # its own size (||d|| = 1); face rows hold with equality
+    shrinking = (rate < -1e-12 * np.linalg.norm(rows, axis=1)) & (rows[:, k] > 0)
     # unbounded along d (the slice is unbounded): any step works; take 1
     step = float(np.min(rows[shrinking, k] / -rate[shrinking])) if shrinking.any() else 1.0
     return np.eye(r)[k] + step * d

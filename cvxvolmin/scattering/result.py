@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from ..exceptions import InvalidParameterError
+
 #: The three possible verdicts.
 VERDICTS = ("sufficiently_scattered", "not_sufficiently_scattered", "inconclusive")
 
@@ -89,7 +91,7 @@ class ScatteringResult:
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
-            raise ValueError(f"verdict must be one of {VERDICTS}; got {self.verdict!r}.")
+            raise InvalidParameterError(f"verdict must be one of {VERDICTS}; got {self.verdict!r}.")
 
     @property
     def sufficiently_scattered(self) -> bool | None:

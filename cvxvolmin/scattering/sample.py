@@ -3,11 +3,15 @@
 Points are drawn uniformly over the directions of bd C (on the slice, a
 sphere of radius ``1/sqrt(r (r - 1))`` around ``1/r``) and each is tested by
 nonnegative least squares, ``min ||H.T lam - x||, lam >= 0``. A residual
-above ``tol`` proves ``x`` outside the cone; the residual itself gives the
-dual certificate: at the NNLS optimum, ``y = H.T lam - x`` has ``H y >= 0``
-(the KKT conditions) and ``y.x = -||residual||^2 < 0``. Passing samples prove
-nothing: the cone may poke inside C between them, and condition (2) is never
-tested (C touches bd cone(H.T) on a set of measure zero).
+above ``tol ||x||`` puts ``x`` outside the cone; the residual itself gives
+the dual certificate: at the NNLS optimum, ``y = H.T lam - x`` has
+``H y >= 0`` (the KKT conditions) and ``y.x = -||residual||^2 < 0``. A point
+refutes (1) only when that certificate is verified on every row and fails
+(1) by more than ``tol`` (:func:`~cvxvolmin.scattering.geometry.refutes_one`,
+the exact stage's criterion), so rounding is never taken for a refutation.
+Passing samples prove nothing: the cone may poke inside C between them, and
+condition (2) is never tested (C touches bd cone(H.T) on a set of measure
+zero).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import nnls
 
-from .geometry import inner_radius, slice_basis
+from .geometry import inner_radius, refutes_one, slice_basis
 
 
 @dataclass(frozen=True)
@@ -56,8 +60,8 @@ def sample_screen(
     n_samples : int
     rng : numpy.random.Generator
     tol : float
-        NNLS residual (the points have norm about ``1/sqrt(r)``) above which
-        a point counts as outside.
+        NNLS residual, relative to the point's norm, above which a point is
+        tested as outside; its certificate must also have ``||y|| > 1 + tol``.
     deadline : float
         ``time.perf_counter()`` value at which to stop.
     """
@@ -67,9 +71,11 @@ def sample_screen(
     A = np.ascontiguousarray(rows.T)
     for i, x in enumerate(points):
         lam, residual = nnls(A, x)
-        if residual > tol:
+        if residual > tol * np.linalg.norm(x):
             y = A @ lam - x
-            return SampleOutcome(i + 1, x, y, float(residual), time.perf_counter() - start, False)
+            if refutes_one(rows, y, tol):
+                elapsed = time.perf_counter() - start
+                return SampleOutcome(i + 1, x, y, float(residual), elapsed, False)
         if time.perf_counter() > deadline:
             return SampleOutcome(i + 1, None, None, 0.0, time.perf_counter() - start, True)
     return SampleOutcome(n_samples, None, None, 0.0, time.perf_counter() - start, False)
