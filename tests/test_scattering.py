@@ -19,6 +19,14 @@ Hand-built cases whose answer is known by geometry:
   a < 1/2, and r = 4, a = 1/2 is pairs(4)).
 * ``shrink(H, s)`` moves every row towards the centre: no zeros remain, so C
   (which touches each face x_k = 0) is no longer inside: (1) fails.
+* ``capped(r, b)``: the vertices of ``{x >= 0, 1.x = 1, x_i <= b}``. Its
+  facets are the faces ``x_k = 0`` and the cuts ``x_i <= b``, whose dual
+  vertices have norm ``capped_norm(r, b)``: C (reaching ``x_i = 2/r``) is
+  tangent to every cut at ``b = 2/r`` ((1) with equality, (2) fails) at
+  every r, sufficiently scattered for ``b > 2/r`` and (1) fails for
+  ``b < 2/r``. At r = 3 it is ``hexagon(1 - b)``, at r = 4, ``b = 1/2``,
+  ``pairs(4)``. (``corners(r, a)`` is tangent only up to r = 4: its cut
+  ``x_i <= 1 - a`` with ``a <= 1/2`` stays outside C for r >= 5.)
 """
 
 from __future__ import annotations
@@ -29,11 +37,13 @@ import json
 import numpy as np
 import pytest
 
+from cvxvolmin.exceptions import InvalidParameterError, SolverFailedError
 from cvxvolmin.scattering import (
     ScatteringResult,
     check_scattering,
     necessary_conditions,
 )
+from cvxvolmin.scattering import exact as exact_module
 from cvxvolmin.synthetic import make_paper_data
 
 SSC = "sufficiently_scattered"
@@ -64,6 +74,27 @@ def shrink(H: np.ndarray, s: float) -> np.ndarray:
 def separable(r: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     return np.vstack([np.eye(r) * rng.uniform(0.5, 2, r), rng.uniform(size=(20, r))])
+
+
+def capped(r: int, b: float) -> np.ndarray:
+    """The vertices of ``{x >= 0, 1.x = 1, x_i <= b}`` (``1/(r - 1) < b < 1``)."""
+    m = int(np.floor(1.0 / b))  # coordinates at the cap b; one more holds the rest
+    rest = 1.0 - m * b
+    rows = set()
+    for top in itertools.combinations(range(r), m):
+        others = [j for j in range(r) if j not in top] if rest > 0 else [None]
+        for j in others:
+            x = np.zeros(r)
+            x[list(top)] = b
+            if j is not None:
+                x[j] = rest
+            rows.add(tuple(x))
+    return np.array(sorted(rows))
+
+
+def capped_norm(r: int, b: float) -> float:
+    """Norm of the dual vertex of the cut ``x_i <= b``, ``(b 1 - e_i) / (r b - 1)``."""
+    return float(np.sqrt((r - 1) * b**2 + (1 - b) ** 2) / (r * b - 1))
 
 
 def hexagon_top_norm(a: float) -> float:
@@ -167,6 +198,185 @@ def test_r2_and_r1():
     assert check_scattering(np.eye(2), method="exact").verdict == SSC
     assert check_scattering(np.array([[1.0, 1.0], [1.0, 0.0]]), method="exact").verdict == NOT
     assert check_scattering(np.array([[2.0], [0.0]])).verdict == SSC
+
+
+@pytest.mark.parametrize("r", range(3, 9))
+def test_capped_tangent_is_on_the_boundary(r):
+    # C touches every cut x_i = 2/r away from the orthant's facets
+    H = capped(r, 2 / r)
+    res = check_scattering(H, method="exact", tol=1e-11)
+    assert res.verdict == NOT
+    assert (res.condition1, res.condition2, res.on_boundary) == (True, False, True)
+    assert np.linalg.norm(res.witness) == pytest.approx(1.0, abs=1e-12)
+    assert_valid_witness(H, res)
+
+
+@pytest.mark.parametrize("r", range(3, 9))
+@pytest.mark.parametrize("side", [-1, 1])
+def test_capped_tangent_perturbed_by_1e8_both_sides(r, side):
+    b = 2 / r + side * 1e-8
+    H = capped(r, b)
+    expected = capped_norm(r, b)  # 1 -+ about 1e-8
+    res = check_scattering(H, method="exact", tol=1e-11)
+    assert not res.on_boundary
+    if side > 0:
+        assert res.verdict == SSC and (res.condition1, res.condition2) == (True, True)
+    else:
+        assert res.verdict == NOT and res.condition1 is False
+        # the witness is a vertex of the dual slice past the threshold
+        assert np.linalg.norm(res.witness) > 1 + 1e-11
+        assert_valid_witness(H, res)
+    if res.stats.get("exact_strategy") == "facets":  # r <= 7: the gap is exact
+        # tolerance relative to the norms compared (about 1)
+        assert res.gap == pytest.approx(1 - expected, abs=1e-13)
+
+
+@pytest.mark.parametrize("side", [-1, 1])
+def test_tangent_hexagon_perturbed_by_1e8_both_sides(side):
+    a = 1 / 3 + side * 1e-8
+    res = check_scattering(hexagon(a), method="exact", tol=1e-11)
+    assert not res.on_boundary
+    assert res.gap == pytest.approx(1 - hexagon_top_norm(a), abs=1e-13)
+    assert res.verdict == (NOT if side > 0 else SSC)
+    assert res.condition1 is (side < 0)
+
+
+def _force_joggle(monkeypatch) -> None:
+    """Make Qhull joggle its input, as it does by itself when facet merging fails."""
+    monkeypatch.setattr(exact_module, "_FORCE_JOGGLE", True)
+
+
+@pytest.mark.parametrize("tol", [1e-7, 1e-9, 1e-11])
+@pytest.mark.parametrize(("r", "joggle"), [(4, True), (5, True), (6, True), (7, True), (8, False)])
+def test_margin_1e3_near_the_boundary_at_small_tol(r, joggle, tol, monkeypatch):
+    # Cuts whose dual vertices have norm 1 - 1e-3: sufficiently scattered by a
+    # margin of 1e-3. With joggled Qhull normals near each e_k off by about
+    # 1e-9, an absolute unit-vector tolerance answered "on the boundary" at
+    # tol = 1e-7, with e_k as the witness. At r = 8 Qhull joggles by itself.
+    # b solves capped_norm(r, b) = 1 - 1e-3 (a quadratic in b)
+    n2 = (1 - 1e-3) ** 2
+    roots = np.roots([r - 1 + 1 - n2 * r * r, -2 + 2 * n2 * r, 1 - n2])
+    b = float(max(roots.real))
+    assert capped_norm(r, b) == pytest.approx(1 - 1e-3, rel=1e-14)
+    if joggle:
+        _force_joggle(monkeypatch)
+    res = check_scattering(capped(r, b), method="exact", tol=tol)
+    assert res.stats["qhull_joggled"]
+    assert res.verdict == SSC and not res.on_boundary and res.witness is None
+    if r <= 7:
+        assert res.gap == pytest.approx(1e-3, rel=1e-9)
+    else:
+        assert res.stats["certificate_gap"] >= 1e-3 * (1 - 1e-9)
+
+
+def _near_unit_vertex_case(eps: float) -> tuple[np.ndarray, np.ndarray]:
+    """hexagon(0.25) plus a row just off the face x_0 = 0, sticking out past its end.
+
+    The facet through (0, 1/4, 3/4) and that row has a dual vertex within
+    about 1.6 eps of e_0 and norm about 1 - eps: a vertex that is not e_0.
+    """
+    row = np.array([eps, 0.2, 0.8 - eps])
+    H = np.vstack([hexagon(0.25), row])
+    vertex = np.linalg.solve(np.vstack([[0, 0.25, 0.75], row, np.ones(3)]), [0, 0, 1])
+    return H, vertex
+
+
+@pytest.mark.parametrize("joggle", [False, True])
+def test_a_dual_vertex_near_e_k_is_not_taken_for_e_k(joggle, monkeypatch):
+    if joggle:
+        _force_joggle(monkeypatch)
+    H, vertex = _near_unit_vertex_case(1e-7)
+    assert 0 < np.max(np.abs(vertex - np.eye(3)[0])) < 2e-6
+    gap = 1 - np.linalg.norm(vertex)
+    assert gap == pytest.approx(1e-6, rel=1e-5)
+    scattered = check_scattering(H, method="exact", tol=1e-9)
+    assert scattered.verdict == SSC
+    assert scattered.gap == pytest.approx(gap, rel=1e-8)
+    # with a tolerance larger than its distance from 1 it is on the boundary
+    boundary = check_scattering(H, method="exact", tol=1e-4)
+    assert boundary.verdict == NOT and boundary.on_boundary
+    assert (boundary.condition1, boundary.condition2) == (True, False)
+    assert boundary.witness == pytest.approx(vertex, rel=1e-9, abs=1e-15)
+    assert np.all(H @ boundary.witness >= -1e-12 * np.linalg.norm(H, axis=1))
+
+
+def _centre_case(t: float) -> np.ndarray:
+    """Rows e_1, e_2, (1, 0, t), (1, t, 0): every face x_k = 0 spanned, and the
+    all-ones direction inside cone(H.T) iff t <= 2 (by about (t - 2) / 2)."""
+    return np.array([[0, 1, 0], [0, 0, 1], [1, 0, t], [1, t, 0]], dtype=float)
+
+
+@pytest.mark.parametrize("method", ["exact", "auto"])
+def test_centre_check_is_the_deciding_one(method):
+    H = _centre_case(3.0)
+    res = check_scattering(H, method=method, random_state=0)
+    assert res.method == "necessary" and res.stats["stages"] == ["necessary"]
+    assert res.stats["necessary_checks"] == {
+        "rank": True,
+        "zeros_per_column": True,
+        "centre": False,
+        "tangent_cones": None,
+    }
+    assert res.verdict == NOT and res.condition1 is False and res.margin == np.inf
+    y = res.witness
+    assert y.sum() < 0 and np.linalg.norm(y) == pytest.approx(1.0)
+    assert np.all(H @ y >= -1e-9 * np.linalg.norm(H, axis=1))
+
+
+def test_centre_check_threshold_is_at_the_tolerance_scale():
+    # The centre LP's optimum is about -(t - 2) / 2 = -1e-7: a violation at
+    # tol = 1e-9, not at tol = 1e-6 (the exact stage then decides).
+    H = _centre_case(2 + 2e-7)
+    assert necessary_conditions(H, tol=1e-9).checks["centre"] is False
+    assert necessary_conditions(H, tol=1e-6).checks["centre"] is True
+    # all-ones on the boundary of the cone: the LP cannot see it, the facets do
+    on_boundary = check_scattering(_centre_case(2.0), method="exact")
+    assert on_boundary.verdict == NOT and on_boundary.condition1 is False
+
+
+def test_exact_runs_the_necessary_checks_first():
+    # r = 15, 10% zeros: the exact stage alone ran 60 s into "inconclusive";
+    # the necessary checks refute in milliseconds.
+    _, _, H = make_paper_data(15, zero_fraction=0.1, random_state=0)
+    res = check_scattering(H, method="exact", time_limit=10)
+    assert res.verdict == NOT and res.method == "necessary"
+    assert res.stats["stages"] == ["necessary"] and res.time_s < 1.0
+    assert_valid_witness(H, res)
+    decided = check_scattering(hexagon(0.25), method="exact")
+    assert decided.stats["stages"] == ["necessary", "exact"]
+    assert check_scattering(hexagon(0.25), method="sample").stats["stages"] == ["sample"]
+
+
+def test_tiny_rows_keep_their_direction():
+    # Entries 1e-9 of H's largest were read as zeros: rows scaled by 2e-9 moved
+    # onto the orthant's faces and a non-scattered H became "scattered".
+    H = hexagon(0.4)
+    base = check_scattering(H, method="exact")
+    assert base.verdict == NOT and base.condition1 is False
+    for scaled in (
+        np.vstack([H * 2e-9, np.ones(3)]),
+        np.vstack([H * 1e-7, [1 / 3, 1 / 3, 1 / 3]]),
+        H * np.logspace(-12, 0, len(H))[:, None],
+        H * np.logspace(-300, 300, len(H))[:, None],
+    ):
+        for method in ("exact", "auto"):
+            res = check_scattering(scaled, method=method, random_state=0)
+            assert res.verdict == NOT and res.condition1 is False
+        res = check_scattering(scaled, method="exact")
+        assert res.margin == pytest.approx(base.margin, rel=1e-12)
+
+
+def test_rounding_is_read_relative_to_each_row():
+    # Within 1e-9 of its own row's largest an entry is a zero; beyond, it is kept
+    # however small the row is compared with the others.
+    rows = np.array([[0.0, 0.25, 0.75], [1e-10, 0.25, 0.75], [1e-8, 0.25, 0.75]])
+    from cvxvolmin.scattering.prepare import prepare
+
+    for scale in (1.0, 1e-12):
+        kept = prepare(np.vstack([np.ones(3), rows * scale])).rows
+        # the 1e-10 entry is a zero (its row merges with the first), 1e-8 is not
+        assert kept.shape[0] == 3 and np.count_nonzero(kept[:, 0] == 0) == 1
+        assert kept[2, 0] == pytest.approx(1e-8, rel=1e-12)
 
 
 # ------------------------------------------------------ methods and invariance
@@ -374,30 +584,89 @@ def test_raman_ground_truth_is_not_scattered(shared_data):
 
 
 @pytest.mark.parametrize(
-    ("H", "kwargs", "error", "message"),
+    ("H", "kwargs", "message"),
     [
         (
             np.array([[1.0, -1.0], [0.0, -2.0]]),
             {},
-            ValueError,
             "H has 2 negative entries (the first at index (0, 1), value -1)",
         ),
-        (np.array([[1.0, np.nan], [0.0, 1.0]]), {}, ValueError, "H contains 1 NaN or infinite"),
-        (np.ones(3), {}, ValueError, "H must be a 2-D array"),
-        (np.zeros((0, 3)), {}, ValueError, "H is empty"),
-        (np.array([["a"]]), {}, TypeError, "H has non-numeric dtype"),
-        (np.eye(3), {"method": "magic"}, ValueError, "method must be one of"),
-        (np.eye(3), {"n_samples": 0}, ValueError, "n_samples must be a positive integer"),
-        (np.eye(3), {"tol": -1.0}, ValueError, "tol must be a finite nonnegative number"),
-        (np.eye(3), {"time_limit": 0}, ValueError, "time_limit must be positive"),
-        (np.eye(3), {"time_limit": "1"}, TypeError, "time_limit must be a positive number"),
-        (np.eye(3), {"random_state": "x"}, TypeError, "random_state must be None"),
+        (np.array([[1.0, np.nan], [0.0, 1.0]]), {}, "H contains 1 NaN or infinite"),
+        (np.ones(3), {}, "H must be a 2-D array"),
+        (np.zeros((0, 3)), {}, "H is empty"),
+        (np.array([["a"]]), {}, "H has non-numeric dtype"),
+        (np.array([[1, None]], dtype=object), {}, "H has dtype object"),
+        (np.eye(2) * 1j, {}, "H is complex"),
+        (None, {}, "H is None"),
+        (np.eye(3), {"method": "magic"}, "method must be one of"),
+        (np.eye(3), {"method": None}, "method must be one of"),
+        (np.eye(3), {"n_samples": 0}, "n_samples must be a positive integer"),
+        (np.eye(3), {"n_samples": 2.5}, "n_samples must be a positive integer"),
+        (np.eye(3), {"tol": -1.0}, "tol must be a finite nonnegative number"),
+        (np.eye(3), {"tol": np.inf}, "tol must be a finite nonnegative number"),
+        (np.eye(3), {"tol": "1e-9"}, "tol must be a nonnegative number"),
+        (np.eye(3), {"time_limit": 0}, "time_limit must be positive"),
+        (np.eye(3), {"time_limit": "1"}, "time_limit must be a positive number"),
+        (np.eye(3), {"time_limit": True}, "time_limit must be a positive number"),
+        (np.eye(3), {"random_state": "x"}, "random_state must be None"),
+        (np.eye(3), {"random_state": -1}, "random_state (the seed) must be >= 0"),
+        (np.eye(3), {"progress": 42}, "progress must be a callable"),
     ],
 )
-def test_bad_inputs(H, kwargs, error, message):
-    with pytest.raises(error) as info:
+def test_bad_inputs(H, kwargs, message):
+    with pytest.raises(InvalidParameterError) as info:
         check_scattering(H, **kwargs)
+    assert type(info.value) is InvalidParameterError
     assert message in str(info.value)
+    assert isinstance(info.value, ValueError) and isinstance(info.value, TypeError)
+
+
+def test_sparse_H_is_refused_with_what_to_do():
+    scipy_sparse = pytest.importorskip("scipy.sparse")
+    with pytest.raises(InvalidParameterError, match=r"sparse matrix.*H\.toarray\(\)"):
+        check_scattering(scipy_sparse.csr_matrix(np.eye(3)))
+
+
+@pytest.mark.parametrize("shape", [(5, 200), (2, 3), (1, 2)])
+def test_transposed_H_is_refused_before_any_work(shape, monkeypatch):
+    # An r x N coefficient matrix (N > r) was answered "rank 5 < r = 200"
+    # with a 200-entry witness; no stage may run.
+    def no_stage(*args, **kwargs):
+        raise AssertionError("a stage ran")
+
+    monkeypatch.setattr("cvxvolmin.scattering.check.run_necessary", no_stage)
+    H = np.random.default_rng(0).uniform(size=shape)
+    expected = (
+        f"H (shape {shape[0]} x {shape[1]}) has fewer rows than columns, so it looks "
+        "transposed: pass the N x r factor (H.T)"
+    )
+    for call in (check_scattering, necessary_conditions):
+        with pytest.raises(InvalidParameterError) as info:
+            call(H)
+        assert type(info.value) is InvalidParameterError
+        assert expected in str(info.value)
+        assert "never be sufficiently scattered" in str(info.value)
+    monkeypatch.undo()
+    assert check_scattering(H.T, method="exact").verdict in (SSC, NOT)  # H.T is fine
+
+
+def test_necessary_conditions_bad_tol():
+    with pytest.raises(InvalidParameterError, match="tol must be a finite nonnegative"):
+        necessary_conditions(np.eye(3), tol=-1e-9)
+
+
+def test_result_with_unknown_verdict_is_refused():
+    with pytest.raises(InvalidParameterError, match="verdict must be one of"):
+        ScatteringResult("maybe", None, None, None, None, None, None, False, "exact", 0, "", 0)
+
+
+def test_highs_failure_is_a_solver_error_not_bad_input(monkeypatch):
+    class Failed:
+        status, x, message, fun = 4, None, "numerical difficulties", 0.0
+
+    monkeypatch.setattr("cvxvolmin.scattering._lp.linprog", lambda *a, **k: Failed())
+    with pytest.raises(SolverFailedError, match="HiGHS failed on a scattering LP"):
+        check_scattering(hexagon(0.25), method="exact")
 
 
 # ------------------------------------------------------------------ the plot
