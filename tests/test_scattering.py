@@ -324,12 +324,14 @@ def test_centre_check_is_the_deciding_one(method):
 
 
 def test_centre_check_threshold_is_at_the_tolerance_scale():
-    # The centre LP's optimum is about -(t - 2) / 2 = -1e-7: a violation at
-    # tol = 1e-9, not at tol = 1e-6 (the exact stage then decides).
+    # The all-ones vector lies at distance 8.2e-8 (4.7e-8 of its norm) from the
+    # cone: a violation at tol = 1e-9, not at tol = 1e-6 (the exact stage then
+    # decides), and its certificate is exact enough to be verified.
     H = _centre_case(2 + 2e-7)
     assert necessary_conditions(H, tol=1e-9).checks["centre"] is False
     assert necessary_conditions(H, tol=1e-6).checks["centre"] is True
-    # all-ones on the boundary of the cone: the LP cannot see it, the facets do
+    assert check_scattering(H, method="exact", tol=1e-6).condition1 is False
+    # all-ones on the boundary of the cone: (1) fails (C sticks out)
     on_boundary = check_scattering(_centre_case(2.0), method="exact")
     assert on_boundary.verdict == NOT and on_boundary.condition1 is False
 
@@ -660,13 +662,14 @@ def test_result_with_unknown_verdict_is_refused():
         ScatteringResult("maybe", None, None, None, None, None, None, False, "exact", 0, "", 0)
 
 
-def test_highs_failure_is_a_solver_error_not_bad_input(monkeypatch):
-    class Failed:
-        status, x, message, fun = 4, None, "numerical difficulties", 0.0
+def test_nnls_failure_is_a_solver_error_not_bad_input(monkeypatch):
+    def stalled(*args, **kwargs):
+        raise RuntimeError("Maximum number of iterations reached.")
 
-    monkeypatch.setattr("cvxvolmin.scattering._lp.linprog", lambda *a, **k: Failed())
-    with pytest.raises(SolverFailedError, match="HiGHS failed on a scattering LP"):
-        check_scattering(hexagon(0.25), method="exact")
+    monkeypatch.setattr("cvxvolmin.scattering.geometry.nnls", stalled)
+    for method in ("exact", "sample"):
+        with pytest.raises(SolverFailedError, match="NNLS failed on a scattering check"):
+            check_scattering(hexagon(0.25), method=method)
 
 
 # ------------------------------------------------------------------ the plot

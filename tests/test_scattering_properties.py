@@ -236,10 +236,12 @@ def test_capped_simplex_either_side_of_tangency(r, side, log_delta, tol_exponent
         return
     tol = 10.0**tol_exponent
     expected_norm = capped_norm(r, b)
-    # Rows (b, ..., b, rest, 0, ...) with a small rest nearly coincide: rounding
-    # of the rows (one ulp) moves the vertices by about b / rest ulps.
+    # Rows (b, ..., b, rest, 0, ...) nearly coincide when rest is near 0 or b:
+    # rounding of the rows (one ulp) moves the vertices by about b / that
+    # distance ulps.
     rest = 1.0 - np.floor(1.0 / b) * b
-    precision = 1e-13 + 1e-15 * (b / rest if rest > 0 else 1.0)
+    spacing = min(rest, abs(b - rest)) if rest > 0 else b
+    precision = 1e-13 + 1e-15 * b / spacing
     res = check_scattering(capped(r, b), method="exact", tol=tol)
     note(f"r = {r}, b = {b!r}, expected norm {expected_norm!r}: {res.reason}")
     assert res.gap == pytest.approx(1 - expected_norm, abs=precision)

@@ -99,7 +99,8 @@ def check_scattering(
         columns: transposed) or options; raised before any solver runs. It
         is also a ``ValueError`` and a ``TypeError``.
     SolverFailedError
-        If HiGHS fails on one of the necessary checks' small LPs.
+        If NNLS stops at its iteration limit in the necessary checks or the
+        sampling screen.
 
     Examples
     --------

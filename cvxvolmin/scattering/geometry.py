@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.linalg import null_space
+from scipy.optimize import nnls
+
+from ..exceptions import SolverFailedError
 
 
 def slice_basis(r: int) -> np.ndarray:
@@ -22,10 +25,11 @@ def inner_radius(r: int) -> float:
     return 1.0 / np.sqrt(r * (r - 1.0))
 
 
-#: A certificate from an LP or NNLS satisfies a row when ``row.y >= -_CERT_FEAS
-#: ||row|| ||y||``: relative to the magnitudes multiplied (rows and y come at
-#: any scale); HiGHS's and NNLS's answers are far more accurate on these
-#: small problems, and the exact stage decides whatever this rejects.
+#: A certificate from NNLS satisfies a row when ``row.y >= -_CERT_FEAS ||row||
+#: ||y||``: relative to the magnitudes multiplied (rows and y come at any
+#: scale); far above the rounding of a certificate recomputed on its active
+#: rows (see :func:`cone_projection`), and the exact stage decides whatever
+#: this rejects.
 _CERT_FEAS = 1e-9
 
 
@@ -41,6 +45,40 @@ def scale_witness(y: np.ndarray) -> np.ndarray:
     if total > 1e-12 * norm:
         return y / total
     return y / norm
+
+
+def cone_projection(generators: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:
+    """Distance from ``target`` to the cone of the rows of ``generators``, and a certificate.
+
+    Nonnegative least squares, ``min ||generators.T lam - target||`` over
+    ``lam >= 0``. At its optimum ``y = generators.T lam - target`` has
+    ``generators y >= 0`` (the KKT conditions: y is in the dual cone) and
+    ``target.y = -||y||^2``, so a positive distance comes with a dual
+    direction separating ``target`` from the cone. Computed as that
+    difference, a small y carries rounding of the size of ``target``
+    (relative error ``eps ||target|| / ||y||``); it is recomputed as minus
+    the projection of ``target`` onto the null space of the generators
+    with ``lam > 0``, which it is exactly, so that those rows hold with
+    equality to rounding relative to y itself.
+
+    Raises
+    ------
+    SolverFailedError
+        If NNLS stops at its iteration limit.
+    """
+    if generators.shape[0] == 0:  # the cone {0}: every direction separates
+        return float(np.linalg.norm(target)), -np.asarray(target, dtype=float)
+    A = np.ascontiguousarray(generators.T)
+    try:
+        lam, distance = nnls(A, target)
+    except RuntimeError as exc:
+        raise SolverFailedError(f"NNLS failed on a scattering check: {exc}") from exc
+    passive = lam > 0
+    if not passive.any():
+        return float(distance), -np.asarray(target, dtype=float)
+    basis = null_space(generators[passive])
+    y = -basis @ (basis.T @ target)
+    return float(np.linalg.norm(y)), y
 
 
 def refutes_one(rows: np.ndarray, y: np.ndarray, tol: float) -> bool:

@@ -20,9 +20,8 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import nnls
 
-from .geometry import inner_radius, refutes_one, slice_basis
+from .geometry import cone_projection, inner_radius, refutes_one, slice_basis
 
 
 @dataclass(frozen=True)
@@ -68,11 +67,9 @@ def sample_screen(
     start = time.perf_counter()
     r = rows.shape[1]
     points = boundary_points(r, n_samples, rng)
-    A = np.ascontiguousarray(rows.T)
     for i, x in enumerate(points):
-        lam, residual = nnls(A, x)
+        residual, y = cone_projection(rows, x)
         if residual > tol * np.linalg.norm(x):
-            y = A @ lam - x
             if refutes_one(rows, y, tol):
                 elapsed = time.perf_counter() - start
                 return SampleOutcome(i + 1, x, y, float(residual), elapsed, False)
