@@ -29,7 +29,7 @@ def _run(script: Path, cwd: Path, **env) -> subprocess.CompletedProcess:
         env={**os.environ, "MPLBACKEND": "Agg", **env},
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=240,  # below the suite's per-test limit (300 s), so that this reports first
     )
 
 
