@@ -132,7 +132,7 @@ def test_warns_and_fails_on_mixed_sign_data(normalize):
     X, _, H = cvxvolmin.make_paper_data(5, case=3, random_state=0)
     with pytest.warns(
         cvxvolmin.ModelMismatchWarning,
-        match=r"X has negative entries .* so the row-sum model H 1 = 1 cannot hold",
+        match=r"X has negative entries .* so the row-sum model H 1 = 1 does not hold",
     ):
         result = cvxvolmin.fit(
             X, 5, formulation=RowSumVolMin(normalize=normalize, n_restarts=2), random_state=0

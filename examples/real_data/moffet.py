@@ -29,8 +29,9 @@ uniqueness only when the true H is sufficiently scattered and the data are
 exact; neither can be verified here. ``check_scattering`` is run on the
 *fitted* H of the two column-sum fits: "sufficiently scattered" says that
 the fitted factorization is the only column-sum VolMin solution for the
-rank-3 matrix ``W @ H.T`` it explains, not that it is the true one (the robust H even has a pure pixel for every
-endmember, so its cone is the whole orthant).
+rank-3 matrix ``W @ H.T`` it explains, not that it is the true one (the
+robust H even has a pure pixel for every endmember, so its cone is the
+whole orthant).
 
 Robust settings. ``fit_robust`` with its defaults takes about 45 s here
 (53 iterations); with ``tol=1e-4`` it stops after 29, and with the CLARABEL
