@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import cvxvolmin
-from cvxvolmin import InvalidParameterError, fit
+from cvxvolmin import InvalidParameterError, fit, validation
 
 
 @pytest.fixture
@@ -161,3 +161,102 @@ def test_accurate_lp_solvers_other_than_highs_still_fit(X):
         H = fit(X, 3, solver=solver, random_state=0).H
         assert cvxvolmin.matched_mse(reference, H) <= 1e-12
         assert H.min() >= -1e-8 * np.abs(H).max()
+
+
+# -- the checks one by one: what they accept, return and say ------------------------
+
+
+def test_check_matrix_returns_float64_copies_unless_told_otherwise():
+    ints = np.arange(6).reshape(2, 3)
+    for given in (ints, ints.astype(bool), ints.astype(np.float32)):
+        out = validation.check_matrix(given)
+        assert out.dtype == np.float64 and np.array_equal(out, given)
+    floats = np.ones((2, 3))
+    copied = validation.check_matrix(floats)
+    assert not np.shares_memory(copied, floats)
+    assert np.shares_memory(validation.check_matrix(floats, copy=False), floats)
+    # ints must still be converted with copy=False
+    assert validation.check_matrix(ints, copy=False).dtype == np.float64
+
+
+def test_check_matrix_messages_name_the_problem_and_the_fix():
+    import scipy.sparse
+
+    X = np.ones((3, 3))
+    X[0, 0] = np.nan
+    with pytest.raises(InvalidParameterError, match="impute them before fitting"):
+        validation.check_matrix(X)
+    with pytest.raises(InvalidParameterError, match=r"pass H.toarray\(\)"):
+        validation.check_matrix(scipy.sparse.eye(3), "H")
+    with pytest.raises(InvalidParameterError, match="objects are never converted implicitly"):
+        validation.check_matrix(np.ones((2, 2), dtype=object))
+    with pytest.raises(InvalidParameterError, match=r"H is None; pass a 2-D numeric array \(o\)"):
+        validation.check_matrix(None, "H", "o")
+
+
+@pytest.mark.parametrize("shape", [(0, 3), (3, 0)])
+def test_sparse_empty_is_refused_and_thin_sparse_is_accepted(shape):
+    import scipy.sparse
+
+    with pytest.raises(InvalidParameterError, match="is empty"):
+        validation.check_matrix(scipy.sparse.csr_matrix(shape), accept_sparse=True)
+    for thin in [(1, 5), (5, 1)]:
+        out = validation.check_matrix(scipy.sparse.csr_matrix(np.ones(thin)), accept_sparse=True)
+        assert out.shape == thin
+
+
+def test_sparse_input_comes_back_as_float64_csc_and_complex_is_refused():
+    import scipy.sparse
+
+    out = validation.check_matrix(
+        scipy.sparse.csr_matrix(np.arange(6).reshape(2, 3)), accept_sparse=True
+    )
+    assert out.format == "csc" and out.dtype == np.float64
+    assert np.array_equal(out.toarray(), np.arange(6).reshape(2, 3))
+    with pytest.raises(InvalidParameterError, match="must hold real numbers"):
+        validation.check_matrix(scipy.sparse.csr_matrix(np.eye(2) * 1j), accept_sparse=True)
+
+
+def test_integer_checks_accept_their_boundaries():
+    assert validation.check_positive_int(1, "n") == 1
+    assert validation.check_rank(3, (3, 5)) == 3
+    assert validation.check_rank(1, (3, 5)) == 1
+    assert validation.check_nonnegative_float(0, "tol") == 0.0
+    with pytest.raises(InvalidParameterError, match=r"max_iter must be a positive integer; got 0"):
+        validation.check_positive_int(0, "max_iter")
+
+
+def test_bool_and_callback_checks_accept_valid_values():
+    assert validation.check_bool(True, "v") is True
+    assert validation.check_bool(np.False_, "v") is False
+    with pytest.raises(InvalidParameterError, match="v must be True or False; got 1"):
+        validation.check_bool(1, "v")
+
+    def callback(step, logdet):
+        return None
+
+    assert validation.check_callback(callback) is callback
+    assert validation.check_callback(None) is None
+
+
+def test_random_states_are_deterministic():
+    draw = lambda rs: validation.check_random_state(rs).standard_normal(3)  # noqa: E731
+    assert np.array_equal(draw(7), draw(7))
+    assert not np.array_equal(draw(7), draw(8))
+    legacy = np.random.default_rng(np.random.RandomState(0).randint(2**31)).standard_normal(3)
+    assert np.array_equal(draw(np.random.RandomState(0)), legacy)
+    generator = np.random.default_rng(3)
+    assert validation.check_random_state(generator) is generator
+    with pytest.raises(InvalidParameterError, match=r"random_state \(the seed\) must be >= 0"):
+        validation.check_random_state(-1)
+
+
+def test_the_lp_solver_refusal_lists_only_installed_accurate_solvers():
+    import cvxpy as cp
+
+    with pytest.raises(InvalidParameterError) as caught:
+        validation.check_lp_solver("OSQP")
+    listed = str(caught.value).split("use one of ")[1].split(" (HIGHS")[0].split(", ")
+    assert set(listed) == validation.LP_SOLVERS & set(cp.installed_solvers())
+    assert "OSQP" not in listed and "HIGHS" in listed
+    assert validation.check_lp_solver("highs") == "HIGHS"
