@@ -81,11 +81,14 @@ _IN_PROCESS_MAX_R = 6
 #: violation that matters.
 _FEAS = 1e-12
 #: A solved vertex must lie this close to Qhull's normal, relative to its
-#: norm. Only a guard: a solution that is pinned and satisfies every row is a
-#: vertex of the dual slice whatever its distance, and joggled normals of
-#: sliver facets were measured 6e-4 off.
-_CLOSE = 1e-2
-#: Candidates refined at a time (bounds the N x chunk slack matrix).
+#: norm: a guard (a solution that satisfies every row is a vertex of the dual
+#: slice whatever its distance) that also bounds how far refining can move a
+#: norm, so that candidates far below the ones that matter are left alone.
+#: Qhull's own hyperplanes are fitted to the points of each merged facet, to
+#: about 1e-13; joggled normals of sliver facets were measured 6e-4 off.
+_CLOSE = 1e-6
+_CLOSE_JOGGLED = 1e-2
+#: Most candidates refined at a time (bounds the chunk x N slack matrix).
 _CHUNK = 2048
 #: Set by tests to make Qhull joggle its input, as it does by itself when
 #: facet merging fails.
@@ -199,7 +202,9 @@ def _tightest_independent(rows: np.ndarray, order: np.ndarray) -> list[int]:
     return chosen
 
 
-def _refine_one(rows: np.ndarray, directions: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, int]:
+def _refine_one(
+    rows: np.ndarray, directions: np.ndarray, y: np.ndarray, close: float
+) -> tuple[np.ndarray, int]:
     """Pin y by the rows it nearly satisfies with equality: ``(vertex, unit k or -1)``.
 
     The fallback for a facet whose own points do not pin a vertex: a sliver
@@ -217,8 +222,8 @@ def _refine_one(rows: np.ndarray, directions: np.ndarray, y: np.ndarray) -> tupl
         if len(chosen) < r - 1:
             break
         vertex = _solve_defining(rows, np.array([chosen]))[0]
-        close = np.linalg.norm(vertex - y) <= _CLOSE * np.linalg.norm(y)
-        if close and _satisfies(directions, vertex[None])[0]:
+        near = np.linalg.norm(vertex - y) <= close * np.linalg.norm(y)
+        if near and _satisfies(directions, vertex[None])[0]:
             zero = np.flatnonzero(np.all(rows[chosen] == 0, axis=0))
             if zero.size:  # the chosen rows pin e_k exactly
                 return np.eye(r)[zero[0]], int(zero[0])
@@ -226,8 +231,19 @@ def _refine_one(rows: np.ndarray, directions: np.ndarray, y: np.ndarray) -> tupl
     return y, -2
 
 
+def _common_zeros(rows: np.ndarray, simplices: np.ndarray) -> np.ndarray:
+    """``(n, r)`` booleans: whether all rows of each facet are zero in column k."""
+    r = rows.shape[1]
+    if r > 62:
+        return np.all(rows[simplices] == 0, axis=1)
+    # one bit per column: an AND over a facet's rows instead of an (n, r - 1, r) array
+    bits = (rows == 0).astype(np.int64) @ (np.int64(1) << np.arange(r, dtype=np.int64))
+    common = np.bitwise_and.reduce(bits[simplices], axis=1)
+    return (common[:, None] >> np.arange(r, dtype=np.int64)) & 1 == 1
+
+
 def _refine(
-    rows: np.ndarray, candidates: np.ndarray, simplices: np.ndarray, floor: float
+    rows: np.ndarray, candidates: np.ndarray, simplices: np.ndarray, floor: float, close: float
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Replace Qhull's normals by the vertices their defining rows pin exactly.
 
@@ -244,8 +260,8 @@ def _refine(
 
     Only the norms at or above ``floor`` and the largest one matter, so the
     other candidates are refined by decreasing norm until the largest is
-    settled: a refined vertex is within ``_CLOSE`` of Qhull's normal, so a
-    candidate with ``(1 + _CLOSE) ||y||`` below both ``floor`` and the best
+    settled: a refined vertex is within ``close`` of Qhull's normal, so a
+    candidate with ``(1 + close) ||y||`` below both ``floor`` and the best
     non-unit norm found cannot change either. Those keep Qhull's normal.
 
     Returns ``(Y, unit, n_unrefined)``: ``unit[i]`` is the k of a unit vertex
@@ -259,26 +275,28 @@ def _refine(
     )
     Y = candidates.copy()
     unit = np.full(len(Y), -1)
-    zero = np.all(rows[simplices] == 0, axis=1)  # (n, r): all of a facet's rows zero in k
+    zero = _common_zeros(rows, simplices)  # (n, r): all of a facet's rows zero in k
     k_face = np.argmax(zero, axis=1)
     face = zero.any(axis=1) & face_is_facet[k_face]
     unit[face] = k_face[face]
     Y[face] = np.eye(r)[k_face[face]]
     rest = np.flatnonzero(~face)
-    reach = np.linalg.norm(candidates[rest], axis=1) * (1.0 + _CLOSE)
+    reach = np.linalg.norm(candidates[rest], axis=1) * (1.0 + close)
     rest = rest[np.argsort(-reach, kind="stable")]
     reach = np.sort(reach)[::-1]
     best = 0.0
     solved_pieces: dict[bytes, int] = {}
     n_unrefined = 0
-    for lo in range(0, rest.size, _CHUNK):
+    lo, size = 0, 64  # growing chunks: the largest norm is often settled early
+    while lo < rest.size:
         if reach[lo] < floor and reach[lo] < best:
             break
-        part = rest[lo : lo + _CHUNK]
+        part = rest[lo : lo + size]
+        lo, size = lo + size, min(2 * size, _CHUNK)
         with np.errstate(invalid="ignore", over="ignore"):
             solved = _solve_defining(rows, simplices[part])
             distance = np.linalg.norm(solved - candidates[part], axis=1)
-            ok = distance <= _CLOSE * np.linalg.norm(candidates[part], axis=1)
+            ok = distance <= close * np.linalg.norm(candidates[part], axis=1)
         ok[ok] &= _satisfies(directions, solved[ok])
         Y[part[ok]] = solved[ok]
         if not ok.all():
@@ -292,7 +310,7 @@ def _refine(
             j = solved_pieces.get(keys[i].tobytes())
             if j is None:
                 j = int(part[i])
-                Y[j], unit[j] = _refine_one(rows, directions, candidates[j])
+                Y[j], unit[j] = _refine_one(rows, directions, candidates[j], close)
                 n_unrefined += int(unit[j] == -2)
                 unit[j] = max(unit[j], -1)
                 solved_pieces[keys[i].tobytes()] = j
@@ -321,7 +339,10 @@ def _dual_vertices(rows: np.ndarray, floor: float = np.inf) -> _Vertices:
     outward = sums <= 1e-12 * norms
     halfspace = Y[outward] / norms[outward, None]
     inward = ~outward
-    V, unit, n_unrefined = _refine(rows, Y[inward] / sums[inward, None], simplices[inward], floor)
+    close = _CLOSE_JOGGLED if joggled else _CLOSE
+    V, unit, n_unrefined = _refine(
+        rows, Y[inward] / sums[inward, None], simplices[inward], floor, close
+    )
     n_unit = int(np.unique(unit[unit >= 0]).size)
     others = V[unit < 0]
     other_norms = np.linalg.norm(others, axis=1)

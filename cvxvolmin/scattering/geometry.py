@@ -47,7 +47,9 @@ def scale_witness(y: np.ndarray) -> np.ndarray:
     return y / norm
 
 
-def cone_projection(generators: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:
+def cone_projection(
+    generators: np.ndarray, target: np.ndarray, threshold: float = 0.0
+) -> tuple[float, np.ndarray | None]:
     """Distance from ``target`` to the cone of the rows of ``generators``, and a certificate.
 
     Nonnegative least squares, ``min ||generators.T lam - target||`` over
@@ -59,7 +61,8 @@ def cone_projection(generators: np.ndarray, target: np.ndarray) -> tuple[float, 
     (relative error ``eps ||target|| / ||y||``); it is recomputed as minus
     the projection of ``target`` onto the null space of the generators
     with ``lam > 0``, which it is exactly, so that those rows hold with
-    equality to rounding relative to y itself.
+    equality to rounding relative to y itself. The certificate is None when
+    the distance is at most ``threshold`` (the caller will not use it).
 
     Raises
     ------
@@ -73,6 +76,8 @@ def cone_projection(generators: np.ndarray, target: np.ndarray) -> tuple[float, 
         lam, distance = nnls(A, target)
     except RuntimeError as exc:
         raise SolverFailedError(f"NNLS failed on a scattering check: {exc}") from exc
+    if distance <= threshold:
+        return float(distance), None
     passive = lam > 0
     if not passive.any():
         return float(distance), -np.asarray(target, dtype=float)

@@ -172,8 +172,8 @@ def run_necessary(prepared: PreparedH, tol: float) -> NecessaryReport:
 
     # distances relative to the norm of the vector projected; certificates are
     # checked on every row
-    distance, y = cone_projection(rows, np.ones(r))
-    if distance > tol * np.sqrt(r) and refutes_one(rows, y, tol):
+    distance, y = cone_projection(rows, np.ones(r), threshold=tol * np.sqrt(r))
+    if y is not None and refutes_one(rows, y, tol):
         checks["centre"] = False
         return done(
             f"centre: the all-ones vector lies at distance {distance:.3g} from cone(H.T), "
@@ -183,8 +183,9 @@ def run_necessary(prepared: PreparedH, tol: float) -> NecessaryReport:
     checks["centre"] = True
 
     for k in range(r):
-        distance, z = cone_projection(_face_rows(rows, k), np.ones(r - 1))
-        if distance > tol * np.sqrt(r - 1):
+        threshold = tol * np.sqrt(r - 1)
+        distance, z = cone_projection(_face_rows(rows, k), np.ones(r - 1), threshold)
+        if z is not None:  # farther than the threshold
             y = _leave_unit_vector(rows, k, z)
             if refutes_one(rows, y, tol):
                 checks["tangent_cones"] = False

@@ -68,11 +68,10 @@ def sample_screen(
     r = rows.shape[1]
     points = boundary_points(r, n_samples, rng)
     for i, x in enumerate(points):
-        residual, y = cone_projection(rows, x)
-        if residual > tol * np.linalg.norm(x):
-            if refutes_one(rows, y, tol):
-                elapsed = time.perf_counter() - start
-                return SampleOutcome(i + 1, x, y, float(residual), elapsed, False)
+        residual, y = cone_projection(rows, x, threshold=tol * np.linalg.norm(x))
+        if y is not None and refutes_one(rows, y, tol):
+            elapsed = time.perf_counter() - start
+            return SampleOutcome(i + 1, x, y, float(residual), elapsed, False)
         if time.perf_counter() > deadline:
             return SampleOutcome(i + 1, None, None, 0.0, time.perf_counter() - start, True)
     return SampleOutcome(n_samples, None, None, 0.0, time.perf_counter() - start, False)
