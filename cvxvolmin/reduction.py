@@ -4,6 +4,18 @@ The reduction writes ``X ≈ basis @ Xt`` with ``Xt`` of shape (r, N). It is
 scaled so that the rows of ``Xt`` have norm ``sqrt(N)``: the entries of the
 LPs built on it are then of order one, which matters because LP solvers use
 absolute tolerances.
+
+Numerics, so that a fit is invariant to positive column scaling of X:
+
+* ``Xt`` is the projection ``sqrt(N) diag(1/s) U.T @ X`` of X on its leading
+  left singular vectors, a product with each column alone, so each column's
+  direction is accurate relative to its own norm (the right singular vectors
+  of an SVD or a QR are only accurate relative to the whole matrix).
+* Nothing squares X unscaled: when its entries' squares would leave the
+  floating-point range (beyond about 1e±75), the Gram matrix and ARPACK work
+  on X divided by a power of two (exact), one block of columns at a time.
+* Memory: no M x N temporary (blocks of about 2**18 entries, r x N and
+  M x r arrays only).
 """
 
 from __future__ import annotations
