@@ -131,9 +131,13 @@ def _gram(X, transpose: bool) -> tuple[np.ndarray, float]:
     scale = _square_safe_scale(X)
     if scale == 1.0:
         return (X.T @ X if transpose else X @ X.T), 1.0
-    if transpose:  # N x N with N small: the scaled copy is small too
-        Y = X / scale
-        return Y.T @ Y, scale
+    if transpose:  # X.T X = sum over blocks of rows
+        G = np.zeros((X.shape[1], X.shape[1]))
+        step = max(1, _BLOCK_ENTRIES // max(X.shape[1], 1))
+        for start in range(0, X.shape[0], step):
+            block = X[start : start + step] * (1.0 / scale)
+            G += block.T @ block
+        return G, scale
     G = np.zeros((X.shape[0], X.shape[0]))
     for _, block in _column_blocks(X, scale):
         G += block @ block.T
@@ -200,7 +204,7 @@ def leading_triplets(X, rank: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     eigenvalues, vectors = np.linalg.eigh(G)
     start = vectors[:, ::-1][:, :rank]
     if m > n:
-        start = X @ start
+        start = np.linalg.qr(X @ start)[0]  # orthonormal: X.T @ start squares nothing
     spectrum = scale * np.sqrt(np.clip(eigenvalues[::-1][: rank + 1], 0.0, None))
     U, s = _orthonormal_refinement(X, start)
     # The refined s is accurate; the (r+1)-th value only informs messages.

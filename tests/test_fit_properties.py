@@ -204,11 +204,12 @@ def test_gram_path_is_exact_on_ill_conditioned_W():
     assert result.fit_error <= 1e-13
 
 
-@pytest.mark.parametrize("layout", ["small", "gram", "sparse"])
+@pytest.mark.parametrize("layout", ["small", "gram", "tall-gram", "sparse"])
 def test_extreme_magnitudes_recover_H_and_report_finite_figures(layout):
     # fit(X * 1e300) reported fit_error = nan with three RuntimeWarnings, and
     # fit(X * 1e-300) reported 0.0; the reduction squares nothing unscaled.
-    shape = {"small": (200, 200), "gram": (50, 30_000), "sparse": (200, 200)}[layout]
+    shapes = {"small": (200, 200), "gram": (50, 30_000), "tall-gram": (30_000, 60)}
+    shape = shapes.get(layout, (200, 200))
     X, _, H = cvxvolmin.make_paper_data(5, n_features=shape[0], n_samples=shape[1], random_state=2)
     for c in (1e300, 1e-300, 1.0):
         data = scipy.sparse.csc_matrix(X * c) if layout == "sparse" else X * c
