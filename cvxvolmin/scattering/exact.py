@@ -448,7 +448,8 @@ def outer_approximation(rows: np.ndarray, tol: float, max_add: int = 50) -> Face
                     continue
                 if worst not in in_q:  # cut off by a row added this round
                     continue
-            # y is in P (to rounding, relative to each row): a vertex of P
+            # y is in P (to rounding, relative to each row): a vertex of P; 1.y is
+            # compared with ||y|| as in _dual_vertices
             if y.sum() <= 1e-12 * np.linalg.norm(y) or np.linalg.norm(y) > 1.0 + tol:
                 return _outer_summary(found, y, subset.size, iterations, joggled)
             if boundary is None or np.linalg.norm(y) > np.linalg.norm(boundary):
