@@ -46,8 +46,10 @@ def check_scattering(
     row scaling and duplicated rows do not change the answer. Column
     scaling does: C is not invariant under it. The theorem of column-sum
     VolMin is about H with columns summing to one (``H.T 1 = 1``), so check
-    that H (as :func:`cvxvolmin.fit` returns it); an H normalized otherwise,
-    e.g. with rows summing to one, can get another verdict.
+    that H (as :func:`cvxvolmin.fit` returns it). An H whose columns are
+    scaled otherwise, e.g. the H of row-sum VolMin (rows summing to one,
+    columns to anything), can get another verdict: divide its columns by
+    their sums first.
 
     Parameters
     ----------
