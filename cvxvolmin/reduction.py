@@ -231,6 +231,8 @@ def svd_reduction(X, rank: int, column_scale: np.ndarray | None = None) -> Reduc
         If X has numerical rank below ``rank``; the message lists the
         singular values so that the user can pick a rank.
     """
+    import scipy.sparse
+
     _, n = X.shape
     U, s, spectrum = leading_triplets(X, rank)
     if not np.all(np.isfinite(s)):
@@ -250,7 +252,11 @@ def svd_reduction(X, rank: int, column_scale: np.ndarray | None = None) -> Reduc
         )
     root_n = np.sqrt(n)
     # Rows of norm sqrt(N) (U.T X = diag(s) V.T): LP entries of order one.
-    Xt = np.ascontiguousarray((np.asarray(X.T @ U) * (root_n / s)).T)
+    if scipy.sparse.issparse(X):
+        Xt = np.ascontiguousarray(np.asarray(X.T @ U).T)
+    else:
+        Xt = U.T @ X  # r x N at once: no N x r intermediate, no M x N copy of X
+    Xt *= (root_n / s)[:, None]
     # A zero column projects to zeros, some of which may be -0.0: make them +0.
     Xt[:, ~Xt.any(axis=0)] = 0.0
     return Reduction(
@@ -343,7 +349,9 @@ def offsubspace_fraction(X, reduction: Reduction) -> np.ndarray:
 
     ortho, _ = np.linalg.qr(reduction.basis)
     scale = _square_safe_scale(X)
-    inside = np.asarray((X.T @ ortho).T) / scale  # r x N; no square formed yet
+    inside = np.asarray((X.T @ ortho).T)  # r x N; no square formed yet
+    if scale != 1.0:
+        inside = inside / scale
     if scale != 1.0:
         total = np.empty(X.shape[1])
         for columns, block in _column_blocks(X, scale):
