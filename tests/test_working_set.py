@@ -200,3 +200,27 @@ def test_violations_are_relative_to_each_columns_size():
     violation = working._violations(q)
     assert violation[n] == pytest.approx(1e-6, rel=1e-6)
     assert violation[n + 1] <= 1e-15
+
+
+def test_columns_already_in_the_working_set_are_not_added_again(monkeypatch):
+    # The LP solver holds its own constraints only to its tolerance; a column of
+    # the working set violated within it was added again and again (a hang:
+    # measured with the paper's data, r = 10, N = 5000, columns scaled by 1e+-4).
+    Xt = _paper_Xt(n_samples=100)
+    r, n = Xt.shape
+    working = WorkingSetLP(_declare_with(Xt, Xt.sum(axis=1), n), n, np.arange(n), "HIGHS")
+    d = np.random.default_rng(7).standard_normal(r)
+    q = working.maximize(d)
+    # The same answer, moved so that an active column misses by 1e-7 of its size.
+    h = Xt.T @ q
+    j = int(np.argmin(np.abs(h) / np.linalg.norm(Xt, axis=0)))
+    nudged = q - 1e-7 * np.linalg.norm(q) * Xt[:, j] / np.linalg.norm(Xt[:, j])
+    nudged *= n / (Xt.sum(axis=1) @ nudged)  # keep the column sum
+    monkeypatch.setattr(working.lp, "maximize", lambda direction: nudged)
+
+    def no_rebuild(columns):
+        raise AssertionError("the working set was rebuilt with columns it already holds")
+
+    monkeypatch.setattr(working, "_build", no_rebuild)
+    assert working._violations(nudged)[j] > 1e-9  # violated beyond the tolerance ...
+    np.testing.assert_array_equal(working.maximize(d), nudged)  # ... and accepted
