@@ -62,13 +62,19 @@ REPO = Path(__file__).resolve().parents[1]
 # module: (files to mutate, as only_mutate patterns; the tests that exercise them)
 MODULES: dict[str, tuple[list[str], list[str]]] = {
     "engine": (["cvxvolmin/engine.py"], ["tests/test_engine.py", "tests/test_fit.py"]),
-    "lp": (["cvxvolmin/lp.py"], ["tests/test_lp.py", "tests/test_working_set.py"]),
+    "lp": (
+        ["cvxvolmin/lp.py"],
+        ["tests/test_lp.py", "tests/test_working_set.py", "tests/test_fit.py"],
+    ),
     "working_set": (["cvxvolmin/working_set.py"], ["tests/test_working_set.py"]),
     "formulations": (
         ["cvxvolmin/formulations/*"],
         ["tests/test_formulations.py", "tests/test_row_sum.py"],
     ),
-    "scattering": (["cvxvolmin/scattering/*"], ["tests/test_scattering.py"]),
+    "scattering": (
+        ["cvxvolmin/scattering/*"],
+        ["tests/test_scattering.py", "tests/test_scattering_properties.py"],
+    ),
     "validation": (
         ["cvxvolmin/validation.py"],
         [
@@ -76,7 +82,7 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
             "tests/test_robust.py::test_bad_inputs_fail_before_any_solver",
         ],
     ),
-    "io": (["cvxvolmin/io.py"], ["tests/test_io.py"]),
+    "io": (["cvxvolmin/io.py"], ["tests/test_io.py", "tests/test_datasets.py"]),
     "cli": (["cvxvolmin/cli.py"], ["tests/test_cli.py"]),
     "metrics": (["cvxvolmin/metrics.py"], ["tests/test_metrics.py"]),
 }
