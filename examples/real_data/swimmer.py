@@ -26,16 +26,17 @@ decomposition: W has mixed sign; 4 columns are whole swimmers that differ
 only in the position of one limb, and 9 are "limb moves" of the other three
 limbs (+1 on one position, -1 on the position that limb has in the whole
 swimmers); no column is a single part. Each column of H is exactly the
-activation of one limb position (13 of the 16). Each of the three seeds
-reaches the same optimal |det Q| with a different limb left free, so the
-optimum is not unique, as the failed condition allows. Plain NMF at r = 13
+activation of one limb position (13 of the 16). The three seeds reach the
+same optimal |det Q|, and the optimum is not unique, as the failed condition
+allows: seed 1 returns another H (matched MSE 0.35 against seed 0's) with
+another limb left free, while seed 2 lands on seed 0's H. Plain NMF at r = 13
 cannot fit the data (about 27% relative error); at r = 17 it fits to about
 1e-7 and shows the familiar "ghost torso": most limb columns carry a faint
 copy of the torso. The figure shows the 17 parts and the three sets of
 recovered columns, each column divided by its largest absolute value and
 drawn on one diverging colour scale (red positive, blue negative). Runtime:
-17 to 23 s wall-clock (about 8 s of CPU) measured on a shared 2-core machine
-while other jobs ran, most of it imports and the three VolMin fits.
+4 to 24 s wall-clock (4 to 8 s of CPU) measured on a shared 2-core machine,
+depending on what else ran; most of it imports and the three VolMin fits.
 """
 
 from __future__ import annotations
