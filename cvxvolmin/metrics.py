@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from .exceptions import InvalidParameterError
+
 
 def relative_residual(X, W: np.ndarray, H: np.ndarray, block_entries: int = 262_144) -> float:
     """``||X - W @ H.T||_F / ||X||_F``, one block of columns at a time.
@@ -63,10 +65,10 @@ _EXPANSION_FLOOR = 1e-4
 def _unit_columns(A: np.ndarray, name: str) -> np.ndarray:
     A = np.asarray(A, dtype=float)
     if A.ndim != 2:
-        raise ValueError(f"{name} must be 2-D; got shape {A.shape}.")
+        raise InvalidParameterError(f"{name} must be 2-D; got shape {A.shape}.")
     norms = np.linalg.norm(A, axis=0)
     if np.any(norms == 0):
-        raise ValueError(f"{name} has an all-zero column; its direction is undefined.")
+        raise InvalidParameterError(f"{name} has an all-zero column; its direction is undefined.")
     return A / norms
 
 
@@ -87,7 +89,7 @@ def match_columns(A_true, A_est) -> tuple[np.ndarray, np.ndarray]:
     A = _unit_columns(A_true, "A_true")
     B = _unit_columns(A_est, "A_est")
     if A.shape != B.shape:
-        raise ValueError(f"shapes differ: A_true {A.shape}, A_est {B.shape}.")
+        raise InvalidParameterError(f"shapes differ: A_true {A.shape}, A_est {B.shape}.")
     # Match on 2 - 2 a.b (cheap, no N x r x r temporary), then measure the
     # matched pairs directly: 2 - 2 a.b cannot resolve errors below 1e-16,
     # and recovered factors reach 1e-28.
@@ -101,7 +103,7 @@ def matched_mse(A_true, A_est) -> float:
     """The paper's MSE: mean squared distance of matched unit-norm columns.
 
     ``min over permutations pi of (1/r) sum_k || a_k/||a_k|| - b_pi(k)/||b_pi(k)|| ||^2``
-    (Fu, Huang, Sidiropoulos 2018, section 6).
+    (Fu, Huang, Sidiropoulos 2018, section 5).
 
     Examples
     --------

@@ -9,7 +9,7 @@ import pytest
 import scipy.sparse
 
 import cvxvolmin
-from cvxvolmin.metrics import relative_residual
+from cvxvolmin.metrics import match_columns, matched_mse, relative_residual
 
 
 def _dense_residual(X, W, H):
@@ -77,3 +77,74 @@ def test_residual_of_a_zero_matrix_is_the_norm_of_the_model():
     W, H = np.ones((3, 1)), np.ones((4, 1))
     assert relative_residual(np.zeros((3, 4)), W, H) == pytest.approx(np.sqrt(12.0))
     assert relative_residual(np.zeros((3, 4)), 0 * W, H) == 0.0
+
+
+def test_matched_mse_is_invariant_to_each_column_scaled_on_its_own():
+    rng = np.random.default_rng(0)
+    A = rng.uniform(size=(30, 4))
+    assert matched_mse(A, A * np.array([1.0, 1e3, 1e-5, 7.0])) < 1e-25
+    # ... and a real difference is seen in every matched column, not their sum
+    perm, errors = match_columns(A, A[:, [2, 0, 3, 1]])
+    assert list(perm) == [1, 3, 0, 2]
+    assert errors.shape == (4,) and np.all(errors < 1e-25)
+
+
+@pytest.mark.parametrize(
+    ("A_true", "A_est", "message"),
+    [
+        (np.ones(3), np.ones(3), r"A_true must be 2-D; got shape \(3,\)"),
+        (np.ones((3, 2)), np.ones((3, 2, 1)), r"A_est must be 2-D; got shape \(3, 2, 1\)"),
+        (np.eye(3)[:, :2] * [1, 0], np.eye(3)[:, :2], "A_true has an all-zero column"),
+        (np.eye(3)[:, :2], np.eye(3)[:, :2] * [0, 1], "A_est has an all-zero column"),
+        (np.ones((3, 2)), np.ones((4, 2)), r"shapes differ: A_true \(3, 2\), A_est \(4, 2\)"),
+    ],
+)
+def test_match_columns_refuses_bad_input(A_true, A_est, message):
+    from cvxvolmin import InvalidParameterError
+
+    with pytest.raises(InvalidParameterError, match=message):
+        match_columns(A_true, A_est)
+
+
+def test_relative_residual_of_one_entry_and_by_small_blocks():
+    assert relative_residual(np.array([[3.0]]), np.array([[3.0]]), np.array([[0.5]])) == 0.5
+    rng = np.random.default_rng(1)
+    W, H = rng.standard_normal((7, 3)), rng.uniform(size=(50, 3))
+    X = W @ H.T + 0.01 * rng.standard_normal((7, 50))
+    whole = relative_residual(X, W, H)
+    exact = np.linalg.norm(X - W @ H.T) / np.linalg.norm(X)
+    assert abs(whole - exact) <= 1e-14 * exact
+    for block_entries in (1, 7, 64, 10**6):  # one column a block ... all at once
+        assert abs(relative_residual(X, W, H, block_entries=block_entries) - whole) <= 1e-14 * whole
+
+
+def test_sparse_residual_expansion_is_used_and_accurate_and_duplicates_are_summed(monkeypatch):
+    import scipy.sparse
+
+    rng = np.random.default_rng(2)
+    W, H = rng.uniform(size=(40, 3)), rng.uniform(size=(60, 3))
+    dense = W @ H.T
+    for size in (0.3, 1e-3):  # the expansion answers at both (above its floor)
+        noisy = dense + size * np.abs(dense).max() * rng.uniform(size=dense.shape)
+        exact = np.linalg.norm(noisy - dense) / np.linalg.norm(noisy)
+        X = scipy.sparse.csc_matrix(noisy)
+        # the fast path never densifies X
+        monkeypatch.setattr(scipy.sparse.csc_matrix, "toarray", _no_toarray, raising=False)
+        got = relative_residual(X, W, H)
+        monkeypatch.undo()
+        assert abs(got - exact) <= 1e-6 * exact
+    # a COO matrix with duplicate entries means their sum, as in the dense matrix
+    rows, cols = np.nonzero(dense > -1)
+    values = dense[rows, cols]
+    twice = scipy.sparse.coo_matrix(
+        (np.concatenate([values / 2, values / 2]), (np.tile(rows, 2), np.tile(cols, 2))),
+        shape=dense.shape,
+    )
+    assert relative_residual(twice, W, H) <= 1e-14
+    assert relative_residual(scipy.sparse.csc_matrix(dense.shape), W, H) == pytest.approx(
+        np.linalg.norm(W @ H.T)
+    )
+
+
+def _no_toarray(self, *args, **kwargs):
+    raise AssertionError("the expansion should have answered without densifying X")
