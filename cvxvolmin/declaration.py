@@ -13,6 +13,7 @@ from __future__ import annotations
 import cvxpy as cp
 import numpy as np
 
+from .exceptions import InvalidParameterError
 from .formulations.base import Formulation, Row
 from .formulations.column_sum import ColumnSumVolMin
 from .formulations.column_sum_leq import ColumnSumAtMostVolMin
@@ -88,7 +89,7 @@ def _build(
         declared = _declare(formulation, reduction, None, joint)
         return RowLP(declared.q, declared.constraints, solver, owner=owner, hint=hint)
     if not formulation.column_separable:
-        raise ValueError(
+        raise InvalidParameterError(
             f"formulation {formulation.name!r} does not declare column_separable = True, "
             "so its LPs cannot be solved on working sets of columns; use working_set=False."
         )
@@ -117,7 +118,7 @@ def build_row_lp(
         see :func:`build_joint_lp`).
     """
     if formulation.fixed_row_sum:
-        raise ValueError(
+        raise InvalidParameterError(
             f"formulation {formulation.name!r} fixes the sum of the rows of Q, so no "
             "row moves alone; use build_joint_lp."
         )

@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 import cvxpy as cp
 import numpy as np
 
-from .exceptions import InfeasibleError, SolverFailedError
+from .exceptions import InfeasibleError, InvalidParameterError, SolverFailedError
 
 _LINEAR_CONSTRAINTS = (
     cp.constraints.Inequality,
@@ -64,13 +64,13 @@ def check_linear(constraints: Sequence[cp.Constraint], owner: str) -> None:
     """Refuse constraints that would make the row update more than an LP."""
     for constraint in constraints:
         if not isinstance(constraint, _LINEAR_CONSTRAINTS):
-            raise TypeError(
+            raise InvalidParameterError(
                 f"{owner} declares a {type(constraint).__name__} constraint "
                 f"({constraint}); row updates must be LPs, so only linear equalities "
                 "and inequalities in the row variable are allowed."
             )
         if not all(arg.is_affine() for arg in constraint.args):
-            raise TypeError(
+            raise InvalidParameterError(
                 f"{owner} declares a nonlinear constraint ({constraint}); row updates "
                 "must be LPs, so every constraint must be affine in the row variable."
             )
@@ -116,7 +116,7 @@ class RowLP:
         self.parameters = dict(parameters or {})
         self.problem = cp.Problem(cp.Maximize(self.direction @ q), list(constraints))
         if not self.problem.is_dpp():
-            raise TypeError(
+            raise InvalidParameterError(
                 f"{owner} declares constraints that are not DPP in their parameters; "
                 "write them as affine expressions of each cvxpy.Parameter."
             )

@@ -28,7 +28,7 @@ from typing import NamedTuple
 import cvxpy as cp
 import numpy as np
 
-from .exceptions import InfeasibleError, SolverFailedError
+from .exceptions import InfeasibleError, InvalidParameterError, SolverFailedError
 from .lp import RowLP
 from .polish import constraint_values, is_equality
 
@@ -225,7 +225,7 @@ class WorkingSetLP:
             if constraint.shape == (self.n_columns,):
                 np.maximum(per_column, relative, out=per_column)
             elif np.max(relative, initial=0.0) > _REPRODUCED:
-                raise TypeError(
+                raise InvalidParameterError(
                     f"{self.owner} has a constraint over all columns ({constraint}) that "
                     "the working-set LP does not reproduce; write sums over all columns "
                     "with row.total (not cp.sum(row.h)), or fit with working_set=False."
