@@ -256,6 +256,13 @@ def fit(
             "exact criterion treats their directions as exact, so noise in them can "
             "move the solution. Drop or denoise them, or use cvxvolmin.robust.fit_robust."
         )
+        # The reduction zeroes the columns with no resolved part in the subspace.
+        lost = int(np.sum(noisy & ~reduction.Xt.any(axis=0)))
+        if lost:
+            message += (
+                f" {lost} of them lie in its orthogonal complement (their part in the "
+                "subspace is below sqrt(eps) of their norm) and get zero rows of H."
+            )
         # The indices travel with the warning: caught.message.columns.
         warnings.warn(NoisyColumnsWarning(message, np.flatnonzero(noisy)), stacklevel=2)
     trace = optimize(

@@ -42,12 +42,16 @@ class Reduction:
     column_scale : ndarray of shape (N,)
         Positive factor that each column of the original X was divided by
         before the reduction (ones when no normalization was applied).
+    column_norms : ndarray of shape (N,), optional
+        ``||x_n||`` of the (normalized) columns when the reduction measured
+        them, so that later checks need no further pass over X.
     """
 
     Xt: np.ndarray
     basis: np.ndarray
     singular_values: np.ndarray
     column_scale: np.ndarray
+    column_norms: np.ndarray | None = None
 
     @property
     def rank(self) -> int:
@@ -119,6 +123,49 @@ def _column_blocks(X, scale: float):
         block = X[:, start : start + step]
         block = block.toarray() if scipy.sparse.issparse(block) else np.asarray(block)
         yield slice(start, start + step), block * inverse
+
+
+def column_norms(X) -> np.ndarray:
+    """``||x_n||`` for every column of X (dense or sparse), without a copy of X.
+
+    Columns whose squares would overflow or underflow are divided by a power
+    of two near their own largest entry first, so the norm is accurate for
+    every column whatever the magnitudes of the others (1e-300 beside 1e300
+    included); the others cost one product.
+    """
+    import scipy.sparse
+
+    sparse = scipy.sparse.issparse(X)
+    with np.errstate(over="ignore", under="ignore"):  # such columns are redone below
+        if sparse:
+            X = scipy.sparse.csc_matrix(X)
+            squares = np.asarray(X.multiply(X).sum(axis=0)).ravel()
+        else:
+            squares = np.einsum("ij,ij->j", X, X)
+    norms = np.sqrt(squares)
+    # Zero columns are recomputed too (cheaply): their squares may have underflowed.
+    suspect = np.flatnonzero(~np.isfinite(squares) | (squares < _SMALLEST_SAFE_SQUARE))
+    step = max(1, _BLOCK_ENTRIES // max(X.shape[0], 1))
+    for start in range(0, suspect.size, step):
+        columns = suspect[start : start + step]
+        block = X[:, columns]
+        block = block.toarray() if sparse else np.asarray(block)
+        top = np.abs(block).max(axis=0, initial=0.0)
+        scales = np.where(top > 0, np.ldexp(1.0, np.frexp(np.where(top > 0, top, 1.0))[1]), 1.0)
+        block = block / scales
+        norms[columns] = np.sqrt(np.einsum("ij,ij->j", block, block)) * scales
+    return norms
+
+
+# Squares below this are subnormal or close: a column's norm is recomputed scaled.
+_SMALLEST_SAFE_SQUARE = 1e-280
+
+
+# A column whose part in the rank-r subspace is at most this fraction of its
+# norm has no direction there that the reduction resolves: the computed
+# subspace is off by about eps * s_1 / s_r, and a product adds about
+# sqrt(M) * eps. Such a column is off the model by a factor of 1e8 or more.
+_NO_DIRECTION = float(np.sqrt(np.finfo(float).eps))
 
 
 def _gram(X, transpose: bool) -> tuple[np.ndarray, float]:
@@ -223,7 +270,14 @@ def svd_reduction(X, rank: int, column_scale: np.ndarray | None = None) -> Reduc
     of norm 1e-8 relative to the others would get a direction error of
     about 1e-8.) The column-sum criteria depend only on the columns'
     directions, so this keeps the fit invariant to positive column scaling.
-    Zero columns of X give exactly zero columns of ``Xt``.
+    Zero columns of X give exactly zero columns of ``Xt``, and so do columns
+    whose part in the rank-r subspace is below ``sqrt(eps)`` of their own
+    norm: the computed projection of such a column is rounding, a direction
+    the exact criterion would otherwise take as a constraint (measured: five
+    documents of the Classic corpus share no term with any other; their
+    projections, about 1e-25 of their norms, were the fit's only active
+    constraints). Like zero columns they get zero rows of H, and
+    :func:`cvxvolmin.fit` names them in its ``NoisyColumnsWarning``.
 
     Raises
     ------
@@ -256,14 +310,19 @@ def svd_reduction(X, rank: int, column_scale: np.ndarray | None = None) -> Reduc
         Xt = np.ascontiguousarray(np.asarray(X.T @ U).T)
     else:
         Xt = U.T @ X  # r x N at once: no N x r intermediate, no M x N copy of X
+    norms = column_norms(X)
+    # U is orthonormal: the norm of U.T x_n is that of x_n's part in the subspace.
+    inside = column_norms(Xt)
     Xt *= (root_n / s)[:, None]
-    # A zero column projects to zeros, some of which may be -0.0: make them +0.
-    Xt[:, ~Xt.any(axis=0)] = 0.0
+    # Zero columns (some projections may be -0.0: make them +0) and columns with
+    # no resolved direction in the subspace.
+    Xt[:, inside <= _NO_DIRECTION * norms] = 0.0
     return Reduction(
         Xt=Xt,
         basis=U * (s / root_n),
         singular_values=spectrum.copy(),
         column_scale=np.ones(n) if column_scale is None else column_scale,
+        column_norms=norms,
     )
 
 
@@ -345,22 +404,11 @@ def offsubspace_fraction(X, reduction: Reduction) -> np.ndarray:
     entries whose squares would overflow or underflow are scaled by a power
     of two first, one block of columns at a time.
     """
-    import scipy.sparse
-
     ortho, _ = np.linalg.qr(reduction.basis)
-    scale = _square_safe_scale(X)
-    inside = np.asarray((X.T @ ortho).T)  # r x N; no square formed yet
-    if scale != 1.0:
-        inside = inside / scale
-    if scale != 1.0:
-        total = np.empty(X.shape[1])
-        for columns, block in _column_blocks(X, scale):
-            total[columns] = np.einsum("ij,ij->j", block, block)
-    elif scipy.sparse.issparse(X):
-        total = np.asarray(X.multiply(X).sum(axis=0)).ravel()
-    else:
-        total = np.einsum("ij,ij->j", X, X)
-    outside = np.clip(total - np.einsum("ij,ij->j", inside, inside), 0.0, None)
-    # Column scaling does not change the fraction.
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(total > 0, np.sqrt(outside / np.where(total > 0, total, 1.0)), 0.0)
+    inside = column_norms(np.asarray((X.T @ ortho).T))  # r x N; no square formed yet
+    norms = reduction.column_norms
+    if norms is None or not np.all(reduction.column_scale == 1.0):  # not this X's norms
+        norms = column_norms(X)
+    # Relative to each column's own norm: the same fraction at any magnitude.
+    ratio = inside / np.where(norms > 0, norms, 1.0)
+    return np.where(norms > 0, np.sqrt(np.clip(1.0 - ratio**2, 0.0, None)), 0.0)

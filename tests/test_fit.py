@@ -201,3 +201,41 @@ def test_callback_sees_every_sweep(case3_r5):
     result = fit(X, 5, random_state=0, callback=lambda step, logdet: seen.append((step, logdet)))
     assert [step for step, _ in seen] == list(range(1, result.n_iter + 1))
     assert tuple(logdet for _, logdet in seen) == result.logdet_history
+
+
+@pytest.mark.parametrize("size", [1e-3, 1e-12, 1e-200])
+def test_a_column_orthogonal_to_the_subspace_gets_a_zero_row_and_a_warning(size):
+    """Its computed projection is rounding: taken as a direction it empties the
+    feasible set (InfeasibleError, measured); as a zero column it changes nothing."""
+    X, W, H = cvxvolmin.make_paper_data(5, case=3, random_state=0)
+    basis, _ = np.linalg.qr(W)
+    v = np.random.default_rng(1).standard_normal(X.shape[0])
+    v -= basis @ (basis.T @ v)
+    # small enough that range(W) stays the leading rank-5 subspace
+    column = size * np.linalg.norm(X[:, 0]) * v / np.linalg.norm(v)
+    with pytest.warns(cvxvolmin.NoisyColumnsWarning, match="1 of them lie in its orthogonal") as w:
+        result = cvxvolmin.fit(np.column_stack([X, column]), 5, random_state=0)
+    assert w[0].message.columns == (200,)
+    assert np.all(result.H[-1] == 0.0)
+    assert cvxvolmin.matched_mse(H, result.H[:-1]) <= 1e-18
+
+
+def test_column_norms_are_accurate_for_every_column_at_any_magnitude():
+    import scipy.sparse
+
+    from cvxvolmin.reduction import column_norms
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((30, 8))
+    expected = np.linalg.norm(X, axis=0)
+    factors = np.array([1e-300, 1e300, 1.0, 0.0, 1e-160, 1e160, 2.0**-1070, 7.0])
+    scaled = X * factors
+    # no overflow or invalid value (underflow of negligible terms is harmless)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        got = column_norms(scaled)
+        got_sparse = column_norms(scipy.sparse.csc_matrix(scaled))
+    for norms in (got, got_sparse):
+        assert norms[3] == 0.0
+        keep = factors > 2.0**-1000  # the subnormal column keeps only a few digits
+        assert np.allclose(norms[keep] / factors[keep], expected[keep], rtol=1e-14, atol=0)
+        assert norms[6] > 0
