@@ -61,7 +61,11 @@ REPO = Path(__file__).resolve().parents[1]
 
 # module: (files to mutate, as only_mutate patterns; the tests that exercise them)
 MODULES: dict[str, tuple[list[str], list[str]]] = {
-    "engine": (["cvxvolmin/engine.py"], ["tests/test_engine.py", "tests/test_fit.py"]),
+    # the joint steps (row-sum criteria) are exercised by test_row_sum
+    "engine": (
+        ["cvxvolmin/engine.py"],
+        ["tests/test_engine.py", "tests/test_fit.py", "tests/test_row_sum.py"],
+    ),
     "lp": (
         ["cvxvolmin/lp.py"],
         ["tests/test_lp.py", "tests/test_working_set.py", "tests/test_fit.py"],
