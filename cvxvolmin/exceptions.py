@@ -72,11 +72,15 @@ class NoisyColumnsWarning(UserWarning):
     columns : tuple of int
         The indices of those columns (in a caught warning:
         ``caught.message.columns``).
+    no_direction : tuple of int
+        Those among them with no resolved part in the subspace at all (below
+        ``sqrt(eps)`` of their norm): the fit gives them zero rows of H.
     """
 
-    def __init__(self, message: str = "", columns=()):
+    def __init__(self, message: str = "", columns=(), no_direction=()):
         super().__init__(message)
         self.columns = tuple(int(j) for j in columns)
+        self.no_direction = tuple(int(j) for j in no_direction)
 
 
 class ModelMismatchWarning(UserWarning):

@@ -257,14 +257,16 @@ def fit(
             "move the solution. Drop or denoise them, or use cvxvolmin.robust.fit_robust."
         )
         # The reduction zeroes the columns with no resolved part in the subspace.
-        lost = int(np.sum(noisy & ~reduction.Xt.any(axis=0)))
-        if lost:
+        lost = np.flatnonzero(noisy & ~reduction.Xt.any(axis=0))
+        if lost.size:
             message += (
-                f" {lost} of them lie in its orthogonal complement (their part in the "
-                "subspace is below sqrt(eps) of their norm) and get zero rows of H."
+                f" {lost.size} of them lie in its orthogonal complement (their part in "
+                "the subspace is below sqrt(eps) of their norm) and get zero rows of H."
             )
         # The indices travel with the warning: caught.message.columns.
-        warnings.warn(NoisyColumnsWarning(message, np.flatnonzero(noisy)), stacklevel=2)
+        warnings.warn(
+            NoisyColumnsWarning(message, np.flatnonzero(noisy), no_direction=lost), stacklevel=2
+        )
     trace = optimize(
         form,
         reduction,

@@ -215,7 +215,7 @@ def test_a_column_orthogonal_to_the_subspace_gets_a_zero_row_and_a_warning(size)
     column = size * np.linalg.norm(X[:, 0]) * v / np.linalg.norm(v)
     with pytest.warns(cvxvolmin.NoisyColumnsWarning, match="1 of them lie in its orthogonal") as w:
         result = cvxvolmin.fit(np.column_stack([X, column]), 5, random_state=0)
-    assert w[0].message.columns == (200,)
+    assert w[0].message.columns == (200,) and w[0].message.no_direction == (200,)
     assert np.all(result.H[-1] == 0.0)
     assert cvxvolmin.matched_mse(H, result.H[:-1]) <= 1e-18
 

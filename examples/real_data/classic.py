@@ -90,7 +90,6 @@ factors in matched order; colour: share of the collection).
 
 import json
 import os
-import re
 import time
 import warnings
 from pathlib import Path
@@ -173,8 +172,7 @@ def fit_volmin(Y, formulation) -> tuple[cvxvolmin.FitResult, int, int]:
     for item in caught:
         if issubclass(item.category, cvxvolmin.NoisyColumnsWarning):
             noisy = len(item.message.columns)
-            found = re.search(r"(\d+) of them lie in its orthogonal complement", str(item.message))
-            orthogonal = int(found.group(1)) if found else 0
+            orthogonal = len(item.message.no_direction)
         else:
             warnings.warn_explicit(item.message, item.category, item.filename, item.lineno)
     return result, noisy, orthogonal
