@@ -98,11 +98,15 @@ def max_abs(X) -> float:
     return float(max(X.max(), -X.min()))
 
 
-def power_of_two_scale(value: float) -> float:
-    """A power of two near ``value`` (1 for zero): dividing by it is exact."""
-    if value == 0 or not np.isfinite(value):
-        return 1.0
-    return float(np.ldexp(1.0, int(np.frexp(value)[1])))
+def power_of_two_scale(value):
+    """A power of two near ``value`` (1 for zero or non-finite): dividing by it is exact.
+
+    Elementwise for an array of nonnegative values; a float for a scalar.
+    """
+    value = np.asarray(value, dtype=float)
+    usable = (value != 0) & np.isfinite(value)
+    scale = np.where(usable, np.ldexp(1.0, np.frexp(np.where(usable, value, 1.0))[1]), 1.0)
+    return float(scale) if scale.ndim == 0 else scale
 
 
 def _square_safe_scale(X) -> float:
@@ -150,8 +154,7 @@ def column_norms(X) -> np.ndarray:
         columns = suspect[start : start + step]
         block = X[:, columns]
         block = block.toarray() if sparse else np.asarray(block)
-        top = np.abs(block).max(axis=0, initial=0.0)
-        scales = np.where(top > 0, np.ldexp(1.0, np.frexp(np.where(top > 0, top, 1.0))[1]), 1.0)
+        scales = power_of_two_scale(np.abs(block).max(axis=0, initial=0.0))
         block = block / scales
         norms[columns] = np.sqrt(np.einsum("ij,ij->j", block, block)) * scales
     return norms
