@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 import struct
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -135,11 +134,7 @@ def _load_npy(path: Path) -> np.ndarray:
 
 def _content(line: str) -> str:
     """A text line without its ``#`` comment and surrounding blanks."""
-    return line.split("#", 1)[0].strip()
-
-
-def _fields(content: str, delimiter: str | None) -> list[str]:
-    return content.split(delimiter) if delimiter else content.split()
+    return line.partition("#")[0].strip()
 
 
 def _is_number(field: str) -> bool:
@@ -158,7 +153,7 @@ def _snippet(content: str) -> str:
 def _open_text(path: Path):
     # utf-8-sig drops the byte-order mark spreadsheet programs write; bytes
     # that are not utf-8 show up as U+FFFD in the line an error names.
-    return path.open("r", encoding="utf-8-sig", errors="replace")
+    return path.open(encoding="utf-8-sig", errors="replace")
 
 
 def _first_lines(path: Path, skip_header: bool):
@@ -173,7 +168,7 @@ def _first_lines(path: Path, skip_header: bool):
                 delimiter = "," if "," in content else None
                 # A header has no number in it: a line with any number is
                 # data (or an error), never dropped.
-                if skip_header or not any(map(_is_number, _fields(content, delimiter))):
+                if skip_header or not any(map(_is_number, content.split(delimiter))):
                     header = number
                     continue
             return header, number, content
@@ -192,7 +187,7 @@ def _locate_problem(path: Path, delimiter: str | None, skip: int) -> tuple[int, 
             content = _content(line)
             if number <= skip or not content:
                 continue
-            fields = _fields(content, delimiter)
+            fields = content.split(delimiter)
             bad = next((f.strip() for f in fields if not _is_number(f)), None)
             if bad is not None:
                 shown = "an empty field" if bad == "" else repr(bad)
@@ -214,7 +209,7 @@ def _locate_problem(path: Path, delimiter: str | None, skip: int) -> tuple[int, 
     return None
 
 
-def _load_text(path: Path, skip_header: bool = False) -> np.ndarray:
+def _load_text(path: Path, skip_header: bool) -> np.ndarray:
     header, first, content = _first_lines(path, skip_header)
     if not first:
         if header:
@@ -223,11 +218,10 @@ def _load_text(path: Path, skip_header: bool = False) -> np.ndarray:
         raise DataFileError(f"{path} {empty}; expected a table of numbers.")
     delimiter = "," if "," in content else None
     try:
-        with _open_text(path) as handle, warnings.catch_warnings():
-            # The file is known not to be empty; numpy's warning would only
-            # repeat the error below on a second line.
-            warnings.filterwarnings("ignore", message=".*(input contained no data|Empty input)")
-            data = np.loadtxt(handle, delimiter=delimiter, ndmin=2, dtype=float, skiprows=header)
+        # Line `first` holds data, so numpy never warns of an empty input; its
+        # default dtype is float.
+        with _open_text(path) as handle:
+            data = np.loadtxt(handle, delimiter=delimiter, ndmin=2, skiprows=header)
     except ValueError as exc:
         located = _locate_problem(path, delimiter, header)
         if located is None:  # numpy refused what float() accepts: its own words

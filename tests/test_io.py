@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 import struct
 import warnings
 from pathlib import Path
@@ -85,11 +86,67 @@ def test_npy_header_length_is_checked_before_the_header_is_read(tmp_path):
     # Format 2 stores a 4-byte header length: 4 GB would be read before numpy's check.
     path.write_bytes(b"\x93NUMPY\x02\x00" + struct.pack("<I", 4 * 10**9) + b"{")
     refused(path, "declares a .npy header of 4000000000 bytes, above numpy's limit of 10000")
+    # Format 1's 2-byte length is unsigned: 0xFFFF is 65535 bytes, not -1.
+    path.write_bytes(b"\x93NUMPY\x01\x00" + b"\xff\xff" + b"{")
+    refused(path, "declares a .npy header of 65535 bytes, above numpy's limit")
     np.save(path, np.ones((4, 3)))
-    path.write_bytes(path.read_bytes()[:20])
-    refused(path, "declares a .npy header of 118 bytes but the file holds only 20 bytes")
+    whole = path.read_bytes()  # 10 bytes of magic and length, a 118-byte header, the data
+    for size in (20, 127):  # the file ends inside the header, or 1 byte short of its end
+        path.write_bytes(whole[:size])
+        refused(path, f"declares a .npy header of 118 bytes but the file holds only {size} bytes")
     path.write_bytes(b"\x93NUMPY\x01\x00")
-    refused(path, "is truncated inside its .npy header")
+    message = refused(path, "is truncated inside its .npy header")
+    assert message.startswith(f"{path} ")
+
+
+@pytest.mark.parametrize("version", [(1, 0), (2, 0)])
+def test_npy_header_of_exactly_numpys_limit_is_read(tmp_path, version):
+    X = np.arange(12.0).reshape(4, 3)
+    header = b"{'descr': '<f8', 'fortran_order': False, 'shape': (4, 3), }".ljust(9999) + b"\n"
+    length = struct.pack("<H" if version == (1, 0) else "<I", len(header))
+    path = tmp_path / "A.npy"
+    path.write_bytes(b"\x93NUMPY" + bytes(version) + length + header + X.tobytes())
+    np.testing.assert_array_equal(load_matrix(path), X)
+    length = struct.pack("<H" if version == (1, 0) else "<I", len(header) + 1)
+    path.write_bytes(b"\x93NUMPY" + bytes(version) + length + header + b" ")
+    refused(path, "declares a .npy header of 10001 bytes, above numpy's limit of 10000")
+
+
+@pytest.mark.parametrize("version", [(1, 0), (2, 0), (3, 0)])
+def test_npy_every_format_numpy_writes_is_read(tmp_path, version):
+    X = np.arange(12.0).reshape(4, 3)
+    path = tmp_path / "A.npy"
+    with path.open("wb") as handle:
+        np.lib.format.write_array(handle, X, version=version)
+    np.testing.assert_array_equal(load_matrix(path), X)
+
+
+@pytest.mark.parametrize("shape", [(0, 3), (3, 0), (0, 0)])
+def test_npy_empty_matrix_is_read_as_such(tmp_path, shape):
+    # An empty matrix is a matrix: refusing it is the caller's business.
+    np.save(tmp_path / "A.npy", np.zeros(shape))
+    loaded = load_matrix(tmp_path / "A.npy")
+    assert loaded.shape == shape and loaded.dtype == np.float64
+
+
+def test_npy_that_shrinks_while_it_is_read_is_refused(tmp_path, monkeypatch):
+    # The size is checked, then the data read: a file cut in between must not
+    # leave uninitialized memory in the matrix.
+    path = tmp_path / "A.npy"
+    np.save(path, np.ones((4, 3)))
+    path.write_bytes(path.read_bytes()[:-8])
+    real_stat = Path.stat
+
+    def stat_before_the_cut(self, *args, **kwargs):
+        result = real_stat(self, *args, **kwargs)
+        if self != path:
+            return result
+        fields = list(result)
+        fields[6] += 8  # st_size
+        return os.stat_result(fields)
+
+    monkeypatch.setattr(Path, "stat", stat_before_the_cut)
+    refused(path, f"^{re.escape(str(path))} became shorter while it was read\\.$")
 
 
 def test_npy_header_that_is_not_an_array_header_is_refused(tmp_path):
@@ -99,14 +156,23 @@ def test_npy_header_that_is_not_an_array_header_is_refused(tmp_path):
     refused(path, r"has a corrupt .npy header \(Header does not contain the correct keys")
     _write_npy_header(path, (-4, 3))
     refused(path, r"has a corrupt .npy header \(shape \(-4, 3\)\)")
-    path.write_bytes(b"\x93NUMPY\x07\x00" + b"\0" * 20)
-    refused(path, "format version 7.0, which is not supported")
+    for version in (b"\x07\x00", b"\x03\x01", b"\x04\x00"):
+        path.write_bytes(b"\x93NUMPY" + version + b"\0" * 20)
+        refused(path, f"format version {version[0]}.{version[1]}, which is not supported")
+    path.write_bytes(b"PK\x03\x04" + b"\0" * 20)  # e.g. an .npz saved as .npy
+    refused(
+        path, r"is not a .npy file \(its header is missing\); save the array with numpy\.save\.$"
+    )
 
 
 @pytest.mark.parametrize(
     ("array", "message"),
     [
-        (np.array([[{"a": 1}, None]], dtype=object), r"holds an object array \(dtype object\)"),
+        (
+            np.array([[{"a": 1}, None]], dtype=object),
+            r"holds an object array \(dtype object\).* save a numeric array "
+            r"\(e\.g\. np\.save\(path, X\.astype\(float\)\)\)\.$",
+        ),
         (np.array([["a", "b"]]), r"holds non-numeric data \(dtype <U1\)"),
         (
             np.ones((2, 2)) * 1j,
@@ -169,12 +235,21 @@ def test_missing_path_directory_and_unknown_suffix(tmp_path):
     (tmp_path / "folder.npy").mkdir()
     refused(tmp_path / "folder.npy", r"folder\.npy is a directory, not a data file")
     (tmp_path / "X.xlsx").write_text("x")
-    refused(tmp_path / "X.xlsx", "unknown file format '.xlsx'")
+    refused(tmp_path / "X.xlsx", r"unknown file format '\.xlsx' for .*; use one of \.npy, \.csv, ")
+    (tmp_path / "X").write_text("x")
+    refused(tmp_path / "X", r"unknown file format '\(none\)' for .*\.npy, \.csv, \.txt, \.mat\.$")
     np.save(tmp_path / "X.npy", np.ones((2, 2)))
     refused(tmp_path / "X.npy", "--var applies to .mat files only", var="X")
     refused(
         tmp_path / "X.npy", "--skip-header applies to .csv and .txt files only", skip_header=True
     )
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_a_path_that_is_not_a_regular_file_is_refused(tmp_path):
+    # Reading a named pipe would block until something writes to it.
+    os.mkfifo(tmp_path / "X.csv")
+    refused(tmp_path / "X.csv", r"X\.csv is not a regular file\.$")
 
 
 @pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root reads any file")
@@ -203,14 +278,20 @@ def test_unreadable_file_is_refused(tmp_path):
         ("nan,inf,-1e3\n1,2,3\n", [[np.nan, np.inf, -1e3], [1, 2, 3]]),  # numbers: data
         ("1 2 3\n", [[1, 2, 3]]),
         ("1\n2\n", [[1], [2]]),
+        ("1,2 # a comment # with two marks\n3,4\n", [[1, 2], [3, 4]]),  # the first # counts
+        ("1,2\n# 3,4\n5,6 #\n", [[1, 2], [5, 6]]),
     ],
 )
-def test_text_tables_and_headers(tmp_path, text, expected):
-    path = tmp_path / "X.csv"
+@pytest.mark.parametrize("name", ["X.csv", "X.txt", "X.TXT"])
+def test_text_tables_and_headers(tmp_path, text, expected, name):
+    path = tmp_path / name
     path.write_text(text, encoding="utf-8")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        np.testing.assert_array_equal(load_matrix(path), np.array(expected, dtype=float))
+        loaded = load_matrix(path)
+    # Integers in the file are read as floats, like every other number.
+    assert loaded.dtype == np.float64
+    np.testing.assert_array_equal(loaded, np.array(expected, dtype=float))
 
 
 def test_a_numeric_first_row_is_never_dropped_unless_asked(tmp_path):
@@ -219,30 +300,59 @@ def test_a_numeric_first_row_is_never_dropped_unless_asked(tmp_path):
     np.testing.assert_array_equal(load_matrix(path), [[2019, 2020], [1, 2], [3, 4]])
     np.testing.assert_array_equal(load_matrix(path, skip_header=True), [[1, 2], [3, 4]])
     path.write_text("# units\nid,1,2\n3,4,5\n")  # names and numbers: not taken for a header
-    message = refused(path, "line 2 holds 'id', not a number: 'id,1,2'")
-    assert "if that line is a header, pass --skip-header / skip_header=True" in message
+    refused(
+        path,
+        r"line 2 holds 'id', not a number: 'id,1,2' \(if that line is a header, pass "
+        r"--skip-header / skip_header=True\); expected numbers",
+    )
     np.testing.assert_array_equal(load_matrix(path, skip_header=True), [[3, 4, 5]])
+    path.rename(tmp_path / "X.txt")  # .txt files are text too
+    np.testing.assert_array_equal(load_matrix(tmp_path / "X.txt", skip_header=True), [[3, 4, 5]])
 
 
 @pytest.mark.parametrize(
     ("text", "message"),
     [
         ("", r"X\.csv is empty; expected a table of numbers\.$"),
-        ("\n# only comments\n\n", r"is empty \(blank or comment lines only\)"),
+        ("\n# only comments\n\n", r"X\.csv is empty \(blank or comment lines only\); expected"),
+        ("a,b\n\x1c \t\n", "holds a header line but no numbers"),  # \x1c: a blank to numpy too
         ("a,b,c\n", "holds a header line but no numbers"),
         ("1,2,x\n3,4,5\n", "as a numeric table: line 1 holds 'x', not a number: '1,2,x'"),
         ("a,b\n1,2\n3,x\n5,6\n", "line 3 holds 'x', not a number: '3,x';"),
         ("1,2\n3,4\n5\n", "line 3 has 1 value but line 1 has 2: '5'"),
+        ("\n1,2\n3,4,5\n", "line 3 has 3 values but line 2 has 2: '3,4,5'"),
         ("1,2,\n", "line 1 holds an empty field, not a number: '1,2,';"),
-        ("1 2\n" + "3 " * 40 + "x\n", r"line 2 holds 'x', not a number: '3 3 .*\.\.\.'"),
     ],
 )
 def test_bad_text_is_refused_naming_the_line(tmp_path, text, message):
     path = tmp_path / "X.csv"
     path.write_text(text)
     found = refused(path, message)
+    if "as a numeric table" in found:
+        assert found.endswith(
+            "; expected numbers separated by commas or whitespace, one row per line."
+        )
     if "line 1 holds an empty" in found or "line 3" in found:
         assert "--skip-header" not in found  # only a line of text may be a header
+
+
+def test_what_float_takes_but_numpy_refuses_is_explained_in_numpys_words(tmp_path):
+    path = tmp_path / "X.csv"
+    path.write_text("1_000,2\n")  # float("1_000") is 1000.0
+    with pytest.raises(ValueError) as numpy_error:
+        np.loadtxt(path, delimiter=",")
+    words = str(numpy_error.value).splitlines()[0]
+    assert "1_000" in words
+    refused(path, re.escape(f"as a numeric table: {words}; expected numbers separated by"))
+
+
+@pytest.mark.parametrize("width", [59, 60, 61, 100])
+def test_a_bad_line_is_shown_cut_to_60_characters(tmp_path, width):
+    line = "x" + " " * (width - 2) + "1"
+    shown = line if width <= 60 else line[:57] + "..."
+    path = tmp_path / "X.csv"
+    path.write_text(f"1 2\n{line}\n")
+    refused(path, re.escape(f"line 2 holds 'x', not a number: {shown!r}; expected"))
 
 
 def test_bytes_that_are_not_text_are_shown_in_the_line(tmp_path):
@@ -286,13 +396,58 @@ def test_mat_selects_the_only_numeric_matrix(tmp_path):
     np.testing.assert_array_equal(load_matrix(path, var="B", transpose=True), X.T)
     scipy.io.savemat(path, {"row": np.ones((1, 3))})
     refused(path, r"no numeric matrix of at least 2 x 2 \(variables: row \(1, 3\)\); choose")
+    scipy.io.savemat(path, {"row": np.ones((1, 3)), "s": "text"})
+    refused(
+        path,
+        r"\(variables: row \(1, 3\), s is not numeric \(a char array, text\)\); "
+        r"choose one with --var NAME\.$",
+    )
     np.testing.assert_array_equal(load_matrix(path, var="row"), np.ones((1, 3)))
+
+
+def test_mat_without_variables_is_refused_saying_so(tmp_path):
+    path = tmp_path / "X.mat"
+    scipy.io.savemat(path, {})
+    refused(path, r"holds no numeric matrix of at least 2 x 2 \(variables: none\)\.$")
+    refused(path, r"has no 2-D variable 'X'; it has: none\.$", var="X")
 
 
 def test_mat_that_is_not_a_mat_file_is_refused(tmp_path):
     path = tmp_path / "X.mat"
     path.write_bytes(b"\x00not a mat file at all" * 10)
     refused(path, "cannot read .* as a .mat file")
+    # The header of a MATLAB v7.3 file (HDF5 inside): version 2, little-endian.
+    path.write_bytes(b"MATLAB 7.3 MAT-file".ljust(124) + b"\x00\x02IM")
+    refused(
+        path,
+        r"X\.mat is a MATLAB v7\.3 \(HDF5\) file, which is not supported; save it with "
+        r"save\(\.\.\., '-v7'\) in MATLAB or convert it to \.npy\.$",
+    )
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        (ValueError("Mat 4 mopt wrong format\nmore detail"), "Mat 4 mopt wrong format"),
+        (RuntimeError(), "RuntimeError"),
+    ],
+)
+def test_mat_reader_errors_are_named_in_one_line(tmp_path, monkeypatch, error, reason):
+    # scipy raises many types on corrupt files: the first line of the message, or the
+    # type when there is no message.
+    def loadmat(path):
+        raise error
+
+    monkeypatch.setattr(scipy.io, "loadmat", loadmat)
+    (tmp_path / "X.mat").write_bytes(b"\0" * 128)
+    refused(tmp_path / "X.mat", rf"^cannot read .*X\.mat as a \.mat file \({reason}\)\.$")
+
+
+def test_mat_value_that_is_not_an_array_is_named_by_its_type(tmp_path, monkeypatch):
+    # loadmat's own classes are arrays; anything else is refused, not read.
+    monkeypatch.setattr(scipy.io, "loadmat", lambda path: {"v": [[1.0, 2.0], [3.0, 4.0]]})
+    (tmp_path / "X.mat").write_bytes(b"\0" * 128)
+    refused(tmp_path / "X.mat", r"variable 'v' is not numeric \(a list\);", var="v")
 
 
 def test_pickle_module_is_not_needed_to_read_any_format(tmp_path, monkeypatch):
