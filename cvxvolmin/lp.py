@@ -286,8 +286,9 @@ class _PersistentHighs:
     def _row_bounds(self, b: np.ndarray, n_eq: int, inf: float) -> tuple[np.ndarray, np.ndarray]:
         # cvxpy's HiGHS form: rows [0, n_eq) are A x = b, the rest A x <= b;
         # scaled by the same (positive) factors as the rows of A.
-        upper = np.asarray(b, dtype=float) / self.row_scale
-        lower = np.concatenate([upper[:n_eq], np.full(b.size - n_eq, -inf)])
+        upper = b / self.row_scale
+        lower = np.full_like(upper, -inf)
+        lower[:n_eq] = upper[:n_eq]
         return lower, upper
 
     def parameters_changed(self) -> None:

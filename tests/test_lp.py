@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import re
+
 import cvxpy as cp
 import numpy as np
 import pytest
 
 import cvxvolmin
+import cvxvolmin.lp as lp_module
 from cvxvolmin.lp import RowLP
 from cvxvolmin.reduction import svd_reduction
 
@@ -54,6 +58,7 @@ def test_changed_parameters_reach_the_persistent_model(data):
         constraints = [Xt.T @ q >= 0, Xt.T @ (b - q) >= 0]
         lps.append(RowLP(q, constraints, "HIGHS", parameters={"b": b}, hot=hot))
     rng = np.random.default_rng(1)
+    models = []
     # Any b with Xt.T b = H c >= 0 (c >= 0) makes the LP feasible and bounded.
     for _ in range(6):
         b_value = np.linalg.lstsq(Xt.T, H @ rng.uniform(0.1, 1.0, size=r), rcond=None)[0]
@@ -65,35 +70,100 @@ def test_changed_parameters_reach_the_persistent_model(data):
             assert (Xt.T @ q).min() >= -1e-8 and (Xt.T @ (b_value - q)).min() >= -1e-8
             values.append(d @ q)
         assert values[0] == pytest.approx(values[1], rel=1e-8, abs=1e-8)
+        models.append(lps[0]._persistent.highs)
+    # b enters only the right-hand side: one warm-started model, never rebuilt.
+    assert all(model is models[0] for model in models)
+
+
+def test_a_parameter_in_the_matrix_rebuilds_the_persistent_model(data):
+    # Weights w multiply the variable (sum_n w_n h_n = N), so a new w changes the
+    # compiled matrix: the hot path must rebuild its model, not keep the old rows.
+    Xt = data[0]
+    r, n = Xt.shape
+    lps = []
+    for hot in (True, False):
+        q, w = cp.Variable(r), cp.Parameter(n, name="w")
+        h = Xt.T @ q
+        constraints = [h >= 0, cp.sum(cp.multiply(w, h)) == n]
+        lps.append(RowLP(q, constraints, "HIGHS", parameters={"w": w}, hot=hot))
+    rng = np.random.default_rng(2)
+    models = []
+    for _ in range(3):
+        w_value = rng.uniform(0.5, 2.0, size=n)
+        d = rng.standard_normal(r)
+        for lp in lps:
+            lp.set_parameters(w=w_value)
+        a, b = (lp.maximize(d) for lp in lps)
+        assert w_value @ (Xt.T @ a) == pytest.approx(n, rel=1e-9)
+        assert d @ a == pytest.approx(d @ b, rel=1e-8, abs=1e-8)
+        models.append(lps[0]._persistent.highs)
+    assert models[0] is not models[1] and models[1] is not models[2]
+
+
+# What the infeasibility error tells the user: the diagnosis, the criterion for
+# column-sum VolMin, the usual cause, and the two remedies.
+_INFEASIBLE_MESSAGE = [
+    r"X is not exactly of the form X = W @ H\.T with such H at this rank",
+    r"\(for column-sum VolMin: the cone of the data is the whole space\)",
+    r"Noise does this \(the exact criterion treats",
+    r"for noisy data use cvxvolmin\.robust\.fit_robust\(X, rank\)",
+    r"otherwise try a smaller rank\.$",
+]
 
 
 def test_infeasible_polytope_raises_on_both_paths():
     Xt = np.hstack([np.eye(2), -np.eye(2)])  # only q = 0 has Xt.T q >= 0
     for hot in (True, False):
         lp = _column_sum_lp(Xt, hot)
-        with pytest.raises(cvxvolmin.InfeasibleError, match="infeasible"):
+        with pytest.raises(
+            cvxvolmin.InfeasibleError, match=r"LP of the formulation is infeasible"
+        ) as info:
             lp.maximize(np.array([1.0, 0.0]))
+        message = str(info.value)
+        # No hint from the caller: the diagnosis follows the first sentence.
+        assert "constraints. X is not exactly" in message
+        for part in _INFEASIBLE_MESSAGE:
+            assert re.search(part, message), part
 
 
 def test_unbounded_polytope_is_a_solver_failure():
     q = cp.Variable(2)
     for hot in (True, False):
         lp = RowLP(q, [q >= 0], "HIGHS", hot=hot)
-        with pytest.raises(cvxvolmin.SolverFailedError, match="unbounded"):
+        with pytest.raises(
+            cvxvolmin.SolverFailedError,
+            match=r"may be unbounded \(missing constraints\) or badly scaled\.$",
+        ):
             lp.maximize(np.array([1.0, 1.0]))
+
+
+_SQUARED = cp.Parameter(nonneg=True, value=2.0)
 
 
 @pytest.mark.parametrize(
     ("make", "message"),
     [
-        (lambda q: [cp.norm(q) <= 1], "nonlinear constraint"),
-        (lambda q: [cp.SOC(q[0], q[1:])], "SOC constraint"),
+        (
+            lambda q: [cp.norm(q) <= 1],
+            r"nonlinear constraint .* row updates must be LPs, so every constraint "
+            "must be affine in the row variable",
+        ),
+        (
+            lambda q: [cp.SOC(q[0], q[1:])],
+            r"SOC constraint .* only linear equalities and inequalities in the row "
+            "variable are allowed",
+        ),
+        (
+            lambda q: [_SQUARED * _SQUARED * q[0] >= 0],  # affine in q, not DPP in p
+            r"not DPP in their parameters; write them as affine expressions of each "
+            r"cvxpy\.Parameter\.$",
+        ),
     ],
 )
 def test_non_lp_constraints_are_refused(make, message):
     q = cp.Variable(3)
-    with pytest.raises(TypeError, match=message):
-        RowLP(q, make(q), "HIGHS")
+    with pytest.raises(TypeError, match=r"^The pair formulation declares .*" + message):
+        RowLP(q, make(q), "HIGHS", owner="The pair formulation")
 
 
 def _relative_slack(Xt, q):
@@ -138,7 +208,7 @@ def test_inaccurate_answers_are_refused_on_the_plain_path(Xt, monkeypatch):
         lp.problem._status = cp.OPTIMAL_INACCURATE
 
     monkeypatch.setattr(lp.problem, "solve", inaccurate)
-    with pytest.raises(cvxvolmin.SolverFailedError, match="only inaccurately"):
+    with pytest.raises(cvxvolmin.SolverFailedError, match=r"only inaccurately; use solver='HIGHS'"):
         lp.maximize(np.ones(Xt.shape[0]))
 
 
@@ -147,7 +217,9 @@ def test_a_solver_stopped_early_is_a_failure_on_the_hot_path(Xt):
     d = np.random.default_rng(0).standard_normal(Xt.shape[0])
     lp.maximize(d)  # builds the persistent model
     lp._persistent.highs.setOptionValue("simplex_iteration_limit", 0)
-    with pytest.raises(cvxvolmin.SolverFailedError, match="returned status"):
+    with pytest.raises(
+        cvxvolmin.SolverFailedError, match=r"returned status 'Iteration limit reached'"
+    ):
         lp.maximize(-d)  # another vertex: needs iterations
 
 
@@ -159,3 +231,118 @@ def test_the_infeasible_error_carries_the_callers_hint():
         cvxvolmin.InfeasibleError, match=r"constraints\. CHECK THE BOUND\. Otherwise"
     ):
         lp.maximize(np.array([1.0, 0.0]))
+
+
+@pytest.mark.parametrize(
+    ("status", "value"),
+    [
+        (cp.UNBOUNDED, np.ones(6)),  # a stale value from an earlier solve
+        (cp.OPTIMAL, None),  # "optimal" without a point
+    ],
+)
+def test_a_non_optimal_answer_is_a_failure_on_the_plain_path(Xt, monkeypatch, status, value):
+    lp = _column_sum_lp(Xt, hot=False)
+
+    def solve(**_):
+        lp.q.value = value
+        lp.problem._status = status
+
+    monkeypatch.setattr(lp.problem, "solve", solve)
+    with pytest.raises(cvxvolmin.SolverFailedError, match=f"returned status '{status}'"):
+        lp.maximize(np.ones(Xt.shape[0]))
+
+
+def test_a_solver_error_names_the_cause_and_other_solvers(Xt, monkeypatch):
+    lp = _column_sum_lp(Xt, hot=False)
+
+    def solve(**_):
+        raise cp.error.SolverError("license expired")
+
+    monkeypatch.setattr(lp.problem, "solve", solve)
+    with pytest.raises(
+        cvxvolmin.SolverFailedError,
+        match=r"^solver HIGHS failed .*\(license expired\); "
+        r"try another solver \(solver='HIGHS' or 'ECOS'\)\.$",
+    ):
+        lp.maximize(np.ones(Xt.shape[0]))
+
+
+@pytest.mark.parametrize("scale", [1e-6, 1e6])
+def test_a_compiled_objective_off_the_direction_is_refused(Xt, monkeypatch, scale):
+    # The hot path trusts cvxpy to compile maximize d @ q as minimize -d @ x with
+    # x = q exactly. A cost off by 1e-9 relative to d (at any scale of d) is not
+    # that layout and must be refused; the exact one is accepted.
+    d = scale * np.random.default_rng(6).standard_normal(Xt.shape[0])
+    exact = _column_sum_lp(Xt, hot=True)
+    np.testing.assert_allclose(
+        exact.maximize(d), _column_sum_lp(Xt, hot=False).maximize(d), rtol=1e-9, atol=1e-9
+    )
+    lp = _column_sum_lp(Xt, hot=True)
+    compile_ = lp._persistent._compile
+
+    def compile_off():
+        data = dict(compile_())
+        cost = data[cp.settings.C].copy()
+        cost[0] *= 1 + 1e-9  # column 0 is q[0]: cvxpy puts the objective's variable first
+        data[cp.settings.C] = cost
+        return data
+
+    monkeypatch.setattr(lp._persistent, "_compile", compile_off)
+    with pytest.raises(RuntimeError, match=r"^unexpected objective layout in cvxpy's compiled LP$"):
+        lp.maximize(d)
+
+
+def test_variable_bounds_reach_the_persistent_model():
+    # cvxpy hands HiGHS a bounded variable's bounds as column bounds, not rows.
+    q = cp.Variable(2, bounds=[-1.0, 2.0])
+    hot = RowLP(q, [q[0] + q[1] <= 3.0], "HIGHS")
+    for d, expected in [([1.0, 0.5], [2.0, 1.0]), ([-1.0, -1.0], [-1.0, -1.0])]:
+        np.testing.assert_allclose(hot.maximize(np.array(d)), expected, atol=1e-12)
+
+
+def test_the_hot_path_prints_nothing(Xt, capfd):
+    # HiGHS logs each run to the process's stdout unless told not to; that
+    # would corrupt machine-readable output (cvxvolmin fit --json).
+    lp = _column_sum_lp(Xt, hot=True)
+    rng = np.random.default_rng(7)
+    for _ in range(3):
+        lp.maximize(rng.standard_normal(Xt.shape[0]))
+    assert capfd.readouterr().out == ""
+
+
+class _LoudHighs:
+    """Stands in for highspy.Highs: writes a banner to file descriptor 1, as HiGHS's
+    native code does at the first Highs() of a process."""
+
+    made = 0
+
+    def __init__(self):
+        type(self).made += 1
+        os.write(1, b"HiGHS banner\n")
+
+
+@pytest.fixture
+def loud_highs(monkeypatch):
+    import highspy
+
+    monkeypatch.setattr(lp_module, "_highs_banner_silenced", False)
+    monkeypatch.setattr(highspy, "Highs", _LoudHighs)
+    monkeypatch.setattr(_LoudHighs, "made", 0)
+    return _LoudHighs
+
+
+def test_the_highs_banner_goes_to_devnull_once(loud_highs, capfd):
+    lp_module._silence_highs_banner()
+    lp_module._silence_highs_banner()
+    os.write(1, b"after\n")  # stdout is restored afterwards
+    assert capfd.readouterr() == ("after\n", "")
+    assert loud_highs.made == 1
+
+
+@pytest.mark.parametrize(("solver", "made"), [("HIGHS", 1), ("ECOS", 0)])
+def test_only_a_highs_row_lp_silences_the_banner(loud_highs, capfd, solver, made):
+    # Another solver must not need highspy at all.
+    q = cp.Variable(2)
+    RowLP(q, [q >= 0, cp.sum(q) == 1], solver)
+    assert loud_highs.made == made
+    assert capfd.readouterr().out == ""
