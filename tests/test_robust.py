@@ -233,15 +233,164 @@ def test_rho_rescales_H_and_W():
     assert two.colsum_error < 1e-12  # measured against rho, as for cvxvolmin.fit
 
 
-@pytest.mark.parametrize("formulation", ["column-sum-leq", "bounded-abundance", "no-such"])
-def test_other_formulations_are_refused(monkeypatch, formulation):
+def _noisy(r=4, n=80, snr=30.0, case=3, seed=3):
+    X, _, H = cvxvolmin.make_paper_data(r, case=case, n_samples=n, random_state=seed)
+    return add_noise(X, snr, random_state=seed + 1), H
+
+
+def _quiet_robust(X, rank, **options):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", cvxvolmin.ConvergenceWarning)
+        return fit_robust(X, rank, random_state=0, **options)
+
+
+@pytest.mark.parametrize(
+    ("formulation", "case"),
+    [
+        ("column-sum", 3),
+        ("column-sum-leq", 3),
+        (cvxvolmin.BoundedAbundanceVolMin(upper=0.05), 3),
+        (cvxvolmin.RowSumVolMin(normalize="l1"), 1),
+    ],
+    ids=["column-sum", "column-sum-leq", "bounded", "row-sum"],
+)
+def test_projected_gradient_reproduces_the_declared_qp(formulation, case):
+    """The fast H update reaches the QP path's answer (the previous solver) on every built-in.
+
+    Both run in the full frame (no approximation): the same objective to
+    1e-5 relative and the same MSE of H to 10%.
+    """
+    noisy, H = _noisy(case=case)
+    fast = _quiet_robust(noisy, 4, formulation=formulation, subspace="full")
+    reference = _quiet_robust(
+        noisy, 4, formulation=formulation, subspace="full", h_solver="qp", solver="CLARABEL"
+    )
+    assert (fast.h_solver, reference.h_solver) == ("projected-gradient", "qp")
+    assert fast.lam == pytest.approx(reference.lam, rel=1e-6)
+    assert fast.objective == pytest.approx(reference.objective, rel=1e-5)
+    fast_mse, reference_mse = (
+        cvxvolmin.matched_mse(H, fast.H),
+        cvxvolmin.matched_mse(H, reference.H),
+    )
+    assert fast_mse == pytest.approx(reference_mse, rel=0.1)
+    polytope = cvxvolmin.formulations.fast_polytope(fast.formulation)
+    if fast.formulation.fixed_row_sum:  # rows sum to the l1 norms of X's columns
+        scale = np.abs(noisy).sum(axis=0)[:, None]
+        assert polytope.feasibility_error(fast.H / scale) <= 1e-12
+    else:
+        assert polytope.feasibility_error(fast.H) <= 1e-12
+
+
+@pytest.mark.parametrize("case", [1, 2, 3])
+def test_the_principal_frame_costs_no_accuracy(case):
+    """W in the span of the r leading singular vectors: MSE of H within 10% of the full frame."""
+    noisy, H = _noisy(r=5, n=200, snr=20.0, case=case, seed=0)
+    principal = _quiet_robust(noisy, 5)
+    full = _quiet_robust(noisy, 5, subspace="full")
+    assert principal.subspace == "principal" and full.subspace == "full"
+    assert cvxvolmin.matched_mse(H, principal.H) == pytest.approx(
+        cvxvolmin.matched_mse(H, full.H), rel=0.1
+    )
+    # The restriction can only raise the minimum, and by little.
+    assert full.objective <= principal.objective * (1 + 1e-6)
+
+
+def test_one_h_update_is_certified():
+    """Projected gradient's reported bound covers its distance to the QP's optimum."""
+    from cvxvolmin.polytopes import Simplex
+    from cvxvolmin.reduction import Reduction
+    from cvxvolmin.robust.h_step import DeclaredQP, ProjectedGradient
+
+    rng = np.random.default_rng(0)
+    V, Xt = rng.standard_normal((4, 4)), rng.standard_normal((4, 60))
+    A, B = V.T @ V, (V.T @ Xt).T
+    H0 = np.full((60, 4), 1 / 60)
+
+    def f(H):
+        return float(np.vdot(H @ A, H) - 2 * np.vdot(B, H))
+
+    reduction = Reduction(Xt, np.eye(4), np.empty(0), np.ones(60))
+    qp = DeclaredQP(cvxvolmin.ColumnSumVolMin(), reduction, 4, "CLARABEL")
+    best = f(qp.solve(A, B, H0, 0.0).H)
+    scale = abs(best)
+    for tol in (1e-2, 1e-6, 1e-10):
+        step = ProjectedGradient(Simplex(1.0)).solve(A, B, H0, tol * scale)
+        assert step.gap <= tol * scale
+        assert f(step.H) - best <= step.gap + 1e-9 * scale
+    assert f(step.H) <= best + 1e-9 * scale
+
+
+class _Capped(cvxvolmin.ColumnSumVolMin):
+    """A researcher's variant: abundances at most 0.05 (no fast projection declared)."""
+
+    name = "test-robust-capped"
+
+    def row_constraints(self, row, reduction):
+        return [*super().row_constraints(row, reduction), row.h <= 0.05 * row.unit]
+
+
+def test_a_user_formulation_runs_through_the_declared_qp():
+    noisy, _ = _noisy()
+    result = _quiet_robust(noisy, 4, formulation=_Capped())
+    assert result.h_solver == "qp"  # the parent's polytope would drop the bound
+    assert result.H.max() <= 0.05 * (1 + 1e-6)
+    np.testing.assert_allclose(result.H.sum(axis=0), 1.0, rtol=1e-6)
+    # The same set as the shipped bounded formulation: the same answer.
+    shipped = _quiet_robust(noisy, 4, formulation=cvxvolmin.BoundedAbundanceVolMin(upper=0.05))
+    assert shipped.h_solver == "projected-gradient"
+    assert cvxvolmin.matched_mse(shipped.H, result.H) < 1e-8
+
+
+class _OnQ(cvxvolmin.ColumnSumVolMin):
+    name = "test-robust-on-q"
+
+    def row_constraints(self, row, reduction):
+        return [*super().row_constraints(row, reduction), row.q[0] >= 0]
+
+
+class _OwnVariable(cvxvolmin.ColumnSumVolMin):
+    name = "test-robust-own-variable"
+
+    def row_constraints(self, row, reduction):
+        import cvxpy as cp
+
+        z = cp.Variable(row.h.shape)
+        return [*super().row_constraints(row, reduction), row.h >= z, z >= 0]
+
+
+@pytest.mark.parametrize(
+    ("formulation", "match"),
+    [
+        (_OnQ(), r"constraint on row\.q"),
+        (_OwnVariable(), "constraint on its own variable"),
+        ("no-such", "unknown formulation"),
+    ],
+)
+def test_constraints_the_h_update_cannot_impose_are_refused(monkeypatch, formulation, match):
     def no_solver(*args, **kwargs):
-        raise AssertionError("a solver ran before the inputs were checked")
+        raise AssertionError("a solver ran before the formulation was checked")
 
     monkeypatch.setattr(robust_solver, "_starts", no_solver)
-    X = np.arange(1.0, 37.0).reshape(6, 6)
-    with pytest.raises(ValueError, match=r"column-sum and row-sum criteria only|unknown"):
-        fit_robust(X, 2, formulation=formulation)
+    with pytest.raises(cvxvolmin.InvalidParameterError, match=match):
+        fit_robust(np.arange(1.0, 37.0).reshape(6, 6), 2, formulation=formulation)
+
+
+def test_projected_gradient_needs_a_polytope():
+    with pytest.raises(cvxvolmin.InvalidParameterError, match="declares no abundance polytope"):
+        fit_robust(np.eye(4), 2, formulation=_Capped(), h_solver="projected-gradient")
+
+
+def test_callback_sees_every_iteration_and_the_stop_reason_is_stated():
+    noisy, _ = _noisy()
+    seen = []
+    result = fit_robust(noisy, 4, random_state=0, callback=lambda i, value: seen.append(value))
+    assert result.stop_reason == "converged" and result.converged
+    # Every start reports its iterations; the kept start's history ends the same way.
+    assert len(seen) >= result.n_iter
+    assert result.objective in seen
+    assert result.summary()["stop_reason"] == "converged"
+    exact, _, _ = cvxvolmin.make_paper_data(4, case=3, n_samples=80, random_state=3)
+    assert fit_robust(exact, 4, random_state=0).stop_reason == "exact"
 
 
 def test_snr_study_defaults_and_mean():

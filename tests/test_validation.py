@@ -18,12 +18,14 @@ def X():
 def no_solver(monkeypatch):
     """Fail the test if any LP or QP is declared: bad input must be refused first."""
     import cvxvolmin.lp
+    import cvxvolmin.robust.h_step
 
     def refuse(*args, **kwargs):
         raise AssertionError("a solver was set up before the bad input was refused")
 
     monkeypatch.setattr(cvxvolmin.lp.RowLP, "__init__", refuse)
-    monkeypatch.setattr(cvxvolmin.robust.solver._HUpdate, "__init__", refuse)
+    monkeypatch.setattr(cvxvolmin.robust.h_step.DeclaredQP, "__init__", refuse)
+    monkeypatch.setattr(cvxvolmin.robust.h_step.ProjectedGradient, "solve", refuse)
 
 
 @pytest.mark.parametrize(
@@ -145,7 +147,10 @@ def test_a_bound_no_column_can_meet_is_refused_before_any_solver(X, no_solver):
         ({"verbose": 1}, "verbose must be True or False"),
         ({"delta": 0.0}, "delta must be positive"),
         ({"lam": -1.0}, "lam must be a finite nonnegative number"),
-        ({"formulation": "bounded-abundance"}, "fit_robust solves the column-sum and row-sum"),
+        ({"formulation": "no-such"}, "unknown formulation 'no-such'"),
+        ({"h_solver": "newton"}, "h_solver must be one of 'auto', 'projected-gradient', 'qp'"),
+        ({"subspace": 3}, "subspace must be one of 'principal', 'full'; got 3"),
+        ({"callback": "print"}, "callback must be None or a callable"),
         ({"max_iter": 2.0}, "max_iter must be a positive integer"),
     ],
 )

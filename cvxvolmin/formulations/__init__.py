@@ -4,6 +4,7 @@ from .base import (
     Formulation,
     Row,
     available_formulations,
+    fast_polytope,
     get_formulation,
     register_formulation,
 )
@@ -20,6 +21,7 @@ __all__ = [
     "Row",
     "RowSumVolMin",
     "available_formulations",
+    "fast_polytope",
     "get_formulation",
     "register_formulation",
 ]

@@ -23,6 +23,7 @@ import cvxpy as cp
 import numpy as np
 
 from ..exceptions import InvalidParameterError
+from ..polytopes import AbundancePolytope
 from ..reduction import Reduction, svd_reduction
 
 
@@ -179,12 +180,60 @@ class Formulation(ABC):
         W = reduction.basis @ np.linalg.inv(Q) * unit
         return W, H
 
+    def abundance_polytope(self) -> AbundancePolytope | None:
+        """The set every column (or row) of H lies in, when it is one with a fast projection.
+
+        The noise-robust solver updates H by projected gradient over it
+        instead of a general QP. It must describe exactly the constraints of
+        :meth:`row_constraints` (and, with ``fixed_row_sum``, ``H 1 = 1``), in
+        the user's units. Default None: the robust solver declares the
+        constraints in cvxpy (:class:`cvxvolmin.robust.h_step.DeclaredQP`).
+        Only trusted when declared by the class that declares the row
+        constraints, or below it (see :func:`fast_polytope`).
+        """
+        return None
+
     def check_data(self, X: np.ndarray) -> None:
         """Hook for model checks on the data (raise or warn); default: none."""
         return None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+
+def _defining_class(cls: type, name: str) -> type | None:
+    return next((klass for klass in cls.__mro__ if name in vars(klass)), None)
+
+
+def fast_polytope(formulation: Formulation) -> AbundancePolytope | None:
+    """The formulation's :meth:`~Formulation.abundance_polytope`, if it can be trusted.
+
+    A subclass that overrides :meth:`~Formulation.row_constraints` (adding a
+    bound, say) and inherits the polytope of its parent would have the
+    robust solver silently drop its constraints. So the polytope counts only
+    when the class that defines ``abundance_polytope`` is the one that
+    defines ``row_constraints``, or a subclass of it; otherwise None, and
+    the constraints are declared in cvxpy instead.
+
+    Examples
+    --------
+    >>> import cvxvolmin
+    >>> from cvxvolmin.formulations import ColumnSumVolMin
+    >>> fast_polytope(ColumnSumVolMin())
+    Simplex(total=1.0, axis=0)
+    >>> class Capped(ColumnSumVolMin):
+    ...     name = "capped-example"
+    ...     def row_constraints(self, row, reduction):
+    ...         return super().row_constraints(row, reduction) + [row.h <= 0.5 * row.unit]
+    >>> fast_polytope(Capped()) is None
+    True
+    """
+    cls = type(formulation)
+    constraints = _defining_class(cls, "row_constraints")
+    polytope = _defining_class(cls, "abundance_polytope")
+    if constraints is None or polytope is None or not issubclass(polytope, constraints):
+        return None
+    return formulation.abundance_polytope()
 
 
 _REGISTRY: dict[str, type[Formulation]] = {}

@@ -16,6 +16,7 @@ import cvxpy as cp
 import numpy as np
 
 from ..exceptions import InvalidParameterError
+from ..polytopes import CappedSimplex
 from ..reduction import Reduction
 from .base import Row, register_formulation
 from .column_sum import ColumnSumVolMin
@@ -67,6 +68,9 @@ class BoundedAbundanceVolMin(ColumnSumVolMin):
 
     def row_constraints(self, row: Row, reduction: Reduction) -> list[cp.Constraint]:
         return [*super().row_constraints(row, reduction), row.h <= self.upper * row.unit]
+
+    def abundance_polytope(self) -> CappedSimplex:
+        return CappedSimplex(self.rho, self.upper)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(upper={self.upper!r}, rho={self.rho!r})"

@@ -14,6 +14,7 @@ import cvxpy as cp
 import numpy as np
 
 from ..exceptions import InvalidParameterError
+from ..polytopes import Simplex
 from ..reduction import Reduction
 from .base import Formulation, Row, register_formulation
 
@@ -59,6 +60,9 @@ class ColumnSumVolMin(Formulation):
 
     def row_constraints(self, row: Row, reduction: Reduction) -> list[cp.Constraint]:
         return [row.h >= 0, row.total == self.rho * row.unit]
+
+    def abundance_polytope(self) -> Simplex:
+        return Simplex(self.rho)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(rho={self.rho!r})"

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import cvxpy as cp
 
+from ..polytopes import SimplexAtMost
 from ..reduction import Reduction
 from .base import Row, register_formulation
 from .column_sum import ColumnSumVolMin
@@ -47,3 +48,6 @@ class ColumnSumAtMostVolMin(ColumnSumVolMin):
 
     def row_constraints(self, row: Row, reduction: Reduction) -> list[cp.Constraint]:
         return [row.h >= 0, row.total <= self.rho * row.unit]
+
+    def abundance_polytope(self) -> SimplexAtMost:
+        return SimplexAtMost(self.rho)

@@ -29,6 +29,7 @@ import cvxpy as cp
 import numpy as np
 
 from ..exceptions import InvalidParameterError, ModelMismatchWarning
+from ..polytopes import Simplex
 from ..reduction import Reduction, affine_set_reduction, l1_column_scale
 from .base import Formulation, Row, register_formulation
 
@@ -151,6 +152,10 @@ class RowSumVolMin(Formulation):
 
     def row_constraints(self, row: Row, reduction: Reduction) -> list[cp.Constraint]:
         return [row.h >= 0]
+
+    def abundance_polytope(self) -> Simplex:
+        # With H 1 = 1 (fixed_row_sum): every row of H on the unit simplex.
+        return Simplex(1.0, axis=1)
 
     def row_sum(self, reduction: Reduction) -> np.ndarray:
         """``e_r``: the affine set fitting puts a row of ones last in ``Xt``."""
