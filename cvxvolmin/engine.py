@@ -96,7 +96,7 @@ def cofactor_direction(Q: np.ndarray, i: int) -> np.ndarray:
     return p / np.linalg.norm(p)
 
 
-def degenerate_error(hint: str = "") -> DegenerateError:
+def degenerate_error(hint: str) -> DegenerateError:
     """The error for a feasible set that holds no nonsingular Q.
 
     ``hint`` (from :func:`~cvxvolmin.declaration.constraint_hint`) names a
@@ -112,7 +112,7 @@ def degenerate_error(hint: str = "") -> DegenerateError:
     )
 
 
-def _best_row(lp: RowLP, p: np.ndarray, hint: str = "") -> np.ndarray:
+def _best_row(lp: RowLP, p: np.ndarray, hint: str) -> np.ndarray:
     up = lp.maximize(p)
     down = lp.maximize(-p)
     best = up if abs(p @ up) >= abs(p @ down) else down
@@ -122,11 +122,10 @@ def _best_row(lp: RowLP, p: np.ndarray, hint: str = "") -> np.ndarray:
 
 
 def _logabsdet(Q: np.ndarray) -> float:
-    sign, logdet = np.linalg.slogdet(Q)
-    return float(logdet) if sign != 0 else -np.inf
+    return float(np.linalg.slogdet(Q)[1])  # -inf for a singular Q
 
 
-def _sweep_rows(lp: RowLP, Q: np.ndarray, hint: str = "") -> None:
+def _sweep_rows(lp: RowLP, Q: np.ndarray, hint: str) -> None:
     for i in range(Q.shape[0]):
         Q[i] = _best_row(lp, cofactor_direction(Q, i), hint)
 
@@ -158,11 +157,13 @@ def line_search(Q: np.ndarray, D: np.ndarray) -> float:
     best_t, best_gain = grid[k], values[k]
     for lo, hi in ((grid[max(k - 1, 0)], grid[k]), (grid[k], grid[min(k + 1, _LINE_GRID)])):
         at_lo, at_hi = slope(lo), slope(hi)
-        if lo < hi and np.isfinite(at_lo) and np.isfinite(at_hi) and at_lo > 0.0 > at_hi:
+        # (lo == hi at the ends of [0, 1] gives at_lo == at_hi: no sign change.)
+        if np.isfinite(at_lo) and np.isfinite(at_hi) and at_lo > 0.0 > at_hi:
             t = brentq(slope, lo, hi, xtol=1e-15)  # t is in [0, 1]: absolute is relative
             if gain(t) > best_gain:
                 best_t, best_gain = t, float(gain(t))
-    return float(best_t) if best_gain > 0.0 else 0.0
+    # gain(0) = 0 and argmax takes the first maximum: best_t is 0 unless some t gains.
+    return float(best_t)
 
 
 def _joint_step(lp: RowLP, Q: np.ndarray) -> None:
@@ -229,7 +230,7 @@ def maximize_volume(
         Appended to a :class:`~cvxvolmin.DegenerateError`'s message (see
         :func:`~cvxvolmin.declaration.constraint_hint`).
     """
-    Q = np.array(Q0, dtype=float, copy=True)
+    Q = np.array(Q0, dtype=float)  # a copy (np.array copies by default)
     if row_sum is None:
         step_once = partial(_sweep_rows, lp, hint=hint)
     else:

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import re
+import time
+import warnings
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 from scipy.spatial import ConvexHull
 
 import cvxvolmin
-from cvxvolmin.declaration import constraint_hint
-from cvxvolmin.engine import line_search, maximize_volume, optimize
+from cvxvolmin import engine
+from cvxvolmin.declaration import WORKING_SET_THRESHOLD, constraint_hint
+from cvxvolmin.engine import _check_row_sum, _confirmed, line_search, maximize_volume, optimize
 from cvxvolmin.formulations import (
     BoundedAbundanceVolMin,
     ColumnSumAtMostVolMin,
@@ -60,15 +66,19 @@ def _identity_reduction(r: int) -> Reduction:
     )
 
 
-def test_the_best_start_is_kept_not_the_first():
+@pytest.mark.parametrize("n_starts", [2, 3])
+def test_the_best_start_is_kept_not_the_first(n_starts, capsys):
+    form = _PolytopeRows()
+    form.n_starts = n_starts  # with 2, the best start is the last one
     trace = optimize(
-        _PolytopeRows(),
+        form,
         _identity_reduction(3),
         np.random.default_rng(1),
         solver="HIGHS",
         max_iter=20,
         tol=1e-12,
     )
+    assert capsys.readouterr() == ("", "")  # quiet unless verbose
     first, *others = trace.start_logdets
     assert first == pytest.approx(np.log(29.0), abs=1e-9)  # the first start stays poor
     assert max(others) == pytest.approx(np.log(43.0), abs=1e-9)
@@ -79,18 +89,45 @@ def test_the_best_start_is_kept_not_the_first():
         assert np.min(np.abs(_BEST - row).max(axis=1)) <= 1e-9
 
 
-@pytest.mark.parametrize(("a", "b"), [(2.0, 0.6), (3.0, 0.7), (1.5, 0.4)])
-def test_line_search_finds_an_interior_maximum(a, b):
-    # det(I + t diag(a, -b)) = (1 + t a)(1 - t b): largest at t = (a - b) / (2ab),
-    # inside (0, 1) and off the search's grid.
-    t = line_search(np.eye(2), np.diag([a, -b]))
-    assert 0.0 < t < 1.0
-    assert t == pytest.approx((a - b) / (2 * a * b), abs=1e-8)
-    # A third, shrinking direction: the maximum of the cubic det moves inside.
-    det = np.poly1d([a, 1.0]) * np.poly1d([-b, 1.0]) * np.poly1d([-0.1, 1.0])
+@pytest.mark.parametrize(
+    "lam",
+    [
+        [2.0, -0.6],
+        [3.0, -0.7],
+        [1.5, -0.4],
+        [1.0, -0.95],  # the maximum, t = 0.026, lies in the first grid interval
+        # A third, shrinking direction: the maximum of the cubic det moves inside.
+        [2.0, -0.6, -0.1],
+        [3.0, -0.7, -0.1],
+        [1.5, -0.4, -0.1],
+        [2.5, -0.8, -0.1],  # a root finder stopping at its default 2e-12 is 7e-14 off here
+    ],
+)
+def test_line_search_finds_an_interior_maximum_to_rounding(lam):
+    # det(I + t diag(lam)) = prod_k (1 + t lam_k) has one stationary point in (0, 1),
+    # off the search's grid (for two factors, t = (a - b) / (2ab)).
+    det = np.poly1d([1.0])
+    for value in lam:
+        det *= np.poly1d([value, 1.0])
     stationary = [t.real for t in det.deriv().roots if abs(t.imag) < 1e-12 and 0 < t.real < 1]
     assert len(stationary) == 1
-    assert line_search(np.eye(3), np.diag([a, -b, -0.1])) == pytest.approx(stationary[0], abs=1e-8)
+    t = line_search(np.eye(len(lam)), np.diag(lam))
+    assert t == pytest.approx(stationary[0], abs=1e-14)
+
+
+@pytest.mark.parametrize("spin", [0.0, 1e-3])
+def test_line_search_next_to_a_singular_point_warns_nothing(spin):
+    # det(I + t D) = (1 - t) (1 + M t)^31 (1 + spin^2 t^2) is largest near
+    # t = (31 M - 1) / (32 M), one grid point from t = 1, where it vanishes: the gain
+    # and its slope are evaluated there (log 0, 1 / 0). A rotation block (spin > 0)
+    # makes the spectrum complex, where 1 / 0 is also an invalid value.
+    M = 1000.0
+    D = np.diag([-1.0] + [M] * 31 + [0.0, 0.0])
+    D[-2, -1], D[-1, -2] = spin, -spin
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        t = line_search(np.eye(len(D)), D)
+    assert t == pytest.approx((31 * M - 1) / (32 * M), abs=1e-8)
 
 
 class _TinyBox:
@@ -107,19 +144,165 @@ class _TinyBox:
         return q
 
 
-def test_a_tiny_polytope_is_not_degenerate():
+class _RecordingBox(_TinyBox):
+    """A box that records the norm of every LP objective it is given."""
+
+    def __init__(self, size):
+        super().__init__(size)
+        self.norms = []
+
+    def maximize(self, direction):
+        self.norms.append(np.linalg.norm(direction))
+        return super().maximize(direction)
+
+
+class _ScheduledBox:
+    """Q of size 1 x 1 in the box ``|q| <= sizes[k]`` at step k: log|det Q| = log(sizes[k])."""
+
+    def __init__(self, sizes, n_solves=0):
+        self.sizes, self.n_solves, self.before = np.asarray(sizes), n_solves, n_solves
+
+    def maximize(self, direction):
+        step = min((self.n_solves - self.before) // 2, len(self.sizes) - 1)  # 2 LPs a step
+        self.n_solves += 1
+        return self.sizes[step] * np.sign(direction)
+
+
+class _OneVertex:
+    """A joint LP whose answer is always the vertex V."""
+
+    def __init__(self, V):
+        self.V, self.n_solves = V, 0
+
+    def maximize(self, direction):
+        self.n_solves += 1
+        return self.V.ravel().copy()
+
+
+class _NanRows:
+    """An LP whose answers are not finite (no real LP's; the guard of log|det Q|)."""
+
+    n_solves = 0
+
+    def maximize(self, direction):
+        return np.full(direction.shape, np.nan)
+
+
+def test_a_tiny_polytope_is_not_degenerate(capsys):
     # Rows of norm 1e-12 are as good as any: the degenerate test is relative to |q|.
     rng = np.random.default_rng(0)
     trace = maximize_volume(_TinyBox(1e-12), rng.standard_normal((4, 4)), max_iter=10, tol=1e-9)
     np.testing.assert_array_equal(np.abs(trace.Q), 1e-12)  # rows are box vertices
     assert trace.logdet_history[-1] > 4 * np.log(1e-12)  # nonsingular
+    assert capsys.readouterr() == ("", "")  # quiet unless verbose
 
 
-def test_a_flat_polytope_is_degenerate_and_the_hint_is_shown():
-    with pytest.raises(cvxvolmin.DegenerateError, match=r"hyperplane.*HINT\. Otherwise"):
-        maximize_volume(
-            _TinyBox(1.0, flat_last=True), np.eye(3), max_iter=5, tol=1e-9, hint=" HINT."
+@pytest.mark.parametrize("joint", [False, True])
+@pytest.mark.parametrize("scale", [1e-6, 1e6])
+def test_lp_objectives_have_unit_norm_whatever_the_scale_of_Q(joint, scale):
+    # LP optimality tolerances are absolute, so the cofactors of a row move (of
+    # the order of 1 / |Q|) and the gradient inv(Q).T of a joint step are normalized.
+    Q0 = scale * np.random.default_rng(0).standard_normal((3, 3))
+    box = _RecordingBox(2.0 * scale)
+    maximize_volume(box, Q0, max_iter=3, tol=1e-9, row_sum=Q0.sum(axis=0) if joint else None)
+    assert len(box.norms) >= 2
+    np.testing.assert_allclose(box.norms, 1.0, rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [float, int])
+def test_the_start_is_copied_and_made_float(dtype):
+    Q0 = np.array([[2, 1], [1, 3]], dtype=dtype)
+    trace = maximize_volume(_TinyBox(0.5), Q0, max_iter=5, tol=1e-9)
+    np.testing.assert_array_equal(Q0, [[2, 1], [1, 3]])  # untouched
+    np.testing.assert_array_equal(np.abs(trace.Q), 0.5)  # box vertices, even from integers
+
+
+def test_a_joint_step_to_the_vertex_lands_on_it_exactly():
+    rng = np.random.default_rng(0)
+    Q0 = np.eye(3) + rng.uniform(0.1, 0.2, (3, 3))
+    V = 3.0 * Q0 + rng.uniform(0.0, 0.01, (3, 3))  # |det| grows all along the segment
+    assert not np.array_equal(Q0 + (V - Q0), V)  # the rounding a step t = 1 must avoid
+    trace = maximize_volume(_OneVertex(V), Q0, max_iter=5, tol=1e-12, row_sum=Q0.sum(axis=0))
+    np.testing.assert_array_equal(trace.Q, V)
+    assert (trace.n_iter, trace.converged) == (2, True)  # the second step stays at V
+
+
+@pytest.mark.parametrize(
+    ("previous", "tol", "gain", "n_iter"),
+    [
+        (-100.0, 1e-6, 0.5e-4, 2),  # gain <= tol * |L|: settled
+        (-100.0, 1e-6, 2.0e-4, 3),
+        (0.5, 1e-6, 0.5e-6, 2),  # |L| < 1: the threshold is tol itself
+        (0.5, 1e-6, 1.5e-6, 3),
+        (0.5, 0.0, 0.0, 2),  # tol = 0: a step that gains nothing ends the run
+    ],
+)
+def test_the_stopping_rule_is_relative_to_the_previous_log_det(previous, tol, gain, n_iter):
+    # Steps 1 and 2 reach log|det Q| = previous and previous + gain; later steps gain nothing.
+    box = _ScheduledBox(np.exp([previous, previous + gain]))
+    trace = maximize_volume(box, np.ones((1, 1)), max_iter=10, tol=tol)
+    assert (trace.n_iter, trace.converged) == (n_iter, True)
+    np.testing.assert_allclose(trace.logdet_history[:2], [previous, previous + gain], atol=1e-12)
+
+
+_STEP_LINE = re.compile(r"sweep (\d+): log\|det Q\| = (\S+?)(?: \((\S+)\))?, (\d+) LPs, (\S+) s")
+
+
+def test_verbose_reports_every_step_and_the_trace_counts_this_runs_lps(capsys):
+    # The LP solved 7 problems before this run: counts are this run's.
+    box = _ScheduledBox(np.exp([-3.0, -2.5, -1.75]), n_solves=7)
+    start = time.perf_counter()
+    trace = maximize_volume(box, np.ones((1, 1)), max_iter=3, tol=1e-9, verbose=True)
+    elapsed = time.perf_counter() - start
+    np.testing.assert_allclose(trace.logdet_history, [-3.0, -2.5, -1.75], atol=1e-12)
+    assert trace.converged is False  # the budget ended while log|det Q| still rose
+    assert (trace.n_iter, trace.n_lp_solves) == (3, 6)
+    assert trace.start_logdets == (trace.logdet_history[-1],)
+    out, err = capsys.readouterr()
+    assert out == ""
+    lines = err.splitlines()
+    assert len(lines) == 3
+    for k, line in enumerate(lines, start=1):
+        step, value, gain, lps, seconds = _STEP_LINE.fullmatch(line).groups()
+        assert (int(step), int(lps)) == (k, 2 * k)  # LPs so far
+        assert float(value) == pytest.approx(trace.logdet_history[k - 1], rel=1e-9)
+        if k == 1:
+            assert gain is None
+        else:
+            change = trace.logdet_history[k - 1] - trace.logdet_history[k - 2]
+            assert float(gain) == pytest.approx(change, rel=1e-3)
+        assert 0.0 <= float(seconds) <= elapsed + 1e-3  # time since the start (rounded)
+
+
+_REMEDY = "noisy data use cvxvolmin.robust.fit_robust(X, rank), or try a smaller rank."
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+@pytest.mark.parametrize("hint", ["", " HINT."])
+@pytest.mark.parametrize("cause", ["flat", "not finite"])
+def test_degenerate_errors_say_what_is_wrong_and_what_to_do(cause, hint):
+    # A flat polytope holds no nonsingular Q; an LP answer that is not finite makes
+    # Q singular. The message ends with the remedy, after the hint when there is one.
+    lp, Q0 = (
+        (_TinyBox(1.0, flat_last=True), np.eye(3)) if cause == "flat" else (_NanRows(), np.eye(2))
+    )
+    with pytest.raises(cvxvolmin.DegenerateError) as caught:
+        # No hint: the default.
+        maximize_volume(lp, Q0, max_iter=5, tol=1e-9, **({"hint": hint} if hint else {}))
+    message = str(caught.value)
+    if cause == "flat":
+        assert message.startswith(
+            "every feasible row is orthogonal to the cofactor direction: the feasible set lies "
+            "in a hyperplane through the origin (for column-sum VolMin: the cone of the data "
+            "contains a line), so no nonsingular Q meets the constraints."
         )
+        then = " Otherwise, the data" if hint else " The data"
+        assert f"constraints.{hint}{then} do not support an exact factorization" in message
+        assert message.endswith(f"of this rank; for {_REMEDY}")
+    else:
+        assert message.startswith("Q became singular during a sweep; the feasible set is ")
+        then = " Otherwise, for" if hint else " For"
+        assert message.endswith(f"degenerate at this rank.{hint}{then} {_REMEDY}")
 
 
 class _Capped(ColumnSumVolMin):
@@ -191,12 +374,228 @@ def test_row_sum_check_is_relative_to_the_rows_size():
     rng = np.random.default_rng(0)
     Q = 1e12 * rng.standard_normal((3, 3))
     Q[-1] = np.array([0.0, 0.0, 1.0]) - Q[:-1].sum(axis=0)
-    from cvxvolmin.engine import _check_row_sum
-
     _check_row_sum(Q, np.array([0.0, 0.0, 1.0]))
     # ... and a real gap is refused, before any LP.
     with pytest.raises(cvxvolmin.InvalidParameterError, match="row_sum"):
         _check_row_sum(Q + 1e4, np.array([0.0, 0.0, 1.0]))
+
+
+@pytest.mark.parametrize("scale", [1e-12, 1.0, 1e12])
+def test_row_sum_tolerance_is_relative_to_the_largest_column(scale):
+    # Q = I plus ones in its first row: every column has l1 norm 2 (the first row 11,
+    # all of Q 20), so the tolerance is 1e-9 * 2 * scale.
+    Q = np.eye(10)
+    Q[0] += 1.0
+    Q *= scale
+    row_sum = Q.sum(axis=0)
+    off = np.eye(10)[3]
+    _check_row_sum(Q, row_sum + 1e-14 * scale * off)  # rounding: accepted
+    gap = 5e-9 * 2.0 * scale  # five times the tolerance, a fifth of 1e-9 of all of Q
+    with pytest.raises(
+        cvxvolmin.InvalidParameterError, match=re.escape(f"a vector {gap:.3g} away from")
+    ):
+        _check_row_sum(Q, row_sum + gap * off)
+
+
+@pytest.mark.parametrize(
+    ("finals", "confirmed"),
+    [
+        ([-2.0], False),
+        ([-2.0, -2.0], True),
+        ([-2.0, -3.0], False),
+        ([-2.0, -3.0, -2.0], True),  # any two starts on the largest value
+        ([-3.0, -3.0, -2.0], False),  # two agree, but not on the largest
+        ([-100.0, -100.0 + 5e-6], True),  # agree to 1e-7 of |log|det Q||, here 1e-5
+        ([-100.0, -100.0 + 2e-5], False),
+        ([0.5, 0.5 + 0.5e-7], True),  # ... and to 1e-7 when |log|det Q|| < 1
+        ([0.5, 0.5 + 1.5e-7], False),
+    ],
+)
+def test_two_starts_on_the_largest_value_confirm_it(finals, confirmed):
+    assert _confirmed(finals) is confirmed
+
+
+class _RandomStarts(Formulation):
+    """Starts Q0 drawn from rng (recorded); the LP comes from the test (see _lp_from)."""
+
+    name = "random-starts-test-only"
+
+    def __init__(self, n_starts, fixed_row_sum=False, column_separable=False):
+        self.n_starts = n_starts
+        self.fixed_row_sum, self.column_separable = fixed_row_sum, column_separable
+        self.starts = []
+
+    def row_constraints(self, row, reduction):
+        return []
+
+    def row_sum(self, reduction):
+        return np.array([0.0, 1.0])
+
+    def initial_Q(self, reduction, rng):
+        Q = rng.standard_normal((2, 2))
+        if self.fixed_row_sum:
+            Q[1] = self.row_sum(reduction) - Q[0]
+        self.starts.append(Q)
+        return Q.copy()
+
+
+def _lp_from(monkeypatch, build):
+    monkeypatch.setattr(engine, "build_row_lp", build)
+    monkeypatch.setattr(engine, "build_joint_lp", build)
+
+
+class _SizedStarts(Formulation):
+    """Q of size 1 x 1; start k sets the box of the LP to ``|q| <= exp(finals[k])``."""
+
+    name = "sized-starts-test-only"
+
+    def __init__(self, box, finals):
+        self.box, self.finals, self.n_starts = box, finals, len(finals)
+        self.calls = 0
+
+    def row_constraints(self, row, reduction):
+        return []
+
+    def initial_Q(self, reduction, rng):
+        self.box.size = np.exp(self.finals[self.calls])
+        self.calls += 1
+        return np.ones((1, 1))
+
+
+@pytest.mark.parametrize("finals", [[1.0, 0.0, 2.0], [0.0, 2.0, 1.0], [2.0, 1.0, 0.0]])
+def test_the_best_start_is_kept_wherever_it_comes(monkeypatch, finals):
+    box = _TinyBox(1.0)
+    _lp_from(monkeypatch, lambda formulation, reduction, solver, working_set: box)
+    trace = optimize(
+        _SizedStarts(box, finals),
+        SimpleNamespace(n_samples=10),
+        np.random.default_rng(0),
+        solver="HIGHS",
+        max_iter=10,
+        tol=1e-9,
+    )
+    np.testing.assert_allclose(trace.start_logdets, finals, atol=1e-12)  # no two agree
+    assert trace.logdet_history[-1] == pytest.approx(2.0, abs=1e-12)
+    assert trace.Q[0, 0] == pytest.approx(np.exp(2.0), rel=1e-12)
+
+
+@pytest.mark.parametrize("max_iter", [1, 10])
+def test_on_a_tie_the_first_start_is_kept(monkeypatch, max_iter):
+    # In the box |q_k| <= 1 (r = 2) every start ends at |det Q| = 2 exactly.
+    box = _TinyBox(1.0)
+    _lp_from(monkeypatch, lambda formulation, reduction, solver, working_set: box)
+    form = _RandomStarts(n_starts=3)
+    steps = []
+    trace = optimize(
+        form,
+        SimpleNamespace(n_samples=10),
+        np.random.default_rng(0),
+        solver="HIGHS",
+        max_iter=max_iter,
+        tol=1e-9,
+        callback=lambda step, logdet: steps.append(step),
+    )
+    assert trace.start_logdets == (np.log(2.0),) * 2  # the second start confirms the first
+    first, second = (
+        maximize_volume(_TinyBox(1.0), Q0, max_iter=max_iter, tol=1e-9) for Q0 in form.starts
+    )
+    assert not np.array_equal(first.Q, second.Q)
+    np.testing.assert_array_equal(trace.Q, first.Q)
+    assert trace.logdet_history == first.logdet_history
+    # The LPs of every start count: 4 a step (2 rows, 2 LPs each).
+    assert trace.n_lp_solves == box.n_solves == 4 * len(steps) > first.n_lp_solves
+
+
+@pytest.mark.parametrize("fixed_row_sum", [False, True])
+def test_joint_steps_return_the_snapped_Q(monkeypatch, fixed_row_sum):
+    # The joint LP's vertex meets its active constraints only to the solver's
+    # tolerance, so optimize returns the kept Q snapped onto them (by _snap, here a
+    # stand-in that marks its answer); row moves keep their Q.
+    _lp_from(monkeypatch, lambda formulation, reduction, solver, working_set: _TinyBox(1.0))
+    snapped = []
+
+    def snap(lp, Q):
+        snapped.append(Q.copy())
+        return Q + 1.0
+
+    monkeypatch.setattr(engine, "_snap", snap)
+    form = _RandomStarts(1, fixed_row_sum=fixed_row_sum)
+    trace = optimize(
+        form,
+        SimpleNamespace(n_samples=10),
+        np.random.default_rng(0),
+        solver="HIGHS",
+        max_iter=10,
+        tol=1e-9,
+    )
+    row_sum = form.row_sum(None) if fixed_row_sum else None
+    kept = maximize_volume(_TinyBox(1.0), form.starts[0], max_iter=10, tol=1e-9, row_sum=row_sum)
+    if fixed_row_sum:
+        assert len(snapped) == 1
+        np.testing.assert_array_equal(snapped[0], kept.Q)
+        np.testing.assert_array_equal(trace.Q, kept.Q + 1.0)
+    else:
+        assert snapped == []
+        np.testing.assert_array_equal(trace.Q, kept.Q)
+
+
+@pytest.mark.parametrize("n_starts", [1, 2])
+def test_verbose_names_the_starts_when_there_are_several(monkeypatch, capsys, n_starts):
+    _lp_from(monkeypatch, lambda formulation, reduction, solver, working_set: _TinyBox(1.0))
+    optimize(
+        _RandomStarts(n_starts),
+        SimpleNamespace(n_samples=10),
+        np.random.default_rng(0),
+        solver="HIGHS",
+        max_iter=10,
+        tol=1e-9,
+        verbose=True,
+    )
+    out, err = capsys.readouterr()
+    assert out == ""
+    lines = [line for line in err.splitlines() if not line.startswith("sweep ")]
+    assert lines == ([f"start {k} of {n_starts}" for k in (1, 2)] if n_starts > 1 else [])
+
+
+class _Built(Exception):
+    pass
+
+
+@pytest.mark.parametrize("fixed_row_sum", [False, True])
+@pytest.mark.parametrize(
+    ("separable", "n_samples", "working_set", "expected"),
+    [
+        (True, WORKING_SET_THRESHOLD + 1, None, True),  # by default above the threshold ...
+        (True, WORKING_SET_THRESHOLD, None, False),
+        (False, WORKING_SET_THRESHOLD + 1, None, False),  # ... for separable formulations
+        (True, 10, True, True),  # an explicit choice stands
+        (True, WORKING_SET_THRESHOLD + 1, False, False),
+    ],
+)
+def test_working_sets_by_default_above_the_threshold(
+    monkeypatch, fixed_row_sum, separable, n_samples, working_set, expected
+):
+    asked = []
+
+    def build(formulation, reduction, solver, working_set):
+        asked.append((formulation, reduction, solver, working_set))
+        raise _Built
+
+    _lp_from(monkeypatch, build)
+    form = _RandomStarts(1, fixed_row_sum=fixed_row_sum, column_separable=separable)
+    reduction = SimpleNamespace(n_samples=n_samples)
+    with pytest.raises(_Built):
+        optimize(
+            form,
+            reduction,
+            np.random.default_rng(0),
+            solver="HIGHS",
+            max_iter=10,
+            tol=1e-9,
+            working_set=working_set,
+        )
+    assert asked == [(form, reduction, "HIGHS", expected)]
+    assert asked[0][3] is expected
 
 
 def test_n_starts_below_one_is_refused():
