@@ -1,96 +1,179 @@
-"""Benchmark: the robust solver with and without extrapolated W steps.
+"""Benchmark: fit_robust's fast path against its QP path and scikit-learn NMF, side by side.
 
-Runs :func:`cvxvolmin.robust.fit_robust` side by side in one process on the
-same noisy data, once as shipped and once with the extrapolation switched
-off (a first step of zero makes every extrapolated W the plain one, which
-is then always kept: the plain alternating scheme, at no extra cost).
-Prints per data set the median time, the number of H updates (QPs) over all
-starts, the final objective of each, and the median time ratio.
+One process, the same noisy data for every method (the paper's data,
+``make_paper_data``, plus white noise at ``--snr`` dB), one row per method
+and size:
 
-Data: the paper's three cases (r = 5, M = N = 200) at 20 and 40 dB, and the
-Moffett Field image (r = 3, 2500 pixels) when the real data are found
-(``CVXVOLMIN_DATA`` or ``../shared/data``). Set OPENBLAS_NUM_THREADS=1 on a
-shared machine (see README, Speed).
+* ``fast``: :func:`cvxvolmin.fit_robust` as shipped (projected-gradient H
+  updates, W in the principal subspace);
+* ``fast-full``: the same with ``subspace="full"`` (no approximation);
+* ``qp-full``: ``h_solver="qp", subspace="full"``, the H update as the
+  formulation's QP in cvxpy (OSQP) in the full frame: the previous solver's
+  algorithm, run only up to ``--qp-max`` samples (it took 18 s at N = 1e3
+  and did not finish in 400 s at 1e4);
+* ``sklearn-nmf``: ``sklearn.decomposition.NMF`` with r components (the
+  cheapest fitting baseline; nonnegative cases only, ``--case 1`` or 2).
 
-Usage: python benchmarks/bench_robust.py [--trials 3] [--no-moffet]
+Printed per run: wall time (median over ``--repeat``), the MSE of H
+(:func:`cvxvolmin.matched_mse`), iterations and inner iterations, and
+Python's peak of traced memory relative to the size of X (numpy reports its
+buffers to tracemalloc). Each size then prints the time ratio qp-full / fast.
+
+BLAS threads: ``--threads N`` limits them with threadpoolctl (installed
+with scikit-learn), so one run can measure both settings; the default
+leaves the library's choice. The machine is shared: compare rows of one run.
+
+Usage::
+
+    python benchmarks/bench_robust.py --sizes 1000 10000 100000 --threads 1
+    python benchmarks/bench_robust.py --sizes 200 --rank 5 --case 1 --repeat 5
+    python benchmarks/bench_robust.py --moffet          # the real image, r = 3
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import time
+import tracemalloc
 import warnings
 
 import numpy as np
 
 import cvxvolmin
 from cvxvolmin.robust import add_noise, fit_robust
-from cvxvolmin.robust import solver as robust_solver
 
 
-def run(X: np.ndarray, rank: int, extrapolate: bool) -> tuple[float, int, float]:
-    """One fit: wall time, H updates over all starts, final objective."""
-    counted = {"qp": 0}
-    solve = robust_solver._HUpdate.solve
+def _nmf_H(X: np.ndarray, rank: int) -> np.ndarray:
+    from sklearn.decomposition import NMF
 
-    def counting(self, data, W):
-        counted["qp"] += 1
-        return solve(self, data, W)
+    model = NMF(rank, init="nndsvda", max_iter=1000, random_state=0)
+    return model.fit(X.T).transform(X.T)  # samples as rows: H is N x r
 
-    start_beta = robust_solver._BETA_START
-    robust_solver._HUpdate.solve = counting
-    robust_solver._BETA_START = start_beta if extrapolate else 0.0
-    try:
+
+def _method(name: str):
+    if name == "sklearn-nmf":
+        return lambda X, rank: (_nmf_H(X, rank), 0, 0)
+    options = {
+        "fast": {},
+        "fast-full": {"subspace": "full"},
+        "qp-full": {"h_solver": "qp", "subspace": "full"},
+    }[name]
+
+    def run(X, rank):
+        result = fit_robust(X, rank, random_state=0, **options)
+        return result.H, result.n_iter, result.n_inner
+
+    return run
+
+
+def measure(name: str, X: np.ndarray, rank: int, H_true, repeat: int) -> dict:
+    times, peak = [], 0
+    for attempt in range(repeat):
+        trace = attempt == 0  # memory once; tracing costs a little time
+        if trace:
+            tracemalloc.start()
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # ConvergenceWarning is counted in the objective
+            warnings.simplefilter("ignore")
             start = time.perf_counter()
-            result = fit_robust(X, rank, random_state=0)
+            H, n_iter, n_inner = _method(name)(X, rank)
+            times.append(time.perf_counter() - start)
+        if trace:
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+    mse = cvxvolmin.matched_mse(H_true, H) if H_true is not None else float("nan")
+    return {
+        "time": statistics.median(times),
+        "mse": mse,
+        "n_iter": n_iter,
+        "n_inner": n_inner,
+        "memory": peak / X.nbytes,
+        "H": H,
+    }
+
+
+def _threads(count: int | None):
+    if count is None:
+        return contextlib.nullcontext()
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=count, user_api="blas")
+
+
+def synthetic(args) -> None:
+    methods = ["fast", "fast-full", "qp-full"] + (["sklearn-nmf"] if args.case in (1, 2) else [])
+    print(
+        f"M = {args.features}, r = {args.rank}, case {args.case}, {args.snr:g} dB, "
+        f"BLAS threads: {args.threads or 'default'}, median of {args.repeat}"
+    )
+    print("| N | method | time (s) | MSE of H | iterations | inner | peak memory / X |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for n in args.sizes:
+        X, _, H = cvxvolmin.make_paper_data(
+            args.rank, case=args.case, n_features=args.features, n_samples=n, random_state=0
+        )
+        noisy = add_noise(X, args.snr, random_state=1)
+        del X
+        rows = {}
+        for name in methods:
+            if name == "qp-full" and n > args.qp_max:
+                continue
+            rows[name] = row = measure(name, noisy, args.rank, H, args.repeat)
+            print(
+                f"| {n} | {name} | {row['time']:.2f} | {row['mse']:.2e} | {row['n_iter']} "
+                f"| {row['n_inner']} | {row['memory']:.2f} |",
+                flush=True,
+            )
+        if "qp-full" in rows:
+            ratio = rows["qp-full"]["time"] / rows["fast"]["time"]
+            print(f"|  | qp-full / fast | {ratio:.1f} |  |  |  |  |", flush=True)
+
+
+def moffet(args) -> None:
+    from cvxvolmin.datasets import load_moffet
+    from cvxvolmin.metrics import match_columns
+
+    X = load_moffet().X
+    print(f"Moffett Field, {X.shape[1]} pixels, r = 3, BLAS threads: {args.threads or 'default'}")
+    print("| method | time (s) | iterations | inner | largest angle to qp-full (deg) |")
+    print("| --- | --- | --- | --- | --- |")
+    options = {"qp-full": {"h_solver": "qp", "subspace": "full"}, "fast": {}}
+    options["fast-full"] = {"subspace": "full"}
+    reference = None
+    for name, chosen in options.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            start = time.perf_counter()
+            result = fit_robust(X, 3, random_state=0, **chosen)
             elapsed = time.perf_counter() - start
-    finally:
-        robust_solver._HUpdate.solve = solve
-        robust_solver._BETA_START = start_beta
-    return elapsed, counted["qp"], result.objective
-
-
-def data_sets(include_moffet: bool):
-    for case in (1, 2, 3):
-        X, _, _ = cvxvolmin.make_paper_data(5, case=case, random_state=0)
-        for snr in (20.0, 40.0):
-            yield f"case {case}, {snr:g} dB", add_noise(X, snr, random_state=1), 5
-    if include_moffet:
-        from cvxvolmin.datasets import DataNotFoundError, load_moffet
-
-        try:
-            yield "Moffet, 2500 pixels", load_moffet().X, 3
-        except DataNotFoundError as error:
-            print(f"Moffet skipped: {error}")
+        reference = result.W if reference is None else reference
+        perm = match_columns(reference, result.W)[0]
+        matched = result.W[:, perm]
+        cosines = np.sum(reference * matched, axis=0) / (
+            np.linalg.norm(reference, axis=0) * np.linalg.norm(matched, axis=0)
+        )
+        angle = float(np.degrees(np.arccos(np.clip(cosines.min(), -1.0, 1.0))))
+        print(
+            f"| {name} | {elapsed:.2f} | {result.n_iter} | {result.n_inner} | {angle:.3f} |",
+            flush=True,
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--trials", type=int, default=3, help="repetitions (default 3)")
-    parser.add_argument("--no-moffet", action="store_true", help="skip the real data set")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
+    parser.add_argument("--features", type=int, default=200, help="M (default 200)")
+    parser.add_argument("--rank", type=int, default=10, help="r (default 10)")
+    parser.add_argument("--case", type=int, default=3, choices=(1, 2, 3))
+    parser.add_argument("--snr", type=float, default=30.0, help="dB (default 30)")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per cell (median)")
+    parser.add_argument("--qp-max", type=int, default=1000, help="largest N for qp-full")
+    parser.add_argument("--threads", type=int, help="BLAS threads (threadpoolctl)")
+    parser.add_argument("--moffet", action="store_true", help="the Moffett Field image instead")
     args = parser.parse_args()
-
-    print(
-        "| data | plain: time (s) | QPs | objective | extrapolated: time (s) | QPs | objective "
-        "| time ratio |"
-    )
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-    ratios = []
-    for name, X, rank in data_sets(not args.no_moffet):
-        rows = {}
-        for extrapolate in (False, True):
-            runs = [run(X, rank, extrapolate) for _ in range(args.trials)]
-            rows[extrapolate] = (statistics.median(r[0] for r in runs), runs[0][1], runs[0][2])
-        ratio = rows[True][0] / rows[False][0]
-        ratios.append(ratio)
-        (t0, q0, f0), (t1, q1, f1) = rows[False], rows[True]
-        print(
-            f"| {name} | {t0:.2f} | {q0} | {f0:.10g} | {t1:.2f} | {q1} | {f1:.10g} | {ratio:.2f} |"
-        )
-    print(f"\nmedian time ratio (extrapolated / plain): {statistics.median(ratios):.2f}")
+    with _threads(args.threads):
+        moffet(args) if args.moffet else synthetic(args)
 
 
 if __name__ == "__main__":

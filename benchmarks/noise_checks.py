@@ -34,9 +34,10 @@ import numpy as np
 import cvxvolmin
 from cvxvolmin.baselines import plain_nmf
 from cvxvolmin.metrics import match_columns
+from cvxvolmin.polytopes import Simplex
 from cvxvolmin.reduction import affine_set_reduction, l1_column_scale
 from cvxvolmin.robust import add_noise, fit_robust
-from cvxvolmin.robust import solver as robust_solver
+from cvxvolmin.robust.h_step import ProjectedGradient
 
 R = 5
 
@@ -73,8 +74,11 @@ def oracle() -> None:
         for seed in range(3):
             noisy, W, H = noisy_case(1, snr, seed)
             n = noisy.shape[1]
-            update = robust_solver._HUpdate(n, R, np.linalg.norm(noisy) / np.sqrt(n), "OSQP", 0)
-            oracle_H = update.solve(noisy, W * H.sum(axis=0))  # H given the true W
+            W_true = W * H.sum(axis=0)  # the scaling for which H's columns sum to one
+            update = ProjectedGradient(Simplex(1.0))
+            start = np.full((n, R), 1.0 / n)
+            # H given the true W, to the rounding floor (the robust solver's H update).
+            oracle_H = update.solve(W_true.T @ W_true, noisy.T @ W_true, start, 0.0).H
             nmf = plain_nmf(noisy, R, random_state=seed).H
             robust = fit_robust(noisy, R, random_state=seed).H
             mses = [cvxvolmin.matched_mse(H, est) for est in (oracle_H, nmf, robust)]
