@@ -18,7 +18,7 @@ from .exceptions import (
     NoisyColumnsWarning,
     SolverFailedError,
 )
-from .factorization import FitResult, fit
+from .factorization import FactorizationResult, FitResult, fit
 from .formulations import (
     BoundedAbundanceVolMin,
     ColumnSumAtMostVolMin,
@@ -45,6 +45,7 @@ __all__ = [
     "ConvergenceWarning",
     "CvxvolminError",
     "DegenerateError",
+    "FactorizationResult",
     "FitResult",
     "Formulation",
     "InfeasibleError",

@@ -97,16 +97,16 @@ def _writing(path):
 
 
 @contextlib.contextmanager
-def _sweep_progress(enabled: bool):
-    """A bar over sweeps on a terminal; yields its callback, or None."""
-    bar = terminal_bar(enabled, desc="sweeps", unit="sweep", leave=False)
+def _sweep_progress(enabled: bool, unit: str = "sweep", name: str = "log|det Q|"):
+    """A bar over sweeps (or iterations) on a terminal; yields its callback, or None."""
+    bar = terminal_bar(enabled, desc=f"{unit}s", unit=unit, leave=False)
     if bar is None:
         yield None
         return
     with bar:
 
-        def callback(step: int, logdet: float) -> None:
-            bar.set_postfix_str(f"log|det Q| = {logdet:.8g}")
+        def callback(step: int, value: float) -> None:
+            bar.set_postfix_str(f"{name} = {value:.8g}")
             bar.update(1)
 
         yield callback
@@ -131,15 +131,19 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     from . import fit
 
     out = _check_out_path(args.out, ".npz")
+    if args.lam is not None and not args.robust:
+        raise _BadInput("--lam weighs the volume term of the robust fit; add --robust.")
     X = _load_input(args)
+    if args.robust:
+        return _fit_robust(args, X, out)
     with _sweep_progress(enabled=not args.verbose) as callback:
         result = fit(
             X,
             args.rank,
             formulation=args.formulation,
-            solver=args.solver,
-            max_iter=args.max_iter,
-            tol=args.tol,
+            solver=args.solver or "HIGHS",
+            max_iter=100 if args.max_iter is None else args.max_iter,
+            tol=1e-9 if args.tol is None else args.tol,
             random_state=args.seed,
             verbose=args.verbose,
             callback=callback,
@@ -167,6 +171,53 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         f"({result.n_lp_solves} LPs, {result.time_s:.3f} s)"
     )
     print(f"  log|det Q| = {result.logdet:.10g}")
+    _print_fit_lines(result, scattering, out, "W, H, Q, logdet_history")
+    return 0
+
+
+def _fit_robust(args: argparse.Namespace, X, out: Path | None) -> int:
+    from .robust import fit_robust
+
+    with _sweep_progress(enabled=not args.verbose, unit="iteration", name="objective") as callback:
+        result = fit_robust(
+            X,
+            args.rank,
+            formulation=args.formulation,
+            lam=args.lam,
+            solver=args.solver or "OSQP",
+            max_iter=500 if args.max_iter is None else args.max_iter,
+            tol=1e-6 if args.tol is None else args.tol,
+            random_state=args.seed,
+            verbose=args.verbose,
+            callback=callback,
+        )
+    if out is not None:
+        with _writing(out):
+            np.savez(
+                out,
+                W=result.W,
+                H=result.H,
+                objective_history=np.asarray(result.objective_history),
+            )
+    summary = result.summary()
+    scattering = None
+    if args.check:
+        scattering = result.check_scattering(random_state=args.seed)
+        summary["scattering"] = scattering.to_dict()
+    if args.json:
+        print(json.dumps(summary))
+        return 0
+    print(
+        f"robust {result.formulation.name} VolMin, rank {summary['rank']}: "
+        f"{result.stop_reason.replace('_', ' ')} after {result.n_iter} iterations "
+        f"({result.h_solver} H updates, {result.time_s:.3f} s)"
+    )
+    print(f"  objective = {result.objective:.10g} with lam = {result.lam:.4g}, from {result.init}")
+    _print_fit_lines(result, scattering, out, "W, H, objective_history")
+    return 0
+
+
+def _print_fit_lines(result, scattering, out: Path | None, written: str) -> None:
     print(f"  fit error ||X - W H^T|| / ||X|| = {result.fit_error:.3e}")
     if result.formulation.fixed_row_sum:
         print(f"  min H = {result.min_H:.3e}")
@@ -175,8 +226,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     if scattering is not None:
         print(f"  the fitted H is {_verdict_text(scattering)} ({scattering.reason})")
     if out is not None:
-        print(f"  wrote W, H, Q, logdet_history to {out}")
-    return 0
+        print(f"  wrote {written} to {out}")
 
 
 def _verdict_text(result) -> str:
@@ -366,11 +416,37 @@ def build_parser() -> argparse.ArgumentParser:
     _add_input_arguments(fit, "X, M x N with samples as columns (--transpose: as rows)")
     fit.add_argument("--rank", type=int, required=True, help="number of factors r")
     fit.add_argument("--formulation", default="column-sum", help="criterion (default column-sum)")
-    fit.add_argument("--solver", default="HIGHS", help="cvxpy LP solver (default HIGHS)")
-    fit.add_argument("--max-iter", type=int, default=100, help="maximum sweeps (default 100)")
-    fit.add_argument("--tol", type=float, default=1e-9, help="stopping tolerance (default 1e-9)")
+    fit.add_argument(
+        "--robust",
+        action="store_true",
+        help="fit noisy data: volume-regularized VolMin (cvxvolmin.fit_robust)",
+    )
+    fit.add_argument(
+        "--lam",
+        type=float,
+        default=None,
+        help="with --robust: weight of the volume term (default: the data-scaled rule)",
+    )
+    fit.add_argument(
+        "--solver",
+        default=None,
+        help="cvxpy solver: LP (default HIGHS), or with --robust the QP of a formulation "
+        "without a fast projection (default OSQP)",
+    )
+    fit.add_argument(
+        "--max-iter",
+        type=int,
+        default=None,
+        help="maximum sweeps (default 100), or iterations with --robust (default 500)",
+    )
+    fit.add_argument(
+        "--tol",
+        type=float,
+        default=None,
+        help="stopping tolerance (default 1e-9; 1e-6 with --robust)",
+    )
     fit.add_argument("--seed", type=int, default=None, help="random seed of the start")
-    fit.add_argument("--out", help="write W, H, Q and the history to this .npz file")
+    fit.add_argument("--out", help="write W, H (Q) and the history to this .npz file")
     fit.add_argument("--json", action="store_true", help="print one JSON object")
     fit.add_argument("--verbose", action="store_true", help="print log|det Q| per sweep")
     fit.add_argument(

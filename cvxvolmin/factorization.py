@@ -31,8 +31,24 @@ from .validation import (
 _NOISY_COLUMN = 0.1
 
 
-class _ConstraintDiagnostics:
-    """``min_H`` and ``colsum_error`` of a result with ``H`` and ``formulation``."""
+class FactorizationResult:
+    """What every fitted factorization ``X ≈ W @ H.T`` offers (exact or robust).
+
+    Subclasses are dataclasses with the fields ``W``, ``H``, ``formulation``,
+    ``n_iter``, ``converged``, ``time_s`` and ``fit_error``; this base adds
+    the diagnostics computed from them, the stopping reason, the history of
+    the objective and the check of the fitted H.
+    """
+
+    @property
+    def stop_reason(self) -> str:
+        """Why the iterations stopped: ``"converged"`` or ``"max_iter"``."""
+        return "converged" if self.converged else "max_iter"
+
+    @property
+    def history(self) -> tuple[float, ...]:
+        """The objective after each step (subclasses name it after their objective)."""
+        raise NotImplementedError
 
     @property
     def min_H(self) -> float:
@@ -45,9 +61,19 @@ class _ConstraintDiagnostics:
         rho = getattr(self.formulation, "rho", 1.0)
         return float(np.max(np.abs(self.H.sum(axis=0) - rho)))
 
+    def check_scattering(self, **options):
+        """Check whether the fitted H is sufficiently scattered.
+
+        Same as ``cvxvolmin.check_scattering(result.H, **options)``; the
+        checker reads the rounding left in the LP's exact zeros as zeros.
+        """
+        from .scattering import check_scattering
+
+        return check_scattering(self.H, **options)
+
 
 @dataclass(frozen=True)
-class FitResult(_ConstraintDiagnostics):
+class FitResult(FactorizationResult):
     """A fitted factorization ``X ≈ W @ H.T``.
 
     Attributes
@@ -99,15 +125,10 @@ class FitResult(_ConstraintDiagnostics):
         """Final ``log|det Q|``, the objective the AO maximized."""
         return self.logdet_history[-1]
 
-    def check_scattering(self, **options):
-        """Check whether the fitted H is sufficiently scattered.
-
-        Same as ``cvxvolmin.check_scattering(result.H, **options)``; the
-        checker reads the rounding left in the LP's exact zeros as zeros.
-        """
-        from .scattering import check_scattering
-
-        return check_scattering(self.H, **options)
+    @property
+    def history(self) -> tuple[float, ...]:
+        """``logdet_history``."""
+        return self.logdet_history
 
     def summary(self) -> dict:
         """The scalar diagnostics as a JSON-ready dict."""

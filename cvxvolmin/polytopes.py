@@ -55,8 +55,10 @@ def _simplex_threshold_by_sort(V: np.ndarray, total: float) -> np.ndarray:
     return cumulative[np.arange(V.shape[0]), support - 1] / support
 
 
-def _simplex_threshold(V: np.ndarray, total: float, start: np.ndarray | None = None) -> np.ndarray:
-    """Per row of V, the tau with ``sum(max(v - tau, 0)) = total``.
+def _simplex_threshold(
+    V: np.ndarray, total: float, start: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of V, the tau with ``sum(max(v - tau, 0)) = total``, and ``max(V - tau, 0)``.
 
     ``g(tau) = sum(max(v - tau, 0)) - total`` is convex, piecewise linear and
     decreasing, so a Newton step from any point lands at or left of the
@@ -69,31 +71,34 @@ def _simplex_threshold(V: np.ndarray, total: float, start: np.ndarray | None = N
     n = V.shape[1]
     tau = (V.sum(axis=1) - total) / n if start is None else np.array(start, dtype=float)
     count = np.full(V.shape[0], -1)
+    kept = np.empty_like(V)  # max(V - tau, 0), one buffer for every step
     for _ in range(_MICHELOT_STEPS):
-        shifted = V - tau[:, None]
-        new_count = np.count_nonzero(shifted > 0, axis=1)
+        np.subtract(V, tau[:, None], out=kept)
+        np.maximum(kept, 0.0, out=kept)
+        new_count = np.count_nonzero(kept, axis=1)
         if np.array_equal(new_count, count):
-            return tau
+            return tau, kept
         # No active entry: tau is above every v, and the root is below it.
         lost = new_count == 0
         if lost.any():
             tau[lost] = (V[lost].sum(axis=1) - total) / n
             count = np.full(V.shape[0], -1)
             continue
-        excess = np.maximum(shifted, 0.0, out=shifted).sum(axis=1) - total
-        tau = tau + excess / new_count
+        tau = tau + (kept.sum(axis=1) - total) / new_count
         count = new_count
-    return _simplex_threshold_by_sort(V, total)
+    tau = _simplex_threshold_by_sort(V, total)
+    return tau, np.maximum(V - tau[:, None], 0.0)
 
 
 def _rescaled(S: np.ndarray, total: float) -> np.ndarray:
-    """Rows of S scaled to sum to ``total`` exactly (to rounding of the total itself).
+    """Rows of S (a fresh array, scaled in place) made to sum to ``total`` to rounding.
 
     The thresholded rows sum to ``total`` only up to rounding of the input's
     magnitude (``eps * max|g|``), which can exceed ``eps * total`` by far.
     """
     sums = S.sum(axis=1, keepdims=True)
-    return S * (total / np.where(sums > 0, sums, total))
+    S *= total / np.where(sums > 0, sums, total)
+    return S
 
 
 class AbundancePolytope(ABC):
@@ -156,8 +161,8 @@ class Simplex(AbundancePolytope):
         V = _slices(np.asarray(G, dtype=float), self.axis)
         # Newton from a stale threshold may overshoot to the left: still exact.
         start = state if state is not None and state.shape == (V.shape[0],) else None
-        tau = _simplex_threshold(V, self.total, start)
-        return _slices(_rescaled(np.maximum(V - tau[:, None], 0.0), self.total), self.axis), tau
+        tau, kept = _simplex_threshold(V, self.total, start)
+        return _slices(_rescaled(kept, self.total), self.axis), tau
 
     def min_linear(self, C: np.ndarray) -> np.ndarray:
         return self.total * _slices(C, self.axis).min(axis=1)
@@ -180,8 +185,7 @@ class SimplexAtMost(AbundancePolytope):
         clipped = np.maximum(V, 0.0)
         over = clipped.sum(axis=1) > self.total
         if over.any():
-            tau = _simplex_threshold(V[over], self.total)
-            clipped[over] = _rescaled(np.maximum(V[over] - tau[:, None], 0.0), self.total)
+            clipped[over] = _rescaled(_simplex_threshold(V[over], self.total)[1], self.total)
         return _slices(clipped, self.axis)
 
     def min_linear(self, C: np.ndarray) -> np.ndarray:

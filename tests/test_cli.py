@@ -72,6 +72,45 @@ def test_fit_writes_npz_and_matches_the_api(tmp_path, paper_X, capsys):
     assert lines[4:] == [f"  wrote W, H, Q, logdet_history to {out}"]
 
 
+def test_fit_robust_matches_the_api_and_writes_its_history(tmp_path, paper_X, capsys):
+    X, H = paper_X
+    noisy = cvxvolmin.add_noise(X, 30.0, random_state=2)
+    np.save(tmp_path / "X.npy", noisy)
+    out = tmp_path / "fit.npz"
+    argv = ["fit", str(tmp_path / "X.npy"), "--rank", "4", "--seed", "0", "--robust"]
+    status, text, _ = run([*argv, "--lam", "0.5", "--out", str(out)], capsys)
+    assert status == 0
+    api = cvxvolmin.fit_robust(noisy, 4, lam=0.5, random_state=0)
+    with np.load(out, allow_pickle=False) as saved:
+        assert set(saved.files) == {"W", "H", "objective_history"}
+        np.testing.assert_array_equal(saved["H"], api.H)
+        np.testing.assert_array_equal(saved["objective_history"], api.objective_history)
+    lines = text.splitlines()
+    assert lines[0].startswith(
+        f"robust column-sum VolMin, rank 4: converged after {api.n_iter} iterations "
+        "(projected-gradient H updates, "
+    )
+    assert lines[1] == f"  objective = {api.objective:.10g} with lam = 0.5, from {api.init}"
+    assert lines[-1] == f"  wrote W, H, objective_history to {out}"
+    # The default lam is the API's rule; --json carries the robust summary.
+    status, text, _ = run([*argv, "--json"], capsys)
+    summary = json.loads(text)
+    default = cvxvolmin.fit_robust(noisy, 4, random_state=0)
+    assert status == 0 and summary["lam"] == pytest.approx(default.lam, rel=1e-12)
+    assert summary["method"] == "robust-column-sum" and summary["stop_reason"] == "converged"
+    assert cvxvolmin.matched_mse(H, default.H) < 1e-3
+
+
+def test_lam_without_robust_is_bad_input(tmp_path, paper_X, capsys):
+    np.save(tmp_path / "X.npy", paper_X[0])
+    status, out, err = run(["fit", str(tmp_path / "X.npy"), "--rank", "4", "--lam", "1"], capsys)
+    assert status == 2 and out == ""
+    assert (
+        err.strip()
+        == "cvxvolmin fit: error: --lam weighs the volume term of the robust fit; add --robust."
+    )
+
+
 @pytest.mark.parametrize("fmt", ["csv", "txt", "mat", "mat-var", "transposed"])
 def test_fit_reads_every_format(tmp_path, paper_X, capsys, fmt):
     X, H = paper_X

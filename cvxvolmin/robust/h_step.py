@@ -78,7 +78,10 @@ class ProjectedGradient:
         n_iter = 0
         while n_iter < self.max_iter:
             n_iter += 1
-            x_new, state = self.polytope.project_from(y - (2.0 / lipschitz) * (yA - B), state)
+            step = yA - B  # the gradient step y - (2 / L)(yA - B), in one buffer
+            step *= -2.0 / lipschitz
+            step += y
+            x_new, state = self.polytope.project_from(step, state)
             xA_new = x_new @ A
             # For a step from any y, f(x_new) - min f <= L^2 ||y - x_new||^2 / (2 mu)
             # (mu the strong convexity of f): quadratic in the step, so far

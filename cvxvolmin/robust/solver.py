@@ -51,7 +51,7 @@ from ..exceptions import (
     InfeasibleError,
     InvalidParameterError,
 )
-from ..factorization import _ConstraintDiagnostics, fit
+from ..factorization import FactorizationResult, fit
 from ..formulations import ColumnSumVolMin, Formulation, RowSumVolMin, get_formulation
 from ..formulations.base import fast_polytope
 from ..metrics import relative_residual
@@ -117,7 +117,7 @@ _BETA_START, _BETA_GROWTH, _BETA_MIN, _BETA_MAX = 0.5, 1.5, 0.05, 8.0
 
 
 @dataclass(frozen=True)
-class RobustFitResult(_ConstraintDiagnostics):
+class RobustFitResult(FactorizationResult):
     """A fitted volume-regularized factorization ``X ≈ W @ H.T``.
 
     Field names follow :class:`cvxvolmin.FitResult` where they mean the same.
@@ -194,6 +194,11 @@ class RobustFitResult(_ConstraintDiagnostics):
     def objective(self) -> float:
         """Final value of the regularized objective."""
         return self.objective_history[-1]
+
+    @property
+    def history(self) -> tuple[float, ...]:
+        """``objective_history``."""
+        return self.objective_history
 
     def summary(self) -> dict:
         """The scalar diagnostics as a JSON-ready dict."""
