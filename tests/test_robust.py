@@ -380,6 +380,23 @@ def test_projected_gradient_needs_a_polytope():
         fit_robust(np.eye(4), 2, formulation=_Capped(), h_solver="projected-gradient")
 
 
+def test_only_the_best_screened_start_goes_on():
+    """Every start runs the screening iterations; one continues, its history unbroken."""
+    # Case 2 at 40 dB: the exact start crawls, the trimmed one needs a few more steps.
+    noisy, _ = _noisy(r=5, n=200, snr=40.0, case=2, seed=0)
+    steps = []
+    result = _quiet_robust(noisy, 5, callback=lambda i, value: steps.append(i))
+    screen = robust_solver._SCREEN
+    runs = np.split(np.asarray(steps), np.flatnonzero(np.diff(steps) != 1) + 1)
+    assert [run[0] for run in runs] == [1, 1]
+    np.testing.assert_array_equal(runs[0], np.arange(1, screen + 1))  # cut at the screen
+    # The kept start went past the screen, numbering its iterations on.
+    assert result.init == "exact-trimmed" and result.n_iter == len(runs[1]) > screen
+    history = np.asarray(result.objective_history)
+    assert len(history) == result.n_iter + 1
+    assert np.all(np.diff(history) <= 1e-12 * abs(history[0]))
+
+
 def test_callback_sees_every_iteration_and_the_stop_reason_is_stated():
     noisy, _ = _noisy()
     seen = []

@@ -52,6 +52,20 @@ class HStep:
     n_iter: int
 
 
+def _dot(a: np.ndarray, b: np.ndarray) -> float:
+    """``<a, b>`` without the copy ``np.vdot`` makes of Fortran-ordered arrays."""
+    if (a.flags.f_contiguous and b.flags.f_contiguous) or (
+        a.flags.c_contiguous and b.flags.c_contiguous
+    ):
+        return float(np.dot(a.ravel(order="K"), b.ravel(order="K")))
+    return float(np.vdot(a, b))
+
+
+def _times(x: np.ndarray, A: np.ndarray) -> np.ndarray:
+    """``x @ A`` in x's Fortran order (so that every N x r array shares one layout)."""
+    return (A.T @ x.T).T
+
+
 class ProjectedGradient:
     """FISTA with monotone restarts over an abundance polytope (see the module notes)."""
 
@@ -61,7 +75,7 @@ class ProjectedGradient:
 
     def gap(self, grad: np.ndarray, H: np.ndarray) -> float:
         """The Frank-Wolfe gap at H for the gradient ``grad``: a bound on ``f(H) - min f``."""
-        return max(float(np.vdot(grad, H) - self.polytope.min_linear(grad).sum()), 0.0)
+        return max(_dot(grad, H) - float(self.polytope.min_linear(grad).sum()), 0.0)
 
     def solve(self, A: np.ndarray, B: np.ndarray, H0: np.ndarray, gap_tol: float) -> HStep:
         low, high = (float(v) for v in np.linalg.eigvalsh(A)[[0, -1]])
@@ -69,7 +83,7 @@ class ProjectedGradient:
         # Fortran order: each column of H contiguous, where the projections reduce.
         B = np.asfortranarray(B)
         x = np.asfortranarray(self.polytope.project(H0))  # H0 is feasible up to rounding
-        xA = x @ A
+        xA = _times(x, A)
         gap = self.gap(2.0 * (xA - B), x)
         if gap <= gap_tol or lipschitz <= 0.0:
             return HStep(x, gap, 0)
@@ -82,18 +96,17 @@ class ProjectedGradient:
             step *= -2.0 / lipschitz
             step += y
             x_new, state = self.polytope.project_from(step, state)
-            xA_new = x_new @ A
+            xA_new = _times(x_new, A)
             # For a step from any y, f(x_new) - min f <= L^2 ||y - x_new||^2 / (2 mu)
             # (mu the strong convexity of f): quadratic in the step, so far
             # tighter than the Frank-Wolfe gap near the optimum.
+            moved = y - x_new
             mapped = (
-                lipschitz**2 * float(np.sum((y - x_new) ** 2)) / (2.0 * convexity)
-                if convexity > 0.0
-                else np.inf
+                lipschitz**2 * _dot(moved, moved) / (2.0 * convexity) if convexity > 0.0 else np.inf
             )
             # f(x_new) - f(x) from the difference (A symmetric), accurate to
             # rounding of the change itself, not of f.
-            change = float(np.vdot(xA_new - xA, x_new + x) - 2.0 * np.vdot(B, x_new - x))
+            change = _dot(xA_new - xA, x_new + x) - 2.0 * _dot(B, x_new - x)
             if change >= 0.0:
                 if plain:  # even a plain step gains nothing: the rounding floor
                     gap = min(gap, mapped)
