@@ -16,11 +16,15 @@ from cvxvolmin.formulations import (
     ColumnSumAtMostVolMin,
     ColumnSumVolMin,
     Formulation,
+    Row,
     RowSumVolMin,
     available_formulations,
+    fast_polytope,
     get_formulation,
     register_formulation,
 )
+from cvxvolmin.polytopes import CappedSimplex, Simplex, SimplexAtMost
+from cvxvolmin.reduction import svd_reduction
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -59,10 +63,109 @@ def test_get_formulation_passes_parameters_to_a_name_or_class():
 
 
 def test_get_formulation_names_the_signature_on_bad_parameters():
-    with pytest.raises(TypeError, match=r"cannot be built with parameters \{'sigma': 1\}"):
+    with pytest.raises(TypeError, match=r"cannot be built with parameters \{'sigma': 1\}") as info:
         get_formulation("column-sum", sigma=1)
+    # Named by its registered name; the hint is the constructor's signature.
+    assert "formulation 'column-sum' cannot be built" in str(info.value)
+    assert "Its signature is ColumnSumVolMin(rho" in str(info.value)
+
+    class Nameless(ColumnSumVolMin):
+        name = ""
+
+    with pytest.raises(TypeError, match="formulation 'Nameless' cannot be built"):
+        get_formulation(Nameless, sigma=1)  # no name: the class's
     with pytest.raises(TypeError, match="set them when constructing the instance"):
         get_formulation(ColumnSumVolMin(), rho=2.0)
+
+
+def test_an_unknown_name_lists_every_available_formulation():
+    with pytest.raises(ValueError, match="unknown formulation 'no-such'; available: ") as info:
+        get_formulation("no-such")
+    listed, hint = str(info.value).split("available: ")[1].split(", or ")
+    assert listed.split(", ") == available_formulations()
+    assert hint == "pass a Formulation instance."
+
+
+@pytest.mark.parametrize("spec", [3, dict, Row])
+def test_get_formulation_refuses_what_is_not_a_formulation(spec):
+    # Classes that are not formulations are refused too, not instantiated.
+    with pytest.raises(TypeError, match="must be a name, a Formulation subclass or instance; got"):
+        get_formulation(spec)
+
+
+def test_a_class_registered_at_run_time_is_found_by_name():
+    class Late(ColumnSumVolMin):
+        name = "test-registered-late"
+
+    assert register_formulation(Late) is Late
+    assert "test-registered-late" in available_formulations()
+    found = get_formulation("test-registered-late", rho=2.0)
+    assert type(found) is Late and found.rho == 2.0
+
+
+def test_register_formulation_refuses_non_formulations_and_nameless_ones():
+    with pytest.raises(TypeError, match="<class 'dict'> is not a Formulation subclass"):
+        register_formulation(dict)
+    with pytest.raises(
+        TypeError, match=r"ColumnSumVolMin\(rho=1.0\) is not a Formulation subclass"
+    ):
+        register_formulation(ColumnSumVolMin())  # an instance, not the class
+
+    class Nameless(ColumnSumVolMin):
+        name = ""
+
+    with pytest.raises(ValueError, match="Nameless needs a non-empty class attribute 'name'"):
+        register_formulation(Nameless)
+
+
+# -- parameters, repr ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cls", "params", "match"),
+    [
+        (ColumnSumVolMin, {"rho": -1}, "rho must be positive and finite; got -1"),
+        (ColumnSumVolMin, {"rho": 0}, "rho must be positive and finite; got 0"),
+        (ColumnSumVolMin, {"rho": np.inf}, "rho must be positive and finite; got inf"),
+        (ColumnSumVolMin, {"rho": True}, "rho must be a positive number; got True"),
+        (ColumnSumVolMin, {"rho": "1"}, "rho must be a positive number; got '1'"),
+        (BoundedAbundanceVolMin, {"upper": 0}, "upper must be positive and finite; got 0"),
+        (BoundedAbundanceVolMin, {"upper": np.inf}, "upper must be positive and finite; got inf"),
+        (BoundedAbundanceVolMin, {"upper": True}, "upper must be a positive number; got True"),
+        (BoundedAbundanceVolMin, {"upper": "0.1"}, "upper must be a positive number; got '0.1'"),
+        (RowSumVolMin, {"n_restarts": True}, "n_restarts must be a positive integer; got True"),
+        (RowSumVolMin, {"n_restarts": 2.0}, "n_restarts must be a positive integer; got 2.0"),
+    ],
+)
+def test_parameters_are_validated_with_the_offending_value(cls, params, match):
+    with pytest.raises(ValueError, match=match):
+        cls(**params)
+
+
+@pytest.mark.parametrize(
+    ("formulation", "text"),
+    [
+        (ColumnSumVolMin(), "ColumnSumVolMin(rho=1.0)"),
+        (ColumnSumAtMostVolMin(rho=2), "ColumnSumAtMostVolMin(rho=2.0)"),
+        (BoundedAbundanceVolMin(rho=2.0), "BoundedAbundanceVolMin(upper=2.0, rho=2.0)"),
+        (BoundedAbundanceVolMin(upper=0.25), "BoundedAbundanceVolMin(upper=0.25, rho=1.0)"),
+        (RowSumVolMin(), "RowSumVolMin(normalize='auto', n_restarts=5)"),
+        (RowSumVolMin(normalize=None, n_restarts=2), "RowSumVolMin(normalize=None, n_restarts=2)"),
+    ],
+)
+def test_repr_shows_every_parameter_and_rebuilds_the_instance(formulation, text):
+    # Defaults included (upper defaults to rho; 5 restarts, as documented).
+    assert repr(formulation) == text
+    assert repr(eval(text, vars(cvxvolmin.formulations))) == text
+
+
+def test_repr_of_a_formulation_without_parameters_is_its_class():
+    assert repr(FirstSamplesCapped(0.5)) == "FirstSamplesCapped()"
+
+
+def test_row_sum_is_refused_by_criteria_without_a_fixed_row_sum():
+    with pytest.raises(NotImplementedError, match=r"^ColumnSumVolMin has no fixed row sum"):
+        ColumnSumVolMin().row_sum(None)
 
 
 # -- H.T 1 = rho 1 --------------------------------------------------------------
@@ -79,9 +182,17 @@ def test_rho_scales_H_and_nothing_else(paper_data, column_sum_fit):
     np.testing.assert_allclose(result.W @ result.H.T, X, atol=1e-9)
 
 
-def test_rho_must_be_positive():
-    with pytest.raises(ValueError, match="rho must be positive and finite; got -1"):
-        ColumnSumVolMin(rho=-1)
+def test_the_lp_is_the_same_for_every_rho(paper_data):
+    # The LP's column sum is N whatever rho: rho only rescales the recovered H.
+    X, _, _ = paper_data
+    reduction = ColumnSumVolMin().reduce(X, 5)
+    direction = np.random.default_rng(0).standard_normal(5)
+    q_one, q_half, q_three = (
+        build_row_lp(ColumnSumVolMin(rho=rho), reduction, "HIGHS").maximize(direction)
+        for rho in (1.0, 0.5, 3.0)
+    )
+    np.testing.assert_allclose(q_half, q_one, rtol=1e-9, atol=1e-12 * np.abs(q_one).max())
+    np.testing.assert_allclose(q_three, q_one, rtol=1e-9, atol=1e-12 * np.abs(q_one).max())
 
 
 # -- H.T 1 <= 1 -----------------------------------------------------------------
@@ -135,8 +246,16 @@ def test_bounded_abundances_hold_even_below_the_truth(paper_data):
 
 def test_bounded_abundances_refuse_an_unreachable_bound(paper_data):
     X, _, _ = paper_data
-    with pytest.raises(ValueError, match=r"upper=0.001 is below rho / N = 0.005"):
+    with pytest.raises(ValueError, match=r"upper=0.001 is below rho / N = 0.005") as info:
         cvxvolmin.fit(X, 5, formulation=BoundedAbundanceVolMin(upper=0.001))
+    assert "Choose upper >= 0.005." in str(info.value)
+
+
+def test_bounded_abundances_accept_the_tightest_reachable_bound():
+    # upper * N == rho: the columns equal to rho / N everywhere still meet it.
+    BoundedAbundanceVolMin(upper=0.5, rho=2.0).check_data(np.ones((3, 4)))
+    with pytest.raises(ValueError, match=r"Choose upper >= 0.5\."):
+        BoundedAbundanceVolMin(upper=0.25, rho=2.0).check_data(np.ones((3, 4)))
 
 
 # -- user-defined formulations ---------------------------------------------------
@@ -217,3 +336,111 @@ def test_the_custom_formulation_example_runs_and_can_run_again(capsys):
         runpy.run_path(str(EXAMPLES / "custom_formulation.py"), run_name="__main__")
     out = capsys.readouterr().out
     assert "slowly-varying" in out and "MSE" in out
+
+
+# -- abundance polytopes (the robust solver's fast H update) --------------------------
+
+
+def test_row_total_defaults_to_the_sum_of_h():
+    # Public: a user checking a formulation by hand builds Row(q, h, unit).
+    q, h = cp.Variable(2), cp.Constant(np.array([0.5, 1.5, 2.0]))
+    assert Row(q, h, 1.0).total.value == pytest.approx(4.0, rel=1e-15)
+    given = cp.Constant(7.0)  # over all columns when h covers a working set only
+    assert Row(q, h, 1.0, total=given).total is given
+
+
+def _declared_projection(formulation, G, reduction):
+    """The projection of G (in the user's units) onto the set the cvxpy constraints declare.
+
+    Returns the projection and a function giving the constraints' largest
+    violation at a point.
+    """
+    unit = formulation.unit(reduction)
+    H = cp.Variable(G.shape)
+    constraints = []
+    for k in range(G.shape[1]):  # column k of H, in LP units; total defaults to its sum
+        row = Row(cp.Variable(reduction.rank), H[:, k] * unit, unit)
+        constraints += formulation.row_constraints(row, reduction)
+    if formulation.fixed_row_sum:
+        constraints.append(cp.sum(H, axis=1) == 1)
+    tight = {"tol_gap_abs": 1e-12, "tol_gap_rel": 1e-12, "tol_feas": 1e-12}
+    cp.Problem(cp.Minimize(cp.sum_squares(H - G)), constraints).solve(solver="CLARABEL", **tight)
+    projection = H.value.copy()
+
+    def violation(point):
+        H.value = point
+        return max(float(np.max(c.violation())) for c in constraints) / unit
+
+    return projection, violation
+
+
+@pytest.mark.parametrize(
+    "formulation",
+    [
+        ColumnSumVolMin(rho=2.0),
+        ColumnSumAtMostVolMin(rho=0.5),
+        BoundedAbundanceVolMin(upper=0.5, rho=2.0),
+        RowSumVolMin(),
+    ],
+    ids=repr,
+)
+def test_each_abundance_polytope_is_exactly_the_declared_constraints(formulation):
+    """Projections onto the polytope satisfy the declared constraints and are the exact
+    projection onto the set they declare (a point of the set is its own projection).
+    """
+    rng = np.random.default_rng(0)
+    n, r = 8, 3
+    reduction = svd_reduction(rng.uniform(size=(5, n)), r)
+    # Columns (and rows) of very different scales: bounds active and inactive.
+    G = rng.standard_normal((n, r)) * np.array([0.02, 0.4, 3.0]) + 0.05
+    polytope = formulation.abundance_polytope()
+    assert fast_polytope(formulation) == polytope  # the built-ins are trusted
+    H = polytope.project(G)
+    declared, violation = _declared_projection(formulation, G, reduction)
+    assert violation(H) <= 1e-12
+    np.testing.assert_allclose(H, declared, atol=1e-7 * polytope.total)
+    np.testing.assert_allclose(polytope.project(declared), declared, atol=1e-7 * polytope.total)
+
+
+class CapOnly(ColumnSumVolMin):
+    """Adds a bound but keeps the parent's polytope: it must not be trusted."""
+
+    def row_constraints(self, row, reduction):
+        return [*super().row_constraints(row, reduction), row.h <= 0.5 * row.unit]
+
+
+class CapWithPolytope(CapOnly):
+    def abundance_polytope(self):
+        return CappedSimplex(self.rho, 0.5)
+
+
+class PolytopeOnly(ColumnSumVolMin):
+    """Declared below the class of the constraints: trusted (the subclass vouches for it)."""
+
+    def abundance_polytope(self):
+        return SimplexAtMost(self.rho)
+
+
+class Renamed(BoundedAbundanceVolMin):
+    """Overrides neither: both come from the same class, trusted."""
+
+
+@pytest.mark.parametrize(
+    ("formulation", "expected"),
+    [
+        (FirstSamplesCapped(), None),  # the base default
+        (CapOnly(), None),
+        (CappedRowSum(cap=0.6), None),
+        (CapWithPolytope(rho=2.0), CappedSimplex(2.0, 0.5)),
+        (PolytopeOnly(rho=2.0), SimplexAtMost(2.0)),
+        (Renamed(upper=0.5), CappedSimplex(1.0, 0.5)),
+        (RowSumVolMin(), Simplex(1.0, axis=1)),
+    ],
+    ids=lambda value: type(value).__name__,
+)
+def test_a_polytope_is_trusted_only_from_the_class_of_the_constraints_or_below(
+    formulation, expected
+):
+    assert fast_polytope(formulation) == expected
+    if isinstance(formulation, FirstSamplesCapped):
+        assert formulation.abundance_polytope() is None

@@ -130,15 +130,56 @@ def test_zero_columns_get_zero_rows_of_H():
 @pytest.mark.parametrize("normalize", ["auto", "l1", None])
 def test_warns_and_fails_on_mixed_sign_data(normalize):
     X, _, H = cvxvolmin.make_paper_data(5, case=3, random_state=0)
+    applied = "l1" if normalize == "l1" else None  # "auto" fits mixed-sign data as they are
     with pytest.warns(
         cvxvolmin.ModelMismatchWarning,
         match=r"X has negative entries .* so the row-sum model H 1 = 1 does not hold",
-    ):
+    ) as record:
         result = cvxvolmin.fit(
             X, 5, formulation=RowSumVolMin(normalize=normalize, n_restarts=2), random_state=0
         )
+    [mismatch] = [w for w in record if w.category is cvxvolmin.ModelMismatchWarning]
+    message = str(mismatch.message)
+    assert message.startswith(
+        "row-sum VolMin: X has negative entries (W of mixed sign?), and the columns of X "
+        f"(normalize={applied!r}) do not lie on an affine set"
+    )
+    assert "the returned H is expected to be wrong (l1 normalization fits" in message
+    assert "Column-sum VolMin (formulation='column-sum') needs no normalization." in message
+    assert mismatch.filename == __file__  # points at the caller's fit
     assert cvxvolmin.matched_mse(H, result.H) > 1e-3
     assert result.H.min() >= -1e-9  # its own constraints still hold
+
+
+def test_nonnegative_data_off_the_affine_set_warn_without_blaming_signs():
+    # W >= 0 and H >= 0 but rows of H not summing to one, fitted as given;
+    # a zero column and entries below one are still not negative entries.
+    X, _, _ = cvxvolmin.make_paper_data(4, case=1, random_state=0)
+    X[:, 3] = 0.0
+    assert X.min() == 0.0 and np.median(X) < 1.0
+    with pytest.warns(cvxvolmin.ModelMismatchWarning) as record:
+        RowSumVolMin(normalize=None).reduce(X, 4)
+    [message] = [str(w.message) for w in record]
+    assert message.startswith(
+        "row-sum VolMin: after normalization, the columns of X (normalize=None) do not lie"
+    )
+
+
+@pytest.mark.parametrize("scale", [1e-6, 1.0, 1e6])
+def test_the_mismatch_warning_depends_on_the_relative_residual_only(scale):
+    # X of exact rank r, its columns off the affine set by a relative 1e-9
+    # (below the 1e-8 floor: rounding) or 1e-7 (not rounding), at any scale.
+    rng = np.random.default_rng(0)
+    H = rng.uniform(size=(80, 4))
+    H /= H.sum(axis=1, keepdims=True)
+    W = rng.standard_normal((30, 4))
+    wobble = rng.standard_normal(80)[:, None]
+    form = RowSumVolMin(normalize=None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", cvxvolmin.ModelMismatchWarning)
+        form.reduce(scale * W @ (H * (1 + 1e-9 * wobble)).T, 4)
+    with pytest.warns(cvxvolmin.ModelMismatchWarning, match=r"relative residual \d\.\d\de-08"):
+        form.reduce(scale * W @ (H * (1 + 1e-7 * wobble)).T, 4)
 
 
 def test_restarts_are_counted_and_the_best_start_is_kept():
@@ -176,6 +217,10 @@ def test_initial_Q_is_feasible_nonsingular_and_sums_to_e_r():
     assert H0[nonzero].min() > 0  # strictly feasible
     np.testing.assert_array_equal(H0[~nonzero], 0.0)  # zero columns stay zero
     assert abs(np.linalg.det(Q0)) > 0
+    # Halfway from the centre (every abundance 1/r) to the boundary along its direction.
+    centre = np.tile(np.eye(5)[-1] / 5, (5, 1))
+    edge = reduction.Xt.T @ (centre + 2 * (Q0 - centre)).T
+    assert edge[nonzero].min() == pytest.approx(0.0, abs=1e-12)
 
 
 def test_engine_refuses_a_start_that_breaks_the_row_sum():

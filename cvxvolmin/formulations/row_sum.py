@@ -154,8 +154,8 @@ class RowSumVolMin(Formulation):
         return [row.h >= 0]
 
     def abundance_polytope(self) -> Simplex:
-        # With H 1 = 1 (fixed_row_sum): every row of H on the unit simplex.
-        return Simplex(1.0, axis=1)
+        # With H 1 = 1 (fixed_row_sum): every row of H on the unit simplex (total 1).
+        return Simplex(axis=1)
 
     def row_sum(self, reduction: Reduction) -> np.ndarray:
         """``e_r``: the affine set fitting puts a row of ones last in ``Xt``."""
