@@ -84,7 +84,8 @@ class ProjectedGradient:
         B = np.asfortranarray(B)
         x = np.asfortranarray(self.polytope.project(H0))  # H0 is feasible up to rounding
         xA = _times(x, A)
-        gap = self.gap(2.0 * (xA - B), x)
+        grad = 2.0 * (xA - B)  # at x
+        gap = self.gap(grad, x)
         if gap <= gap_tol or lipschitz <= 0.0:
             return HStep(x, gap, 0)
         y, yA, theta, plain = x, xA, 1.0, True
@@ -100,13 +101,14 @@ class ProjectedGradient:
             # For a step from any y, f(x_new) - min f <= L^2 ||y - x_new||^2 / (2 mu)
             # (mu the strong convexity of f): quadratic in the step, so far
             # tighter than the Frank-Wolfe gap near the optimum.
-            moved = y - x_new
+            moved = np.subtract(y, x_new, out=step)
             mapped = (
                 lipschitz**2 * _dot(moved, moved) / (2.0 * convexity) if convexity > 0.0 else np.inf
             )
-            # f(x_new) - f(x) from the difference (A symmetric), accurate to
-            # rounding of the change itself, not of f.
-            change = _dot(xA_new - xA, x_new + x) - 2.0 * _dot(B, x_new - x)
+            # f(x + d) - f(x) = <grad f(x), d> + <d A, d>: the change itself, not
+            # a difference of values of f, so it stays accurate below f's last digit.
+            d, dA = x_new - x, xA_new - xA
+            change = _dot(grad, d) + _dot(dA, d)
             if change >= 0.0:
                 if plain:  # even a plain step gains nothing: the rounding floor
                     gap = min(gap, mapped)
@@ -115,10 +117,14 @@ class ProjectedGradient:
                 continue
             theta_new = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * theta * theta))
             beta = (theta - 1.0) / theta_new
-            y = x_new + beta * (x_new - x)
-            yA = xA_new + beta * (xA_new - xA)  # linear in x: no second product
+            d *= beta
+            y = np.add(d, x_new, out=d)  # x_new + beta (x_new - x), in d's buffer
+            dA *= beta
+            yA = np.add(dA, xA_new, out=dA)  # linear in x: no second product
+            grad = xA_new - B
+            grad *= 2.0
             x, xA, theta, plain = x_new, xA_new, theta_new, False
-            gap = min(self.gap(2.0 * (xA - B), x), mapped)
+            gap = min(self.gap(grad, x), mapped)
             if gap <= gap_tol:
                 break
         return HStep(x, gap, n_iter)
