@@ -143,19 +143,24 @@ def test_parameters_are_validated_with_the_offending_value(cls, params, match):
 
 
 @pytest.mark.parametrize(
-    ("formulation", "text"),
+    ("cls", "params", "text"),
     [
-        (ColumnSumVolMin(), "ColumnSumVolMin(rho=1.0)"),
-        (ColumnSumAtMostVolMin(rho=2), "ColumnSumAtMostVolMin(rho=2.0)"),
-        (BoundedAbundanceVolMin(rho=2.0), "BoundedAbundanceVolMin(upper=2.0, rho=2.0)"),
-        (BoundedAbundanceVolMin(upper=0.25), "BoundedAbundanceVolMin(upper=0.25, rho=1.0)"),
-        (RowSumVolMin(), "RowSumVolMin(normalize='auto', n_restarts=5)"),
-        (RowSumVolMin(normalize=None, n_restarts=2), "RowSumVolMin(normalize=None, n_restarts=2)"),
+        (ColumnSumVolMin, {}, "ColumnSumVolMin(rho=1.0)"),
+        (ColumnSumAtMostVolMin, {"rho": 2}, "ColumnSumAtMostVolMin(rho=2.0)"),
+        (BoundedAbundanceVolMin, {"rho": 2.0}, "BoundedAbundanceVolMin(upper=2.0, rho=2.0)"),
+        (BoundedAbundanceVolMin, {"upper": 0.25}, "BoundedAbundanceVolMin(upper=0.25, rho=1.0)"),
+        (RowSumVolMin, {}, "RowSumVolMin(normalize='auto', n_restarts=5)"),
+        (
+            RowSumVolMin,
+            {"normalize": None, "n_restarts": 2},
+            "RowSumVolMin(normalize=None, n_restarts=2)",
+        ),
     ],
 )
-def test_repr_shows_every_parameter_and_rebuilds_the_instance(formulation, text):
+def test_repr_shows_every_parameter_and_rebuilds_the_instance(cls, params, text):
     # Defaults included (upper defaults to rho; 5 restarts, as documented).
-    assert repr(formulation) == text
+    # Built here, not at collection, so that the constructor runs under the test.
+    assert repr(cls(**params)) == text
     assert repr(eval(text, vars(cvxvolmin.formulations))) == text
 
 
