@@ -148,25 +148,12 @@ def _cmd_fit(args: argparse.Namespace) -> int:
             verbose=args.verbose,
             callback=callback,
         )
-    if out is not None:
-        with _writing(out):
-            np.savez(
-                out,
-                W=result.W,
-                H=result.H,
-                Q=result.Q,
-                logdet_history=np.asarray(result.logdet_history),
-            )
-    summary = result.summary()
-    scattering = None
-    if args.check:
-        scattering = result.check_scattering(random_state=args.seed)
-        summary["scattering"] = scattering.to_dict()
+    arrays = {"Q": result.Q, "logdet_history": np.asarray(result.logdet_history)}
+    scattering = _save_and_summarize(args, result, out, arrays)
     if args.json:
-        print(json.dumps(summary))
         return 0
     print(
-        f"{summary['formulation']} VolMin, rank {summary['rank']}: "
+        f"{result.formulation.name} VolMin, rank {result.H.shape[1]}: "
         f"{'converged' if result.converged else 'NOT converged'} after {result.n_iter} sweeps "
         f"({result.n_lp_solves} LPs, {result.time_s:.3f} s)"
     )
@@ -191,14 +178,29 @@ def _fit_robust(args: argparse.Namespace, X, out: Path | None) -> int:
             verbose=args.verbose,
             callback=callback,
         )
+    scattering = _save_and_summarize(
+        args, result, out, {"objective_history": np.asarray(result.history)}
+    )
+    if args.json:
+        return 0
+    print(
+        f"robust {result.formulation.name} VolMin, rank {result.H.shape[1]}: "
+        f"{result.stop_reason.replace('_', ' ')} after {result.n_iter} iterations "
+        f"({result.h_solver} H updates, {result.time_s:.3f} s)"
+    )
+    print(f"  objective = {result.objective:.10g} with lam = {result.lam:.4g}, from {result.init}")
+    _print_fit_lines(result, scattering, out, "W, H, objective_history")
+    return 0
+
+
+def _save_and_summarize(args: argparse.Namespace, result, out: Path | None, arrays: dict):
+    """Write ``--out``, check the fitted H (``--check``), print the ``--json`` summary.
+
+    Returns the scattering check, or None without ``--check``.
+    """
     if out is not None:
         with _writing(out):
-            np.savez(
-                out,
-                W=result.W,
-                H=result.H,
-                objective_history=np.asarray(result.objective_history),
-            )
+            np.savez(out, W=result.W, H=result.H, **arrays)
     summary = result.summary()
     scattering = None
     if args.check:
@@ -206,15 +208,7 @@ def _fit_robust(args: argparse.Namespace, X, out: Path | None) -> int:
         summary["scattering"] = scattering.to_dict()
     if args.json:
         print(json.dumps(summary))
-        return 0
-    print(
-        f"robust {result.formulation.name} VolMin, rank {summary['rank']}: "
-        f"{result.stop_reason.replace('_', ' ')} after {result.n_iter} iterations "
-        f"({result.h_solver} H updates, {result.time_s:.3f} s)"
-    )
-    print(f"  objective = {result.objective:.10g} with lam = {result.lam:.4g}, from {result.init}")
-    _print_fit_lines(result, scattering, out, "W, H, objective_history")
-    return 0
+    return scattering
 
 
 def _print_fit_lines(result, scattering, out: Path | None, written: str) -> None:

@@ -107,6 +107,12 @@ class AbundancePolytope(ABC):
     total: float
     axis: int
 
+    def __post_init__(self) -> None:
+        # The dataclass subclasses call this after setting their fields.
+        object.__setattr__(self, "total", _check_total(self.total))
+        if self.axis not in (0, 1):
+            raise InvalidParameterError(f"axis must be 0 or 1; got {self.axis!r}.")
+
     @abstractmethod
     def project(self, G: np.ndarray) -> np.ndarray:
         """The Euclidean projection of every slice of G (a new array)."""
@@ -149,11 +155,6 @@ class Simplex(AbundancePolytope):
     total: float = 1.0
     axis: int = 0
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "total", _check_total(self.total))
-        if self.axis not in (0, 1):
-            raise InvalidParameterError(f"axis must be 0 or 1; got {self.axis!r}.")
-
     def project(self, G: np.ndarray) -> np.ndarray:
         return self.project_from(G)[0]
 
@@ -174,11 +175,6 @@ class SimplexAtMost(AbundancePolytope):
 
     total: float = 1.0
     axis: int = 0
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "total", _check_total(self.total))
-        if self.axis not in (0, 1):
-            raise InvalidParameterError(f"axis must be 0 or 1; got {self.axis!r}.")
 
     def project(self, G: np.ndarray) -> np.ndarray:
         V = _slices(np.asarray(G, dtype=float), self.axis)
@@ -204,10 +200,8 @@ class CappedSimplex(AbundancePolytope):
     axis: int = 0
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "total", _check_total(self.total))
+        super().__post_init__()
         object.__setattr__(self, "upper", _check_total(self.upper, "upper"))
-        if self.axis not in (0, 1):
-            raise InvalidParameterError(f"axis must be 0 or 1; got {self.axis!r}.")
 
     def _check_size(self, n: int) -> None:
         if self.upper * n < self.total:
