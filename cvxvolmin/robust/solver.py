@@ -324,17 +324,22 @@ def _w_step(Xt, V, H, lam, delta_abs):
 
 
 class _Problem:
-    """The objective in the frame and the H update, for one (lam, delta)."""
+    """The objective in the frame and the H update; ``lam`` is set once it is known."""
 
-    def __init__(self, frame: _Frame, h_step, lam: float, delta_abs: float):
-        self.frame, self.h_step, self.lam, self.delta_abs = frame, h_step, lam, delta_abs
+    def __init__(self, frame: _Frame, h_step, delta_abs: float):
+        self.frame, self.h_step, self.delta_abs = frame, h_step, delta_abs
+        self.lam = 0.0
         self.n_inner = 0
+        # ||X||^2 (of the data fitted), the scale of every residual.
+        self.energy = frame.offset + float(np.sum(frame.Xt**2))
 
     def residual_sq(self, V: np.ndarray, H: np.ndarray) -> float:
         return self.frame.offset + float(np.sum((self.frame.Xt - V @ H.T) ** 2))
 
-    def objective(self, V: np.ndarray, H: np.ndarray) -> float:
-        return self.residual_sq(V, H) + self.lam * _logdet(V, self.delta_abs)
+    def objective(self, V: np.ndarray, H: np.ndarray) -> tuple[float, float]:
+        """The objective and its residual part ``||X - W H.T||^2``."""
+        residual = self.residual_sq(V, H)
+        return residual + self.lam * _logdet(V, self.delta_abs), residual
 
     def update_H(self, V: np.ndarray, H: np.ndarray, gap_tol: float) -> HStep:
         step = self.h_step.solve(V.T @ V, (V.T @ self.frame.Xt).T, H, gap_tol)
@@ -360,22 +365,23 @@ def _descend(problem: _Problem, V, H, max_iter, tol, verbose, callback, first: i
     times the residual and its H update is certified within that much of
     its optimum.
     """
-    history = [problem.objective(V, H)]
-    floor = np.finfo(float).eps * (problem.frame.offset + float(np.sum(problem.frame.Xt**2)))
+    value, residual = problem.objective(V, H)
+    history = [value]
+    floor = np.finfo(float).eps * problem.energy
     beta, V_mm_prev = _BETA_START, None
     last_decrease = np.inf
-    scale = max(problem.residual_sq(V, H), floor)
+    scale = max(residual, floor)
     for it in range(first, first + max_iter):
         gap_tol = _INNER_FRACTION * max(min(last_decrease, scale), tol * scale)
         V_mm = _w_step(problem.frame.Xt, V, H, problem.lam, problem.delta_abs)
-        after_w = problem.objective(V_mm, H)
+        after_w, residual_w = problem.objective(V_mm, H)
         value, gap = None, np.inf
         if V_mm_prev is not None:
             V_try = V_mm + beta * (V_mm - V_mm_prev)
             step = problem.update_H(V_try, H, gap_tol)
-            value_try = problem.objective(V_try, step.H)
+            value_try, residual_try = problem.objective(V_try, step.H)
             if value_try <= after_w:
-                V, H, value, gap = V_try, step.H, value_try, step.gap
+                V, H, value, residual, gap = V_try, step.H, value_try, residual_try, step.gap
                 beta = min(_BETA_GROWTH * beta, _BETA_MAX)
             else:
                 beta = max(beta / 2, _BETA_MIN)
@@ -383,14 +389,14 @@ def _descend(problem: _Problem, V, H, max_iter, tol, verbose, callback, first: i
         if value is None:
             V = V_mm
             step = problem.update_H(V, H, gap_tol)
-            value, gap = problem.objective(V, step.H), step.gap
+            (value, residual), gap = problem.objective(V, step.H), step.gap
             if value <= after_w:
                 H = step.H
             else:  # a QP solved to tolerance came back (marginally) worse: keep H
-                value = after_w
+                value, residual = after_w, residual_w
         decrease = history[-1] - value
         history.append(value)
-        scale = max(problem.residual_sq(V, H), floor)
+        scale = max(residual, floor)
         if verbose:
             print(
                 f"iteration {it}: objective {value:.12g} ({-decrease:+.3e}), H gap {gap:.2e}",
@@ -632,32 +638,28 @@ def fit_robust(
     starts, note = _starts(frame, data, rank, rng, start_criterion)
     exact_start = starts[0][2] == "exact"
 
-    def feasible(H: np.ndarray) -> np.ndarray:
-        return H if polytope is None else polytope.project(H)
-
     V0, H0, _ = starts[0]
-    H0 = feasible(H0) if H0 is not None else None
+    if H0 is not None and polytope is not None:
+        H0 = polytope.project(H0)  # the exact fit's rounding below zero, clipped
     # lam and delta come from the first start (the exact fit on all columns
     # when it exists), so that the starts compete on one objective.
     delta_abs = delta * float(np.sum(V0**2)) / rank
-    first = _Problem(frame, h_step, 0.0, delta_abs)
-    energy = frame.offset + float(np.sum(frame.Xt**2))
+    problem = _Problem(frame, h_step, delta_abs)
+    energy = problem.energy
     # A start's H needs no more precision than tol relative to ||X||^2; the
     # descent refines it.
     start_gap = tol * energy
     if H0 is None:
-        H0 = first.update_H(V0, _uniform(n_fit, rank, criterion, polytope), start_gap).H
+        H0 = problem.update_H(V0, _uniform(n_fit, rank, criterion, polytope), start_gap).H
     starts[0] = (V0, H0, starts[0][2])
-    residual0 = first.residual_sq(V0, H0)
+    residual0 = problem.residual_sq(V0, H0)
     if exact_start and np.sqrt(residual0 / energy) <= _EXACT_DATA:
         # Exact data: nothing to regularize, nothing to compare.
         history, stop, best_V, best_H, how = [residual0], "exact", V0, H0, "exact"
         init_error, lam_used = float(np.sqrt(residual0 / energy)), 0.0
-        n_inner = first.n_inner
     else:
         lam_used = lam if lam is not None else lam_scale * np.sqrt(energy * residual0) / rank
-        problem = _Problem(frame, h_step, lam_used, delta_abs)
-        problem.n_inner = first.n_inner
+        problem.lam = lam_used
         best = None
         # Every start is descended for _SCREEN iterations and only the lowest
         # continues: from a start whose cone holds a noise column the descent
@@ -684,7 +686,6 @@ def fit_robust(
             history = history + more[1:]
             best = (V_b, H_b, history, stop, how_b, error_b)
         best_V, best_H, history, stop, how, init_error = best
-        n_inner = problem.n_inner
     if stop == "max_iter":
         warnings.warn(
             f"fit_robust stopped after max_iter={max_iter} iterations before the objective "
@@ -715,14 +716,19 @@ def fit_robust(
         stop_reason=stop,
         h_solver=used,
         subspace=subspace,
-        n_inner=n_inner,
+        n_inner=problem.n_inner,
     )
 
 
 def _uniform(n: int, rank: int, criterion: Formulation, polytope) -> np.ndarray:
-    """A start for the first H update: every sample weighing equally, made feasible."""
-    H = np.full((n, rank), 1.0 / n if not criterion.fixed_row_sum else 1.0 / rank)
-    return H if polytope is None else polytope.project(H * getattr(polytope, "total", 1.0))
+    """A start for the first H update: equal entries, in the polytope when there is one.
+
+    Each column (row, for row-sum) gets the polytope's total spread evenly: a
+    point of the simplex, of the "at most" simplex, and of the capped simplex
+    whenever any point is (``upper * N >= total``). The QP path ignores it.
+    """
+    total = 1.0 if polytope is None else polytope.total
+    return np.full((n, rank), total / (rank if criterion.fixed_row_sum else n))
 
 
 def _check_choice(value, choices: tuple[str, ...], name: str) -> str:
