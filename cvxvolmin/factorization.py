@@ -8,23 +8,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.sparse
 
 from .engine import optimize
-from .exceptions import ConvergenceWarning, InvalidParameterError, NoisyColumnsWarning
-from .formulations import Formulation, get_formulation
+from .exceptions import InvalidParameterError, NoisyColumnsWarning
+from .formulations import Formulation
+from .inputs import check_fit_inputs, warn_not_converged
 from .metrics import relative_residual
 from .reduction import offsubspace_fraction
-from .validation import (
-    check_bool,
-    check_callback,
-    check_lp_solver,
-    check_matrix,
-    check_nonnegative_float,
-    check_positive_int,
-    check_random_state,
-    check_rank,
-)
+from .validation import check_lp_solver
 
 # A column with more than this fraction of its norm outside the rank-r
 # subspace is mostly noise (about 6 degrees away from the subspace).
@@ -247,26 +238,23 @@ def fit(
     True
     """
     start = time.perf_counter()
-    form = get_formulation(formulation)
-    # fit never writes into X, so no copy is needed (memory: X can be large).
-    X = check_matrix(X, copy=False, accept_sparse=True)
-    if scipy.sparse.issparse(X) and not form.accepts_sparse:
-        raise InvalidParameterError(
-            f"formulation {form.name!r} needs a dense X; pass X.toarray() or use "
-            "formulation='column-sum', which accepts scipy.sparse input."
-        )
-    rank = check_rank(rank, X.shape)
+    inputs = check_fit_inputs(
+        X,
+        rank,
+        formulation=formulation,
+        max_iter=max_iter,
+        tol=tol,
+        random_state=random_state,
+        verbose=verbose,
+        callback=callback,
+        sparse_hint=None,
+    )
+    X, rank, form = inputs.X, inputs.rank, inputs.formulation
     solver = check_lp_solver(solver)
-    max_iter = check_positive_int(max_iter, "max_iter")
-    tol = check_nonnegative_float(tol, "tol")
-    rng = check_random_state(random_state)
     if working_set not in (None, True, False):
         raise InvalidParameterError(
             f"working_set must be None, True or False; got {working_set!r}."
         )
-    verbose = check_bool(verbose, "verbose")
-    callback = check_callback(callback)
-    form.check_data(X)
 
     reduction = form.reduce(X, rank)
     noisy = offsubspace_fraction(X, reduction) > _NOISY_COLUMN
@@ -291,23 +279,22 @@ def fit(
     trace = optimize(
         form,
         reduction,
-        rng,
+        inputs.rng,
         solver=solver,
-        max_iter=max_iter,
-        tol=tol,
+        max_iter=inputs.max_iter,
+        tol=inputs.tol,
         working_set=working_set,
-        verbose=verbose,
-        callback=callback,
+        verbose=inputs.verbose,
+        callback=inputs.callback,
     )
     if not trace.converged:
         history = trace.logdet_history
-        gain = f"last gain {history[-1] - history[-2]:.3e}" if len(history) > 1 else "one step"
-        warnings.warn(
-            f"stopped after max_iter={max_iter} steps before log|det Q| settled ({gain}; "
-            "convergence needs at least two steps); increase max_iter or tol.",
-            ConvergenceWarning,
-            stacklevel=2,
+        gain = (
+            f"last gain {history[-1] - history[-2]:.3e}"
+            if len(history) > 1
+            else "one step; convergence needs at least two"
         )
+        warn_not_converged(inputs.max_iter, "steps", "log|det Q|", gain)
     W, H = form.recover(trace.Q, reduction)
     fit_error = relative_residual(X, W, H)
     return FitResult(

@@ -117,6 +117,34 @@ class Formulation(ABC):
         """
         return svd_reduction(X, rank)
 
+    def column_scale(self, X) -> np.ndarray | None:
+        """The positive number each column of X is divided by before the fit.
+
+        The fitted H is computed for the scaled columns and its rows are
+        multiplied back by the scale (:meth:`recover`), so H is in X's units.
+        Both :func:`cvxvolmin.fit` (through :meth:`reduce`) and
+        :func:`cvxvolmin.robust.fit_robust` normalize by it.
+
+        Returns
+        -------
+        ndarray of shape (N,) or None
+            None (the default): the columns are used as they are. The
+            column-sum criteria need no normalization, since they depend
+            only on the columns' directions.
+        """
+        return None
+
+    def normalized_columns(self, X) -> tuple[np.ndarray, np.ndarray]:
+        """X with its columns divided by :meth:`column_scale`, and that scale.
+
+        X itself (no copy) and ones when the scale is None. Not meant to be
+        overridden: override :meth:`column_scale`.
+        """
+        scale = self.column_scale(X)
+        if scale is None:
+            return X, np.ones(X.shape[1])
+        return X / scale, scale
+
     def unit(self, reduction: Reduction) -> float:
         """The LP value of one unit of H (see the module notes).
 

@@ -111,13 +111,15 @@ class RowSumVolMin(Formulation):
             return "l1" if np.all(X >= 0) else None
         return self.normalize
 
+    def column_scale(self, X: np.ndarray) -> np.ndarray | None:
+        """The columns' l1 norms when the normalization resolves to ``"l1"``, else None."""
+        return l1_column_scale(X) if self.resolved_normalization(X) == "l1" else None
+
     def reduce(self, X: np.ndarray, rank: int) -> Reduction:
         """Normalize the columns (see ``normalize``), then fit an affine set."""
-        mode = self.resolved_normalization(X)
-        scale = l1_column_scale(X) if mode == "l1" else np.ones(X.shape[1])
-        Xn = X / scale
+        Xn, scale = self.normalized_columns(X)
         reduction = affine_set_reduction(Xn, rank, column_scale=scale)
-        self._warn_on_mismatch(X, Xn, reduction, mode)
+        self._warn_on_mismatch(X, Xn, reduction, self.resolved_normalization(X))
         return reduction
 
     def _warn_on_mismatch(

@@ -46,30 +46,23 @@ import numpy as np
 
 from ..baselines import plain_nmf
 from ..exceptions import (
-    ConvergenceWarning,
     DegenerateError,
     InfeasibleError,
     InvalidParameterError,
 )
 from ..factorization import FactorizationResult, fit
-from ..formulations import ColumnSumVolMin, Formulation, RowSumVolMin, get_formulation
+from ..formulations import ColumnSumVolMin, Formulation, RowSumVolMin
 from ..formulations.base import fast_polytope
+from ..inputs import check_fit_inputs, warn_not_converged
 from ..metrics import relative_residual
 from ..reduction import (
     Reduction,
     _column_blocks,
     column_norms,
-    l1_column_scale,
     leading_triplets,
 )
 from ..validation import (
-    check_bool,
-    check_callback,
-    check_matrix,
     check_nonnegative_float,
-    check_positive_int,
-    check_random_state,
-    check_rank,
     check_solver,
 )
 from .h_step import DeclaredQP, HStep, ProjectedGradient
@@ -445,8 +438,10 @@ def fit_robust(
         The criterion, as for :func:`cvxvolmin.fit`: a registered name or an
         instance. Any formulation whose constraints act on the columns of H
         (``row.h`` and ``row.total``) works, a researcher's own included;
-        row-sum criteria apply their ``normalize`` to X first, as
-        :func:`cvxvolmin.fit` does. A constraint on ``row.q`` is refused.
+        X is normalized by the formulation's ``column_scale`` (row-sum: l1
+        on nonnegative data) and checked by its ``check_data``, through the
+        same code as :func:`cvxvolmin.fit`. A constraint on ``row.q`` is
+        refused.
     lam : float or None, default None
         Weight of the volume term. None:
         ``lam_scale * ||X||_F * ||X - W0 H0.T||_F / r`` with (W0, H0) the
@@ -565,9 +560,19 @@ def fit_robust(
     ('converged', 'projected-gradient')
     """
     start = time.perf_counter()
-    X = check_matrix(X, copy=False)
-    rank = check_rank(rank, X.shape)
-    criterion = get_formulation(formulation)
+    inputs = check_fit_inputs(
+        X,
+        rank,
+        formulation=formulation,
+        max_iter=max_iter,
+        tol=tol,
+        random_state=random_state,
+        verbose=verbose,
+        callback=callback,
+        sparse_hint="fit_robust needs a dense array: pass X.toarray().",
+    )
+    X, rank, criterion = inputs.X, inputs.rank, inputs.formulation
+    max_iter, tol, verbose, callback = inputs.max_iter, inputs.tol, inputs.verbose, inputs.callback
     if lam is not None:
         lam = check_nonnegative_float(lam, "lam")
     lam_scale = check_nonnegative_float(lam_scale, "lam_scale")
@@ -576,8 +581,6 @@ def fit_robust(
         raise InvalidParameterError(
             "delta must be positive; log det(W.T W) alone is -inf at a singular W."
         )
-    max_iter = check_positive_int(max_iter, "max_iter")
-    tol = check_nonnegative_float(tol, "tol")
     h_solver = _check_choice(h_solver, H_SOLVERS, "h_solver")
     subspace = _check_choice(subspace, SUBSPACES, "subspace")
     solver = check_solver(solver)
@@ -586,9 +589,6 @@ def fit_robust(
             f"solver {solver!r} cannot solve the H update, a convex QP; use one of "
             f"{', '.join(sorted(QP_SOLVERS & set(cp.installed_solvers())))}."
         )
-    rng = check_random_state(random_state)
-    verbose = check_bool(verbose, "verbose")
-    callback = check_callback(callback)
     if not np.any(X):
         raise InvalidParameterError("X is all zeros; there is nothing to factor.")
     polytope = fast_polytope(criterion)
@@ -597,26 +597,25 @@ def fit_robust(
             f"formulation {criterion.name!r} declares no abundance polytope, so its H "
             "update has no fast projection; use h_solver='auto' or 'qp'."
         )
-    criterion.check_data(X)
+    if criterion.fixed_row_sum and not isinstance(criterion, RowSumVolMin):
+        raise InvalidParameterError(
+            f"formulation {criterion.name!r} fixes the row sums of Q but is no "
+            "RowSumVolMin: fit_robust knows the row-sum criterion's constraints only."
+        )
     n = X.shape[1]
-
+    # Normalized as cvxvolmin.fit normalizes (the formulation's column_scale);
+    # H goes back to X's units at the end, as Formulation.recover does.
+    data, column_scale = criterion.normalized_columns(X)
     if criterion.fixed_row_sum:
-        if not isinstance(criterion, RowSumVolMin):
-            raise InvalidParameterError(
-                f"formulation {criterion.name!r} fixes the row sums of Q but is no "
-                "RowSumVolMin: fit_robust knows the row-sum criterion's normalization only."
-            )
-        mode = criterion.resolved_normalization(X)
-        column_scale = l1_column_scale(X) if mode == "l1" else np.ones(n)
         # Warns (ModelMismatchWarning) when the normalized X is off the affine model.
         criterion.reduce(X, rank)
         # A zero column is no convex combination of W's columns: its row of H is zero.
         nonzero = np.any(X != 0, axis=0)
-        data = (X / column_scale)[:, nonzero]
+        data = data[:, nonzero]
         start_criterion = copy.copy(criterion)
         start_criterion.normalize = None  # the data are normalized already
     else:
-        data, start_criterion = X, criterion
+        nonzero, start_criterion = None, criterion
 
     frame = _frame(data, rank, subspace)
     n_fit = data.shape[1]
@@ -635,7 +634,7 @@ def fit_robust(
     else:
         used, h_step = "projected-gradient", ProjectedGradient(polytope)
 
-    starts, note = _starts(frame, data, rank, rng, start_criterion)
+    starts, note = _starts(frame, data, rank, inputs.rng, start_criterion)
     exact_start = starts[0][2] == "exact"
 
     V0, H0, _ = starts[0]
@@ -687,18 +686,14 @@ def fit_robust(
             best = (V_b, H_b, history, stop, how_b, error_b)
         best_V, best_H, history, stop, how, init_error = best
     if stop == "max_iter":
-        warnings.warn(
-            f"fit_robust stopped after max_iter={max_iter} iterations before the objective "
-            f"settled (last decrease {history[-2] - history[-1]:.3e}); increase max_iter "
-            "or tol.",
-            ConvergenceWarning,
-            stacklevel=2,
-        )
+        decrease = f"last decrease {history[-2] - history[-1]:.3e}"
+        warn_not_converged(max_iter, "iterations", "the objective", decrease)
     W, H = frame.lift(best_V), best_H
-    if criterion.fixed_row_sum:
+    if nonzero is not None:
         H_all = np.zeros((n, rank))
-        H_all[nonzero] = H * column_scale[nonzero, None]  # in X's units, as cvxvolmin.fit does
+        H_all[nonzero] = H
         H = H_all
+    H = H * column_scale[:, None]  # in X's units, as Formulation.recover does
     return RobustFitResult(
         W=W,
         H=H,
