@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import inspect
 import json
 import os
 import sys
@@ -141,12 +142,10 @@ def _cmd_fit(args: argparse.Namespace) -> int:
             X,
             args.rank,
             formulation=args.formulation,
-            solver=args.solver or "HIGHS",
-            max_iter=100 if args.max_iter is None else args.max_iter,
-            tol=1e-9 if args.tol is None else args.tol,
             random_state=args.seed,
             verbose=args.verbose,
             callback=callback,
+            **_given_mode_options(args),
         )
     arrays = {"Q": result.Q, "logdet_history": np.asarray(result.logdet_history)}
     scattering = _save_and_summarize(args, result, out, arrays)
@@ -162,6 +161,13 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _given_mode_options(args: argparse.Namespace) -> dict:
+    """--solver, --max-iter, --tol as given: when left out, the function's own default
+    applies (fit's or fit_robust's, which differ; --help states both)."""
+    options = {"solver": args.solver, "max_iter": args.max_iter, "tol": args.tol}
+    return {name: value for name, value in options.items() if value is not None}
+
+
 def _fit_robust(args: argparse.Namespace, X, out: Path | None) -> int:
     from .robust import fit_robust
 
@@ -171,12 +177,10 @@ def _fit_robust(args: argparse.Namespace, X, out: Path | None) -> int:
             args.rank,
             formulation=args.formulation,
             lam=args.lam,
-            solver=args.solver or "OSQP",
-            max_iter=500 if args.max_iter is None else args.max_iter,
-            tol=1e-6 if args.tol is None else args.tol,
             random_state=args.seed,
             verbose=args.verbose,
             callback=callback,
+            **_given_mode_options(args),
         )
     scattering = _save_and_summarize(
         args, result, out, {"objective_history": np.asarray(result.history)}
@@ -391,9 +395,29 @@ def _add_input_arguments(parser: argparse.ArgumentParser, what: str) -> None:
     )
 
 
+def _default(function, name: str):
+    """The default of a keyword of ``function``, for a help text that states it."""
+    return inspect.signature(function).parameters[name].default
+
+
+def _words(values) -> str:
+    """A list default as it is typed on the command line: ``10 20 30``."""
+    return " ".join(map(str, values))
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The ``cvxvolmin`` argument parser."""
+    """The ``cvxvolmin`` argument parser.
+
+    Every option that takes a value states its default in its help (and its choices,
+    when it has some): %(default)s, or the library's own default when the command
+    leaves the keyword to the library.
+    """
     from . import __version__
+
+    # From the defining modules: the package-level names may be wrapped or replaced.
+    from .factorization import fit as fit_function
+    from .robust import DEFAULT_SNR_METHODS, SNR_METHODS
+    from .robust.solver import fit_robust
 
     parser = _Parser(
         prog="cvxvolmin",
@@ -409,7 +433,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_input_arguments(fit, "X, M x N with samples as columns (--transpose: as rows)")
     fit.add_argument("--rank", type=int, required=True, help="number of factors r")
-    fit.add_argument("--formulation", default="column-sum", help="criterion (default column-sum)")
+    fit.add_argument("--formulation", default="column-sum", help="criterion (default %(default)s)")
     fit.add_argument(
         "--robust",
         action="store_true",
@@ -421,26 +445,31 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="with --robust: weight of the volume term (default: the data-scaled rule)",
     )
+
+    def per_mode(name: str) -> str:
+        return f"default {_default(fit_function, name)}; {_default(fit_robust, name)} with --robust"
+
     fit.add_argument(
         "--solver",
         default=None,
-        help="cvxpy solver: LP (default HIGHS), or with --robust the QP of a formulation "
-        "without a fast projection (default OSQP)",
+        help="cvxpy solver: LP, or with --robust the QP of a formulation without a fast "
+        f"projection ({per_mode('solver')})",
     )
     fit.add_argument(
         "--max-iter",
         type=int,
         default=None,
-        help="maximum sweeps (default 100), or iterations with --robust (default 500)",
+        help=f"maximum sweeps, or iterations with --robust ({per_mode('max_iter')})",
     )
     fit.add_argument(
-        "--tol",
-        type=float,
-        default=None,
-        help="stopping tolerance (default 1e-9; 1e-6 with --robust)",
+        "--tol", type=float, default=None, help=f"stopping tolerance ({per_mode('tol')})"
     )
-    fit.add_argument("--seed", type=int, default=None, help="random seed of the start")
-    fit.add_argument("--out", help="write W, H (Q) and the history to this .npz file")
+    fit.add_argument(
+        "--seed", type=int, default=None, help="random seed of the start (default: fresh)"
+    )
+    fit.add_argument(
+        "--out", help="write W, H (Q) and the history to this .npz file (default: none)"
+    )
     fit.add_argument("--json", action="store_true", help="print one JSON object")
     fit.add_argument("--verbose", action="store_true", help="print log|det Q| per sweep")
     fit.add_argument(
@@ -456,11 +485,24 @@ def build_parser() -> argparse.ArgumentParser:
         description="Decide whether H (N x r, rows are samples) is sufficiently scattered.",
     )
     _add_input_arguments(check, "H, N x r with samples as rows (--transpose: r x N)")
-    check.add_argument("--method", choices=("auto", "sample", "exact"), default="auto")
-    check.add_argument("--tol", type=float, default=1e-9, help="boundary tolerance (default 1e-9)")
-    check.add_argument("--samples", type=int, default=2000, help="points of bd C to test")
-    check.add_argument("--time-limit", type=float, default=60.0, help="seconds (default 60)")
-    check.add_argument("--seed", type=int, default=None, help="random seed of the sampling")
+    check.add_argument(
+        "--method",
+        choices=("auto", "sample", "exact"),
+        default="auto",
+        help="how to decide: %(choices)s (default %(default)s)",
+    )
+    check.add_argument(
+        "--tol", type=float, default=1e-9, help="boundary tolerance (default %(default)s)"
+    )
+    check.add_argument(
+        "--samples", type=int, default=2000, help="points of bd C to test (default %(default)s)"
+    )
+    check.add_argument(
+        "--time-limit", type=float, default=60.0, help="seconds (default %(default)s)"
+    )
+    check.add_argument(
+        "--seed", type=int, default=None, help="random seed of the sampling (default: fresh)"
+    )
     check.add_argument("--json", action="store_true", help="print one JSON object")
     check.set_defaults(handler=_cmd_check)
 
@@ -475,14 +517,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="plain NMF, row-sum and column-sum VolMin on the paper's synthetic data",
         description="The paper's Table 2: mean MSE of H over trials, beside the published values.",
     )
-    table2.add_argument("--trials", type=int, default=50, help="trials per rank and case")
-    table2.add_argument("--ranks", type=int, nargs="+", default=[5, 10], help="ranks r")
-    table2.add_argument("--seed", type=int, default=0, help="root random seed (default 0)")
+    table2.add_argument(
+        "--trials", type=int, default=50, help="trials per rank and case (default %(default)s)"
+    )
+    ranks = [5, 10]
+    table2.add_argument(
+        "--ranks", type=int, nargs="+", default=ranks, help=f"ranks r (default {_words(ranks)})"
+    )
+    table2.add_argument(
+        "--seed", type=int, default=0, help="root random seed (default %(default)s)"
+    )
     table2.add_argument("--json", action="store_true", help="print one JSON object")
-    table2.add_argument("--out", help="also write the table to FILE.md, .csv or .json")
+    table2.add_argument(
+        "--out", help="also write the table to FILE.md, .csv or .json (default: none)"
+    )
     table2.set_defaults(handler=_cmd_reproduce)
-
-    from .robust import DEFAULT_SNR_METHODS
 
     noise = experiments.add_parser(
         "noise",
@@ -492,20 +541,33 @@ def build_parser() -> argparse.ArgumentParser:
             "MSE of H for each method."
         ),
     )
+    snrs = [10, 20, 30, 40, 60]
     noise.add_argument(
-        "--snr", type=float, nargs="+", default=[10, 20, 30, 40, 60], help="SNRs in dB"
-    )
-    noise.add_argument("--trials", type=int, default=5, help="trials per case (default 5)")
-    noise.add_argument("--rank", type=int, default=5, help="rank r (default 5)")
-    noise.add_argument(
-        "--cases", type=int, nargs="+", choices=(1, 2, 3), default=[1, 2, 3], help="cases"
+        "--snr", type=float, nargs="+", default=snrs, help=f"SNRs in dB (default {_words(snrs)})"
     )
     noise.add_argument(
-        "--methods", nargs="+", default=list(DEFAULT_SNR_METHODS), help="methods to compare"
+        "--trials", type=int, default=5, help="trials per case (default %(default)s)"
     )
-    noise.add_argument("--seed", type=int, default=0, help="root random seed (default 0)")
+    noise.add_argument("--rank", type=int, default=5, help="rank r (default %(default)s)")
+    cases = [1, 2, 3]
+    noise.add_argument(
+        "--cases",
+        type=int,
+        nargs="+",
+        choices=cases,
+        default=cases,
+        help=f"cases, from %(choices)s (default {_words(cases)})",
+    )
+    methods = list(DEFAULT_SNR_METHODS)
+    noise.add_argument(
+        "--methods",
+        nargs="+",
+        default=methods,
+        help=f"methods to compare, from {', '.join(SNR_METHODS)} (default {_words(methods)})",
+    )
+    noise.add_argument("--seed", type=int, default=0, help="root random seed (default %(default)s)")
     noise.add_argument("--json", action="store_true", help="print one JSON object")
-    noise.add_argument("--plot", help="also write MSE against SNR to FILE.png")
+    noise.add_argument("--plot", help="also write MSE against SNR to FILE.png (default: none)")
     noise.set_defaults(handler=_cmd_noise)
 
     demo = commands.add_parser(

@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -313,7 +314,6 @@ def test_interrupt_and_closed_output_end_in_one_line_or_silence(
 
 
 def test_warnings_print_one_line_each_before_the_error(tmp_path, paper_X, monkeypatch, capsys):
-    import warnings
 
     real_fit = cvxvolmin.fit
 
@@ -385,17 +385,27 @@ def test_infeasible_data_exits_2(tmp_path, capsys):
     assert line.startswith("cvxvolmin fit: error: ") and "infeasible" in line
 
 
-def test_demo_recovers_case_3_and_says_what_fails():
-    # Run as a user would, in a fresh interpreter: stdout is the demo alone.
-    done = subprocess.run(
-        [sys.executable, "-m", "cvxvolmin.cli", "demo"], capture_output=True, text=True, check=True
-    )
-    assert done.stderr == ""
-    lines = done.stdout.splitlines()
+def test_demo_recovers_case_3_and_says_what_fails(capfd):
+    # capfd: the file descriptors, so a solver banner printed from C would show too.
+    status = main(["demo"])
+    out, err = capfd.readouterr()
+    assert status == 0 and err == ""
+    lines = out.splitlines()
     assert len(lines) == 5
-    assert "HiGHS" not in lines[0]  # no solver banner
-    column_sum, l1, oracle = (float(v) for v in re.findall(r"MSE = ([0-9.e+-]+)", done.stdout))
-    assert lines[1].startswith("column-sum VolMin recovered H") and column_sum < 1e-20
+    assert lines[0] == (
+        "cvxvolmin demo: the paper's case 3 (Gaussian, mixed-sign W), M = N = 200, r = 5, seed 0"
+    )
+    # The figures are those of the API on the data the header names.
+    X, _, H = cvxvolmin.make_paper_data(5, case=3, random_state=0)
+    api = cvxvolmin.fit(X, 5, random_state=0)
+    assert lines[1] == (
+        "column-sum VolMin recovered H up to permutation and scaling: "
+        f"MSE = {cvxvolmin.matched_mse(H, api.H):.2e}"
+    )
+    assert lines[2].startswith(f"  {api.n_iter} sweeps, {api.n_lp_solves} LPs (cvxpy + HiGHS), ")
+    assert lines[2].endswith(f" s, fit error {api.fit_error:.1e}")
+    column_sum, l1, oracle = (float(v) for v in re.findall(r"MSE = ([0-9.e+-]+)", out))
+    assert column_sum < 1e-20
     # l1 normalization fails on mixed-sign W, and the demo says why (and that it warned).
     assert lines[3].startswith("row-sum VolMin (classic), l1-normalized columns: MSE = ")
     assert l1 > 1e-3
@@ -410,7 +420,15 @@ def test_demo_recovers_case_3_and_says_what_fails():
     )
     assert oracle < 1e-20
     assert lines[4].endswith("recovers H, but needs W, which is unknown in practice")
-    assert "no normalization" not in done.stdout and "must" not in done.stdout
+
+
+def test_module_runs_as_a_program():
+    # `python -m cvxvolmin.cli`, as a user would, in a fresh interpreter.
+    done = subprocess.run(
+        [sys.executable, "-m", "cvxvolmin.cli", "--version"], capture_output=True, text=True
+    )
+    assert done.returncode == 0 and done.stderr == ""
+    assert done.stdout == f"cvxvolmin {cvxvolmin.__version__}\n"
 
 
 def test_check_reports_a_verdict_as_json(tmp_path, capsys):
@@ -570,3 +588,600 @@ def test_reproduce_noise_plot_without_matplotlib_is_bad_input(monkeypatch, capsy
     status, _, err = run(["reproduce", "noise", "--trials", "1", "--plot", "x.png"], capsys)
     assert status == 2 and "--plot needs matplotlib" in err
     assert len(err.strip().splitlines()) == 1
+
+
+# --- The parser: defaults, choices, help -------------------------------------------
+
+
+def _parsers(parser=None, path=()):
+    """(path, parser) for the top-level parser and every (sub)command."""
+    import argparse
+
+    from cvxvolmin.cli import build_parser
+
+    parser = parser or build_parser()
+    yield path, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _parsers(sub, (*path, name))
+
+
+def _value_options():
+    """(path, action) for every optional option that takes a value."""
+    return [
+        pytest.param(path, action, id=f"{' '.join(path)} {action.option_strings[0]}")
+        for path, parser in _parsers()
+        for action in parser._actions
+        if action.option_strings and action.nargs != 0 and not action.required
+    ]
+
+
+def _minimal_argv(path, parser):
+    """The shortest command line of a command: its positionals and required options."""
+    argv = list(path)
+    for action in parser._actions:
+        if not action.option_strings and action.dest not in ("command", "experiment"):
+            argv.append("data.npy")
+        elif action.required and action.option_strings:
+            argv += [action.option_strings[0], "2"]
+    return argv
+
+
+def _shown(value):
+    """A default as the help states it: a list as typed on the command line."""
+    return " ".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+@pytest.mark.parametrize(("path", "action"), _value_options())
+def test_help_states_every_default_and_the_choices(path, action):
+    # Issue 16: every option's help says what applies when it is left out.
+    import argparse
+
+    text = argparse.HelpFormatter(" ".join(path))._expand_help(action)
+    assert "default" in text
+    if action.default is not None:
+        assert f"default {_shown(action.default)}" in text
+    for choice in action.choices or ():
+        assert str(choice) in text
+
+
+@pytest.mark.parametrize("name", ["solver", "max_iter", "tol"])
+def test_fit_help_states_both_modes_library_defaults(name):
+    # fit leaves --solver, --max-iter, --tol to the library, whose defaults differ by mode.
+    import argparse
+    import inspect
+
+    (parser,) = [p for path, p in _parsers() if path == ("fit",)]
+    (action,) = [a for a in parser._actions if a.dest == name]
+    text = argparse.HelpFormatter("fit")._expand_help(action)
+    fit_default = inspect.signature(cvxvolmin.fit).parameters[name].default
+    robust_default = inspect.signature(cvxvolmin.fit_robust).parameters[name].default
+    assert f"default {fit_default}; {robust_default} with --robust" in text
+
+
+@pytest.mark.parametrize(
+    ("path", "action"),
+    [p for p in _value_options() if p.values[1].choices is not None],
+)
+def test_choices_are_enforced_in_one_line_and_each_is_accepted(path, action, capsys):
+    (parser,) = [p for where, p in _parsers() if where == path]
+    argv = _minimal_argv(path, parser)
+    option = action.option_strings[0]
+    bad = 999 if all(isinstance(c, int) for c in action.choices) else "bogus"
+    status, out, err = run([*argv, option, str(bad)], capsys)
+    assert status == 2 and out == ""
+    (line,) = err.splitlines()
+    assert f"invalid choice: {bad!r}" in line
+    assert all(str(choice) in line.split("choose from", 1)[1] for choice in action.choices)
+    from cvxvolmin.cli import build_parser
+
+    for choice in action.choices:
+        args = build_parser().parse_args([*argv, option, str(choice)])
+        value = getattr(args, action.dest)
+        assert (value == [choice]) if action.nargs == "+" else (value == choice)
+
+
+def _library_defaults():
+    from cvxvolmin import experiments, robust
+
+    return [
+        (("fit",), cvxvolmin.fit, {"formulation": "formulation", "seed": "random_state"}),
+        (("fit",), cvxvolmin.fit_robust, {"formulation": "formulation", "lam": "lam"}),
+        (
+            ("check",),
+            scattering.check_scattering,
+            {
+                "method": "method",
+                "tol": "tol",
+                "samples": "n_samples",
+                "time_limit": "time_limit",
+                "seed": "random_state",
+            },
+        ),
+        (
+            ("reproduce", "table2"),
+            experiments.run_table2,
+            {"trials": "trials", "ranks": "ranks", "seed": "seed"},
+        ),
+        (
+            ("reproduce", "noise"),
+            robust.run_snr_study,
+            {"trials": "trials", "rank": "rank", "cases": "cases", "seed": "seed"},
+        ),
+    ]
+
+
+@pytest.mark.parametrize(("path", "function", "names"), _library_defaults())
+def test_defaults_are_the_librarys(path, function, names):
+    # Left out on the command line, an option means what the keyword means left out.
+    import inspect
+
+    (parser,) = [p for where, p in _parsers() if where == path]
+    args = parser.parse_args(_minimal_argv((), parser))
+    parameters = inspect.signature(function).parameters
+    for dest, keyword in names.items():
+        value, default = getattr(args, dest), parameters[keyword].default
+        if isinstance(value, list):
+            value, default = list(value), list(default)
+        assert value == default, (dest, value, default)
+
+
+def test_noise_defaults_are_the_documented_study():
+    # The library's run_snr_study defaults to fewer SNRs; the command runs the grid of
+    # the README and docs/howto/noisy_data.rst ("reproduce noise --json: the same").
+    from cvxvolmin import robust
+    from cvxvolmin.cli import build_parser
+
+    args = build_parser().parse_args(["reproduce", "noise"])
+    assert args.snr == [10, 20, 30, 40, 60]
+    assert args.methods == list(robust.DEFAULT_SNR_METHODS)
+
+
+class _Recorded(Exception):
+    pass
+
+
+def _recorder(monkeypatch, module, name):
+    calls = []
+
+    def record(*args, **kwargs):
+        calls.append((args, kwargs))
+        raise cvxvolmin.SolverFailedError("recorded")
+
+    monkeypatch.setattr(module, name, record)
+    return calls
+
+
+@pytest.mark.parametrize(
+    ("argv", "target", "expected"),
+    [
+        # Left out, --solver, --max-iter and --tol are the library's (they differ by mode).
+        (["fit", "{X}", "--rank", "3"], "fit", {"formulation": "column-sum"}),
+        (
+            [
+                "fit",
+                "{X}",
+                "--rank",
+                "3",
+                "--formulation",
+                "row-sum",
+                "--solver",
+                "CLARABEL",
+                "--max-iter",
+                "7",
+                "--tol",
+                "1e-5",
+                "--seed",
+                "4",
+            ],
+            "fit",
+            {"formulation": "row-sum", "solver": "CLARABEL", "max_iter": 7, "tol": 1e-5}
+            | {"random_state": 4},
+        ),
+        (["fit", "{X}", "--rank", "3", "--robust"], "fit_robust", {"lam": None}),
+        (
+            [
+                "fit",
+                "{X}",
+                "--rank",
+                "3",
+                "--robust",
+                "--lam",
+                "0.5",
+                "--solver",
+                "SCS",
+                "--max-iter",
+                "9",
+                "--tol",
+                "1e-4",
+                "--seed",
+                "5",
+                "--formulation",
+                "row-sum",
+            ],
+            "fit_robust",
+            {"formulation": "row-sum", "lam": 0.5, "solver": "SCS", "max_iter": 9}
+            | {"tol": 1e-4, "random_state": 5},
+        ),
+        (
+            [
+                "check",
+                "{X}",
+                "--method",
+                "exact",
+                "--tol",
+                "1e-7",
+                "--samples",
+                "50",
+                "--time-limit",
+                "5",
+                "--seed",
+                "2",
+            ],
+            "check_scattering",
+            {"method": "exact", "tol": 1e-7, "n_samples": 50, "time_limit": 5.0}
+            | {"random_state": 2},
+        ),
+        (
+            ["reproduce", "table2", "--trials", "2", "--ranks", "3", "4", "--seed", "7"],
+            "run_table2",
+            {"ranks": [3, 4], "trials": 2, "seed": 7, "progress": False},
+        ),
+        (
+            [
+                "reproduce",
+                "noise",
+                "--snr",
+                "15",
+                "25",
+                "--trials",
+                "2",
+                "--rank",
+                "3",
+                "--cases",
+                "2",
+                "--methods",
+                "row-sum",
+                "--seed",
+                "9",
+            ],
+            "run_snr_study",
+            {"snrs_db": [15.0, 25.0], "cases": [2], "rank": 3, "trials": 2}
+            | {"methods": ["row-sum"], "seed": 9, "progress": False},
+        ),
+    ],
+)
+def test_each_option_reaches_the_library(
+    tmp_path, paper_X, monkeypatch, capsys, argv, target, expected
+):
+    from cvxvolmin import experiments, robust
+
+    modules = {
+        "fit": cvxvolmin,
+        "fit_robust": robust,
+        "check_scattering": scattering,
+        "run_table2": experiments,
+        "run_snr_study": robust,
+    }
+    calls = _recorder(monkeypatch, modules[target], target)
+    np.save(tmp_path / "X.npy", paper_X[0])
+    status, _, err = run([a.format(X=tmp_path / "X.npy") for a in argv], capsys)
+    assert status == 1 and err.endswith("solver failed: recorded\n")
+    ((args, kwargs),) = calls
+    for name, value in expected.items():
+        assert kwargs[name] == value and type(kwargs[name]) is type(value), name
+    if target in ("fit", "fit_robust"):
+        np.testing.assert_array_equal(args[0], paper_X[0])
+        assert args[1] == 3
+        # not given: left to the library's default of each mode
+        assert not {"solver", "max_iter", "tol"} - set(expected) & set(kwargs)
+
+
+@pytest.mark.parametrize("experiment", ["table2", "noise"])
+def test_experiments_show_progress_only_on_a_terminal(monkeypatch, capsys, experiment):
+    from cvxvolmin import experiments, robust
+
+    module, name = (
+        (experiments, "run_table2") if experiment == "table2" else (robust, "run_snr_study")
+    )
+    calls = _recorder(monkeypatch, module, name)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    run(["reproduce", experiment], capsys)
+    assert calls[0][1]["progress"] is True
+
+
+class _FakeBar:
+    """Stands in for tqdm on a terminal: records what the bar would show."""
+
+    def __init__(self, options):
+        self.options, self.postfixes, self.descriptions, self.updates = options, [], [], 0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def set_postfix_str(self, text):
+        self.postfixes.append(text)
+
+    def set_description_str(self, text):
+        self.descriptions.append(text)
+
+    def update(self, n):
+        self.updates += n
+
+
+@pytest.fixture
+def terminal(monkeypatch):
+    """Make the CLI believe stderr is a terminal; returns the bars it opened."""
+    from cvxvolmin import cli
+
+    bars = []
+
+    def terminal_bar(enabled=True, **options):
+        if not enabled:
+            return None
+        bars.append(_FakeBar(options))
+        return bars[-1]
+
+    monkeypatch.setattr(cli, "terminal_bar", terminal_bar)
+    return bars
+
+
+@pytest.mark.parametrize(
+    ("extra", "unit", "name"),
+    [([], "sweep", "log|det Q|"), (["--robust"], "iteration", "objective")],
+)
+def test_fit_on_a_terminal_shows_a_bar_of_sweeps(
+    tmp_path, paper_X, capsys, terminal, extra, unit, name
+):
+    np.save(tmp_path / "X.npy", paper_X[0])
+    argv = ["fit", str(tmp_path / "X.npy"), "--rank", "4", "--seed", "0", "--json", *extra]
+    status, out, _ = run(argv, capsys)
+    assert status == 0
+    (bar,) = terminal
+    assert bar.options["unit"] == unit and bar.options["desc"] == f"{unit}s"
+    assert bar.updates == json.loads(out)["n_iter"] == len(bar.postfixes)
+    assert all(re.fullmatch(rf"{re.escape(name)} = \S+", text) for text in bar.postfixes)
+    # --verbose prints each sweep instead: no bar
+    terminal.clear()
+    assert run([*argv, "--verbose"], capsys)[0] == 0 and terminal == []
+
+
+def test_check_on_a_terminal_names_its_stage(tmp_path, capsys, terminal):
+    np.save(tmp_path / "H.npy", 1.0 + 0.1 * np.random.default_rng(0).uniform(size=(50, 3)))
+    status, _, _ = run(["check", str(tmp_path / "H.npy"), "--seed", "0"], capsys)
+    assert status == 0
+    (bar,) = terminal
+    assert bar.descriptions
+    assert all(re.fullmatch(r"checking H: \S+ stage", text) for text in bar.descriptions)
+
+
+# --- main: usage, --help, --version, a closed stdout --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "status", "stdout"),
+    [
+        (["--help"], 0, "usage: cvxvolmin "),
+        (["fit", "--help"], 0, "usage: cvxvolmin fit "),
+        (["--version"], 0, f"cvxvolmin {cvxvolmin.__version__}\n"),
+        ([], 2, ""),
+        (["reproduce"], 2, ""),
+    ],
+)
+def test_usage_help_and_version_exit_statuses(argv, status, stdout, capsys):
+    got, out, err = run(argv, capsys)
+    assert got == status and out.startswith(stdout)
+    if status == 2:  # a command is required: one line that names the choices
+        (line,) = err.splitlines()
+        assert "the following arguments are required" in line and "--help" in line
+
+
+class _NoDescriptor:
+    """A stdout without a usable file descriptor."""
+
+    def __init__(self, error):
+        self.error = error
+
+    def write(self, text):
+        return len(text)
+
+    def flush(self):
+        pass
+
+    def fileno(self):
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    "error",
+    [OSError(9, "Bad file descriptor"), ValueError("I/O operation on closed file")],
+)
+def test_closed_output_without_a_descriptor_is_quiet(tmp_path, paper_X, monkeypatch, error):
+    np.save(tmp_path / "A.npy", np.abs(paper_X[0]))
+    monkeypatch.setattr(cvxvolmin, "fit", _raiser(BrokenPipeError()))
+    monkeypatch.setattr(sys, "stdout", _NoDescriptor(error))
+    assert main(["fit", str(tmp_path / "A.npy"), "--rank", "2"]) == 1
+
+
+def test_closed_output_points_stdout_at_devnull(tmp_path, paper_X, monkeypatch):
+    # So that the interpreter's last flush of stdout has nowhere to fail.
+    import os
+
+    np.save(tmp_path / "A.npy", np.abs(paper_X[0]))
+    monkeypatch.setattr(cvxvolmin, "fit", _raiser(BrokenPipeError()))
+    with (tmp_path / "stdout.txt").open("w") as stdout:
+        monkeypatch.setattr(sys, "stdout", stdout)
+        assert main(["fit", str(tmp_path / "A.npy"), "--rank", "2"]) == 1
+        assert os.path.samestat(os.fstat(stdout.fileno()), os.stat(os.devnull))
+        stdout.write("lost")
+    assert (tmp_path / "stdout.txt").read_text() == ""
+
+
+# --- what the commands print and write ----------------------------------------------
+
+
+def test_fit_reports_no_convergence_and_the_row_sum_figures(tmp_path, paper_X, capsys):
+    X, _ = paper_X
+    np.save(tmp_path / "X.npy", X)
+    argv = ["fit", str(tmp_path / "X.npy"), "--rank", "4", "--seed", "0"]
+    status, text, _ = run([*argv, "--max-iter", "1"], capsys)
+    assert status == 0
+    assert text.startswith("column-sum VolMin, rank 4: NOT converged after 1 sweeps (")
+    # row-sum fixes the row sums of H: no column-sum error to report
+    with warnings.catch_warnings():  # it warns that the model does not hold: the CLI too
+        warnings.simplefilter("ignore")
+        api = cvxvolmin.fit(X, 4, formulation="row-sum", random_state=0)
+    status, text, _ = run([*argv, "--formulation", "row-sum"], capsys)
+    assert status == 0
+    assert text.splitlines()[3] == f"  min H = {api.min_H:.3e}"
+
+
+def test_fit_out_holds_the_apis_arrays_and_check_uses_the_seed(tmp_path, paper_X, capsys):
+    X, _ = paper_X
+    np.save(tmp_path / "X.npy", X)
+    out = tmp_path / "fit.npz"
+    argv = ["fit", str(tmp_path / "X.npy"), "--rank", "4", "--seed", "3", "--check"]
+    status, text, _ = run([*argv, "--json", "--out", str(out)], capsys)
+    assert status == 0
+    api = cvxvolmin.fit(X, 4, random_state=3)
+    with np.load(out, allow_pickle=False) as saved:
+        for name in ("W", "H", "Q"):
+            np.testing.assert_array_equal(saved[name], getattr(api, name))
+        np.testing.assert_array_equal(saved["logdet_history"], api.logdet_history)
+
+    def untimed(report):  # the figures without the timings (time_s, stats' *_s)
+        report = {k: v for k, v in report.items() if k != "time_s"}
+        report["stats"] = {k: v for k, v in report["stats"].items() if not k.endswith("_s")}
+        return report
+
+    expected = api.check_scattering(random_state=3).to_dict()
+    assert untimed(json.loads(text)["scattering"]) == untimed(expected)
+
+
+def _check_lines(result, shape):
+    """The text of `cvxvolmin check`, built from the API's result (time left out)."""
+    holds = {True: "holds", False: "fails", None: "not decided"}
+    verdict = result.verdict.replace("_", " ") + (
+        " (on the boundary)" if result.on_boundary else ""
+    )
+    lines = [
+        f"H ({shape[0]} x {shape[1]}) is {verdict}: {result.reason}",
+        f"  condition (1), cone(H^T) contains C: {holds[result.condition1]}",
+        f"  condition (2), only the unit rays touch bd C*: {holds[result.condition2]}",
+    ]
+    if result.margin is not None:
+        lines.append(
+            f"  margin max ||y|| over the dual slice: {result.margin:.6g} (1 when (1) holds)"
+        )
+    if result.witness is not None:
+        lines.append(f"  witness y = [{', '.join(f'{v:.4g}' for v in result.witness)}]")
+    return lines
+
+
+@pytest.mark.parametrize("case", ["scattered", "not scattered", "on the boundary"])
+def test_check_prints_every_figure_of_the_api(tmp_path, capsys, case):
+    import itertools
+
+    if case == "scattered":
+        H, method = cvxvolmin.make_paper_data(4, random_state=1)[2], "auto"
+    elif case == "not scattered":  # condition (2) is then not decided
+        H, method = 1.0 + 0.1 * np.random.default_rng(0).uniform(size=(50, 3)), "auto"
+    else:  # the hexagon at a = 1/3 touches bd C: on the boundary
+        H, method = np.array(list(itertools.permutations((0.0, 1 / 3, 2 / 3)))), "exact"
+    np.save(tmp_path / "H.npy", H)
+    expected = cvxvolmin.check_scattering(H, method=method, random_state=0)
+    argv = ["check", str(tmp_path / "H.npy"), "--seed", "0", "--method", method]
+    status, out, err = run(argv, capsys)
+    assert status == 0 and err == ""
+    lines = out.splitlines()
+    assert lines[:-1] == _check_lines(expected, H.shape)
+    assert re.fullmatch(rf"  method {expected.method}, \d+\.\d{{3}} s", lines[-1])
+
+
+class _Table:
+    """Stands in for a study's result: what the command prints and writes."""
+
+    def __init__(self):
+        self.written = []
+
+    def to_markdown(self):
+        return "| table |\n"
+
+    def to_dict(self):
+        return {"rows": [1]}
+
+    def write(self, path):
+        self.written.append(str(path))
+
+
+@pytest.mark.parametrize("suffix", [".md", ".csv", ".json", ".CSV"])
+@pytest.mark.parametrize("json_flag", [False, True])
+def test_reproduce_prints_the_table_and_writes_each_format(
+    tmp_path, monkeypatch, capsys, suffix, json_flag
+):
+    from cvxvolmin import experiments
+
+    table = _Table()
+    monkeypatch.setattr(experiments, "run_table2", lambda **kwargs: table)
+    path = str(tmp_path / f"t{suffix}")
+    argv = ["reproduce", "table2", "--out", path] + (["--json"] if json_flag else [])
+    status, out, err = run(argv, capsys)
+    assert status == 0 and err == ""
+    assert table.written == [path]
+    assert out == ('{"rows": [1]}\n' if json_flag else "| table |\n")
+
+
+def test_reproduce_noise_prints_and_plots(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("matplotlib")
+    from cvxvolmin import plot, robust
+
+    monkeypatch.setattr(robust, "run_snr_study", lambda **kwargs: _Table())
+    status, out, _ = run(["reproduce", "noise"], capsys)
+    assert status == 0 and out == "| table |\n"
+    status, out, _ = run(["reproduce", "noise", "--json"], capsys)
+    assert status == 0 and json.loads(out) == {"rows": [1]}
+    # A plot that cannot be written is bad input, naming the file.
+    import matplotlib.figure
+
+    monkeypatch.setattr(plot, "snr_study", lambda result: matplotlib.figure.Figure())
+    (tmp_path / "x.png").mkdir()
+    status, out, err = run(["reproduce", "noise", "--plot", str(tmp_path / "x.png")], capsys)
+    assert status == 2 and out == ""
+    assert err.splitlines() == [
+        f"cvxvolmin reproduce: error: cannot write {tmp_path / 'x.png'}: Is a directory."
+    ]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["fit", "{d}/X.npy", "--rank", "2", "--out", "{d}/no/f.npz"], "folder of --out"),
+        (["reproduce", "noise", "--plot", "{d}/no/x.png"], "folder of --plot"),
+    ],
+)
+def test_an_output_in_a_missing_folder_is_named(tmp_path, paper_X, capsys, argv, message):
+    np.save(tmp_path / "X.npy", paper_X[0])
+    status, out, err = run([a.format(d=tmp_path) for a in argv], capsys)
+    assert status == 2 and out == ""
+    (line,) = err.splitlines()
+    assert line.endswith(f"error: the {message} does not exist: {tmp_path / 'no'}.")
+
+
+def test_noise_messages_name_the_fix(monkeypatch, capsys):
+    from cvxvolmin import plot, robust
+
+    status, _, err = run(["reproduce", "noise", "--methods", "magic"], capsys)
+    assert status == 2
+    assert err.rstrip().endswith(f"choose from {', '.join(robust.SNR_METHODS)}.")
+
+    def missing():
+        raise ImportError("no matplotlib")
+
+    monkeypatch.setattr(plot, "_import_pyplot", missing)
+    status, _, err = run(["reproduce", "noise", "--plot", "x.png"], capsys)
+    assert status == 2
+    assert err.rstrip().endswith("error: --plot needs matplotlib: pip install 'cvxvolmin[plot]'.")
