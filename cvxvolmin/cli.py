@@ -203,8 +203,9 @@ def _save_and_summarize(args: argparse.Namespace, result, out: Path | None, arra
     Returns the scattering check, or None without ``--check``.
     """
     if out is not None:
-        with _writing(out):
-            np.savez(out, W=result.W, H=result.H, **arrays)
+        # Through a handle: np.savez given a name adds .npz to one that ends in .NPZ.
+        with _writing(out), out.open("wb") as handle:
+            np.savez(handle, W=result.W, H=result.H, **arrays)
     summary = result.summary()
     scattering = None
     if args.check:

@@ -314,7 +314,6 @@ def test_interrupt_and_closed_output_end_in_one_line_or_silence(
 
 
 def test_warnings_print_one_line_each_before_the_error(tmp_path, paper_X, monkeypatch, capsys):
-
     real_fit = cvxvolmin.fit
 
     def warning_fit(*args, **kwargs):
@@ -943,6 +942,7 @@ def test_fit_on_a_terminal_shows_a_bar_of_sweeps(
     assert status == 0
     (bar,) = terminal
     assert bar.options["unit"] == unit and bar.options["desc"] == f"{unit}s"
+    assert bar.options["leave"] is False  # cleared when done: the report follows alone
     assert bar.updates == json.loads(out)["n_iter"] == len(bar.postfixes)
     assert all(re.fullmatch(rf"{re.escape(name)} = \S+", text) for text in bar.postfixes)
     # --verbose prints each sweep instead: no bar
@@ -955,6 +955,7 @@ def test_check_on_a_terminal_names_its_stage(tmp_path, capsys, terminal):
     status, _, _ = run(["check", str(tmp_path / "H.npy"), "--seed", "0"], capsys)
     assert status == 0
     (bar,) = terminal
+    assert bar.options["leave"] is False and "{elapsed}" in bar.options["bar_format"]
     assert bar.descriptions
     assert all(re.fullmatch(r"checking H: \S+ stage", text) for text in bar.descriptions)
 
@@ -1185,3 +1186,32 @@ def test_noise_messages_name_the_fix(monkeypatch, capsys):
     status, _, err = run(["reproduce", "noise", "--plot", "x.png"], capsys)
     assert status == 2
     assert err.rstrip().endswith("error: --plot needs matplotlib: pip install 'cvxvolmin[plot]'.")
+
+
+def test_out_is_written_to_the_name_given(tmp_path, paper_X, capsys):
+    # The suffix is matched in any case, and the file is the one named (numpy would
+    # write fit.NPZ.npz).
+    np.save(tmp_path / "X.npy", paper_X[0])
+    out = tmp_path / "fit.NPZ"
+    status, text, _ = run(
+        ["fit", str(tmp_path / "X.npy"), "--rank", "4", "--out", str(out)], capsys
+    )
+    assert status == 0 and text.endswith(f"to {out}\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["X.npy", "fit.NPZ"]
+    with np.load(out) as saved:
+        assert saved["H"].shape == (60, 4)
+
+
+def test_a_write_error_without_an_errno_is_named(tmp_path, monkeypatch, capsys):
+    from cvxvolmin import experiments
+
+    class Table(_Table):
+        def write(self, path):
+            raise OSError("quota exceeded")
+
+    monkeypatch.setattr(experiments, "run_table2", lambda **kwargs: Table())
+    status, _, err = run(["reproduce", "table2", "--out", str(tmp_path / "t.md")], capsys)
+    assert status == 2
+    assert err.splitlines() == [
+        f"cvxvolmin reproduce: error: cannot write {tmp_path / 't.md'}: quota exceeded."
+    ]
