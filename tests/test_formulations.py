@@ -164,8 +164,31 @@ def test_repr_shows_every_parameter_and_rebuilds_the_instance(cls, params, text)
     assert repr(eval(text, vars(cvxvolmin.formulations))) == text
 
 
-def test_repr_of_a_formulation_without_parameters_is_its_class():
-    assert repr(FirstSamplesCapped(0.5)) == "FirstSamplesCapped()"
+class _Banded(ColumnSumVolMin):
+    """A subclass with a parameter of its own beside its parent's."""
+
+    name = "test-banded"
+
+    def __init__(self, width: float, rho: float = 1.0, *, strict: bool = False):
+        super().__init__(rho)
+        self.width, self.strict = width, strict
+
+    def row_constraints(self, row, reduction):
+        return [*super().row_constraints(row, reduction), row.h <= self.width * row.unit]
+
+
+def test_repr_of_a_user_formulation_shows_its_own_parameters():
+    """The repr comes from the constructor's signature, a subclass's own parameters included."""
+    assert repr(FirstSamplesCapped(0.5)) == "FirstSamplesCapped(cap=0.5)"
+    assert repr(_Banded(0.25, rho=2.0, strict=True)) == "_Banded(width=0.25, rho=2.0, strict=True)"
+
+    class Bare(ColumnSumVolMin):
+        name = "test-bare"
+
+        def __init__(self):  # no parameters: none shown, none invented
+            super().__init__(3.0)
+
+    assert repr(Bare()) == "Bare()"
 
 
 def test_row_sum_is_refused_by_criteria_without_a_fixed_row_sum():

@@ -71,7 +71,7 @@ class _DoubleL1(RowSumVolMin):
 
     name = "double-l1-row-sum"
 
-    def column_scale(self, X):
+    def column_scale(self, X, rank):
         return 2.0 * np.abs(X).sum(axis=0)
 
 

@@ -131,7 +131,8 @@ def test_zero_columns_get_zero_rows_of_H():
 @pytest.mark.parametrize("normalize", ["auto", "l1", None])
 def test_warns_and_fails_on_mixed_sign_data(normalize):
     X, _, H = cvxvolmin.make_paper_data(5, case=3, random_state=0)
-    applied = "l1" if normalize == "l1" else None  # "auto" fits mixed-sign data as they are
+    # "auto" normalizes mixed-sign data that lie on no affine set, as Table 2 does.
+    applied = None if normalize is None else "l1"
     with pytest.warns(
         cvxvolmin.ModelMismatchWarning,
         match=r"X has negative entries .* so the row-sum model H 1 = 1 does not hold",
@@ -248,3 +249,23 @@ def test_rank_one_is_the_normalized_data():
     X = np.outer(np.arange(1.0, 6.0), np.arange(1.0, 9.0))
     result = cvxvolmin.fit(X, 1, formulation="row-sum", random_state=0)
     np.testing.assert_allclose(result.W @ result.H.T, X, rtol=1e-12)
+
+
+def test_auto_normalization_is_table_2s_criterion_unless_the_data_fit_as_they_are():
+    """ "auto": l1 on nonnegative data and on mixed-sign data off any affine set, as
+    Table 2 fits them; None on mixed-sign data already on an affine set of dimension r - 1."""
+    auto = RowSumVolMin()
+    case_1, _, _ = cvxvolmin.make_paper_data(4, case=1, n_samples=60, random_state=0)
+    case_3, _, _ = cvxvolmin.make_paper_data(4, case=3, n_samples=60, random_state=0)
+    on_affine_set, _, _ = simplex_data(4)
+    assert np.any(on_affine_set < 0) and np.any(case_3 < 0)
+    assert auto.resolved_normalization(case_1, 4) == "l1"
+    assert auto.resolved_normalization(case_3, 4) == "l1"
+    assert auto.resolved_normalization(on_affine_set, 4) is None
+    np.testing.assert_array_equal(auto.column_scale(case_3, 4), np.abs(case_3).sum(axis=0))
+    assert auto.column_scale(on_affine_set, 4) is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        default = cvxvolmin.fit(case_3, 4, formulation="row-sum", random_state=0)
+        table_2 = cvxvolmin.fit(case_3, 4, formulation=RowSumVolMin(normalize="l1"), random_state=0)
+    np.testing.assert_array_equal(default.H, table_2.H)

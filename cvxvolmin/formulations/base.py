@@ -113,12 +113,15 @@ class Formulation(ABC):
         Returns
         -------
         Reduction
-            ``Xt`` (r x N) and ``basis`` (M x r) with ``X ≈ basis @ Xt``.
+            ``Xt`` (r x N) and ``basis`` (M x r) with ``X ≈ basis @ Xt``,
+            X divided by :meth:`column_scale` first (then ``basis @ Xt``
+            approximates the scaled columns).
         """
-        return svd_reduction(X, rank)
+        Xn, scale = self.normalized_columns(X, rank)
+        return svd_reduction(Xn, rank, column_scale=scale)
 
-    def column_scale(self, X) -> np.ndarray | None:
-        """The positive number each column of X is divided by before the fit.
+    def column_scale(self, X, rank: int) -> np.ndarray | None:
+        """The positive number each column of X is divided by before the fit (at this rank).
 
         The fitted H is computed for the scaled columns and its rows are
         multiplied back by the scale (:meth:`recover`), so H is in X's units.
@@ -134,13 +137,13 @@ class Formulation(ABC):
         """
         return None
 
-    def normalized_columns(self, X) -> tuple[np.ndarray, np.ndarray]:
+    def normalized_columns(self, X, rank: int) -> tuple[np.ndarray, np.ndarray]:
         """X with its columns divided by :meth:`column_scale`, and that scale.
 
         X itself (no copy) and ones when the scale is None. Not meant to be
         overridden: override :meth:`column_scale`.
         """
-        scale = self.column_scale(X)
+        scale = self.column_scale(X, rank)
         if scale is None:
             return X, np.ones(X.shape[1])
         return X / scale, scale
@@ -226,7 +229,16 @@ class Formulation(ABC):
         return None
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
+        # Every constructor parameter stored under its own name, a subclass's
+        # own included, so that the repr rebuilds the instance.
+        kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+        parameters = inspect.signature(type(self).__init__).parameters.values()
+        shown = ", ".join(
+            f"{p.name}={getattr(self, p.name)!r}"
+            for p in parameters
+            if p.kind in kinds and p.name != "self" and hasattr(self, p.name)
+        )
+        return f"{type(self).__name__}({shown})"
 
 
 def _defining_class(cls: type, name: str) -> type:

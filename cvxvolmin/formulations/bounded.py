@@ -71,6 +71,3 @@ class BoundedAbundanceVolMin(ColumnSumVolMin):
 
     def abundance_polytope(self) -> CappedSimplex:
         return CappedSimplex(self.rho, self.upper)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(upper={self.upper!r}, rho={self.rho!r})"

@@ -63,6 +63,3 @@ class ColumnSumVolMin(Formulation):
 
     def abundance_polytope(self) -> Simplex:
         return Simplex(self.rho)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(rho={self.rho!r})"

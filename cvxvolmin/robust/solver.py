@@ -605,16 +605,17 @@ def fit_robust(
     n = X.shape[1]
     # Normalized as cvxvolmin.fit normalizes (the formulation's column_scale);
     # H goes back to X's units at the end, as Formulation.recover does.
-    data, column_scale = criterion.normalized_columns(X)
     if criterion.fixed_row_sum:
-        # Warns (ModelMismatchWarning) when the normalized X is off the affine model.
-        criterion.reduce(X, rank)
+        # The row-sum reduction normalizes (and warns, ModelMismatchWarning, when
+        # the normalized X is off the affine model) as in cvxvolmin.fit.
+        column_scale = criterion.reduce(X, rank).column_scale
         # A zero column is no convex combination of W's columns: its row of H is zero.
         nonzero = np.any(X != 0, axis=0)
-        data = data[:, nonzero]
+        data = (X / column_scale)[:, nonzero]
         start_criterion = copy.copy(criterion)
         start_criterion.normalize = None  # the data are normalized already
     else:
+        data, column_scale = criterion.normalized_columns(X, rank)
         nonzero, start_criterion = None, criterion
 
     frame = _frame(data, rank, subspace)
