@@ -121,7 +121,7 @@ class WorkingSetLP:
         self.n_solves = 0
         self.n_rebuilds = 0
         self.bound = cp.Parameter(nonneg=True, name="box")
-        self.bound.value = 1e4 * max(1.0, np.sqrt(n_columns))
+        self.bound.value = 1e4 * np.sqrt(n_columns)  # N >= 1: the data have columns
         self._inner_before = 0
         self._term_norms: list[np.ndarray] | None = None
         self._constants: list[np.ndarray] | None = None
@@ -162,8 +162,7 @@ class WorkingSetLP:
             hint=self.hint,
         )
         self._columns = columns
-        self._in_set[:] = False
-        self._in_set[columns] = True
+        self._in_set[columns] = True  # the set only grows: no column leaves it
         self.n_rebuilds += 1
         if self.parameter_values:
             self.lp.set_parameters(**self.parameter_values)
@@ -185,7 +184,7 @@ class WorkingSetLP:
 
         The constraints are affine in q (``a_n @ q + b_n``): ``b`` is their
         value at 0 and ``a_n`` the change along each unit vector, read
-        through cvxpy alone (r + 1 evaluations), so this works for any
+        through cvxpy alone (r + 2 evaluations), so this works for any
         formulation. Parameters are assumed to enter additively (they move
         ``b`` only), as in :mod:`cvxvolmin.polish`.
         """
@@ -199,8 +198,7 @@ class WorkingSetLP:
                 ):
                     square += (value - b) ** 2
             self._term_norms = [np.sqrt(square) for square in squares]
-            self._constants = [np.abs(b) for b in base]
-        elif self._constants is None:
+        if self._constants is None:
             self._constants = [np.abs(b) for b in self._values_at(np.zeros(r))]
 
     def _violations(self, q: np.ndarray) -> np.ndarray:

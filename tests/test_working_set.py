@@ -8,7 +8,13 @@ import pytest
 
 import cvxvolmin
 from cvxvolmin.lp import RowLP
-from cvxvolmin.working_set import Declaration, WorkingSetLP, initial_columns
+from cvxvolmin.working_set import (
+    _GROWTH,
+    _MAX_WIDENINGS,
+    Declaration,
+    WorkingSetLP,
+    initial_columns,
+)
 
 
 def _column_sum_problem(n_samples, rank=6, seed=0, redundant=0):
@@ -224,3 +230,214 @@ def test_columns_already_in_the_working_set_are_not_added_again(monkeypatch):
     monkeypatch.setattr(working, "_build", no_rebuild)
     assert working._violations(nudged)[j] > 1e-9  # violated beyond the tolerance ...
     np.testing.assert_array_equal(working.maximize(d), nudged)  # ... and accepted
+
+
+@pytest.mark.parametrize("size", [12, 400])
+def test_initial_columns_ignore_column_scale_and_zero_columns(size):
+    # The fit is invariant to positive column scaling, so the starting set is too
+    # (it picks columns by direction, whatever their norm, above or below 1);
+    # zero columns have no direction and are never picked.
+    Xt = _paper_Xt(n_samples=300)
+    zero = [5, 77, 298]
+    Xt[:, zero] = 0.0
+    Xt[:, [0, 150]] = Xt[:, [150, 0]]  # column 150 is extreme along no coordinate
+    scale = 10.0 ** np.random.default_rng(8).uniform(-3, 3, Xt.shape[1])
+    chosen = initial_columns(Xt, size)
+    np.testing.assert_array_equal(initial_columns(Xt * scale, size), chosen)
+    nonzero = np.setdiff1d(np.arange(Xt.shape[1]), zero)
+    assert np.intersect1d(chosen, zero).size == 0
+    if size >= nonzero.size:
+        np.testing.assert_array_equal(chosen, nonzero)
+        return
+    # The columns extreme along each coordinate, by direction, and a sample
+    # spread from the first nonzero column to the last.
+    directions = Xt[:, nonzero] / np.linalg.norm(Xt[:, nonzero], axis=0)
+    extreme = nonzero[np.concatenate([directions.argmin(axis=1), directions.argmax(axis=1)])]
+    assert np.isin(extreme, chosen).all()
+    assert 0 not in extreme and {0, nonzero[-1]} <= set(chosen.tolist())
+    assert size <= chosen.size <= size + extreme.size
+
+
+def _count_widenings(monkeypatch, working):
+    # Fails fast instead of looping if the box is widened more often than allowed.
+    calls = []
+    widen = working._widen
+
+    def counted():
+        calls.append(working.bound.value)
+        assert len(calls) <= _MAX_WIDENINGS, "widened beyond the limit"
+        widen()
+
+    monkeypatch.setattr(working, "_widen", counted)
+    return calls
+
+
+_LABELS = [{}, {"owner": "formulation 'capped-test'", "hint": " It caps every entry of H."}]
+
+
+@pytest.mark.parametrize("labels", _LABELS)
+def test_an_infeasible_lp_is_reported_after_the_last_widening(monkeypatch, labels):
+    # h = (q, -q) >= 0 forces q = 0, against q == 1: empty in every box. The box
+    # (starting at 1e4 sqrt(N)) is widened tenfold _MAX_WIDENINGS times, then the
+    # infeasibility is reported, naming the owner and the caller's hint.
+    Xt = np.array([[1.0, -1.0]])
+
+    def declare(columns):
+        q = cp.Variable(1)
+        return Declaration(q, [(Xt if columns is None else Xt[:, columns]).T @ q >= 0, q == 1], {})
+
+    working = WorkingSetLP(declare, 2, np.arange(2), "HIGHS", **labels)
+    assert working.bound.value == pytest.approx(1e4 * np.sqrt(2), rel=1e-15)
+    widenings = _count_widenings(monkeypatch, working)
+    owner = labels.get("owner", "the formulation")
+    with pytest.raises(cvxvolmin.InfeasibleError, match="infeasible") as caught:
+        working.maximize(np.ones(1))
+    assert len(widenings) == _MAX_WIDENINGS
+    assert working.bound.value == pytest.approx(1e4 * np.sqrt(2) * 10.0**_MAX_WIDENINGS, rel=1e-12)
+    message = str(caught.value)
+    assert f"the row-update LP of {owner} is infeasible" in message
+    expected = labels.get("hint", "") + (" Otherwise, X is" if labels else " X is")
+    assert "meets the constraints." + expected in message
+
+
+@pytest.mark.parametrize("labels", _LABELS)
+def test_an_unbounded_lp_is_reported_after_the_last_widening(monkeypatch, labels):
+    Xt = _paper_Xt(n_samples=100)
+    r, n = Xt.shape
+
+    def declare(columns):  # h >= 0 alone: a cone, no column sum to bound it
+        q = cp.Variable(r)
+        return Declaration(q, [(Xt if columns is None else Xt[:, columns]).T @ q >= 0], {})
+
+    working = WorkingSetLP(declare, n, initial_columns(Xt, 40), "HIGHS", **labels)
+    assert working.bound.value == pytest.approx(1e4 * np.sqrt(n), rel=1e-15)
+    widenings = _count_widenings(monkeypatch, working)
+    owner = labels.get("owner", "the formulation")
+    with pytest.raises(cvxvolmin.SolverFailedError, match="appears unbounded") as caught:
+        working.maximize(Xt @ np.ones(n))  # a direction into the cone
+    assert len(widenings) == _MAX_WIDENINGS
+    final = 1e4 * np.sqrt(n) * 10.0**_MAX_WIDENINGS
+    assert working.bound.value == pytest.approx(final, rel=1e-12)
+    message = str(caught.value)
+    assert f"the row-update LP of {owner} appears unbounded (|q| reached {final:.3g}" in message
+    assert message.endswith("the formulation's constraints do not bound the row of Q.")
+
+
+def _declare_shifted(Xt, known=()):
+    # h >= s for every column (s a declared parameter, entering additively), the
+    # column sum, and q[known] == 0 (no rows when nothing is known).
+    totals, n = Xt.sum(axis=1), Xt.shape[1]
+
+    def declare(columns):
+        q, s = cp.Variable(Xt.shape[0]), cp.Parameter(name="s")
+        h = (Xt if columns is None else Xt[:, columns]).T @ q
+        return Declaration(q, [h >= s, totals @ q == n, q[list(known)] == 0], {"s": s})
+
+    return declare
+
+
+def test_violations_follow_the_declared_parameters():
+    # The violation of column n is (s - x_n @ q)+ / (||x_n|| ||q|| + |s|): its
+    # size counts the constant term, which moves with the parameter. A zero
+    # column has no terms at s = 0 (violation 0), and an empty constraint holds.
+    Xt = _paper_Xt(n_samples=100)
+    Xt[:, 3] = 0.0
+    r, n = Xt.shape
+    working = WorkingSetLP(_declare_shifted(Xt), n, np.arange(0, n, 7), "HIGHS")
+    q = np.random.default_rng(9).standard_normal(r)
+    q *= n / (Xt.sum(axis=1) @ q)
+    h, norms = Xt.T @ q, np.linalg.norm(Xt, axis=0)
+    for s in [0.5, 0.0, -2.0]:
+        working.set_parameters(s=np.array(s))
+        size = norms * np.linalg.norm(q) + abs(s)
+        expected = np.maximum(s - h, 0.0) / np.where(size > 0, size, 1.0)
+        np.testing.assert_allclose(working._violations(q), expected, rtol=1e-9, atol=1e-15)
+
+
+def test_parameters_hold_across_rebuilds():
+    # Parameters set before (and between) the LPs reach every rebuilt working LP.
+    Xt = _paper_Xt(n_samples=400)
+    r, n = Xt.shape
+    declare = _declare_shifted(Xt)
+    working = WorkingSetLP(declare, n, initial_columns(Xt, 10), "HIGHS")
+    full = declare(None)
+    reference = RowLP(full.q, full.constraints, "HIGHS", parameters=full.parameters)
+    rng = np.random.default_rng(10)
+    for s in [0.0, -0.5, 0.02]:
+        working.set_parameters(s=np.array(s))
+        reference.set_parameters(s=np.array(s))
+        for _ in range(3):
+            d = rng.standard_normal(r)
+            assert d @ working.maximize(d) == pytest.approx(d @ reference.maximize(d), rel=1e-9)
+    assert working.n_rebuilds > 1  # the set grew while parameters were set
+
+
+@pytest.mark.parametrize("start", ["empty", "initial"])
+def test_any_start_reaches_the_full_optimum_and_counts_its_lps(monkeypatch, start):
+    # Even from no columns at all (an empty list: not an integer array) the set
+    # grows to the full LP's optimum. n_rebuilds counts the working LPs built and
+    # n_inner_solves the LPs solved on them, over all rebuilds.
+    Xt = _paper_Xt(n_samples=400)
+    r, n = Xt.shape
+    declare = _declare_with(Xt, Xt.sum(axis=1), n)
+    solves = []
+    solve = RowLP.maximize
+    monkeypatch.setattr(RowLP, "maximize", lambda lp, d: solves.append(1) or solve(lp, d))
+    columns = [] if start == "empty" else initial_columns(Xt, 10)
+    working = WorkingSetLP(declare, n, columns, "HIGHS")
+    builds = []
+    build = working._build
+    monkeypatch.setattr(working, "_build", lambda cols: builds.append(cols) or build(cols))
+    assert (working.n_rebuilds, working.n_inner_solves, working.n_solves) == (1, 0, 0)
+    rng = np.random.default_rng(11)
+    directions = rng.standard_normal((4, r))
+    answers = [working.maximize(d) for d in directions]
+    assert builds  # the set grew
+    assert working.n_rebuilds == 1 + len(builds)
+    assert working.n_inner_solves == len(solves)
+    assert working.n_solves == len(directions)
+    full = declare(None)
+    reference = RowLP(full.q, full.constraints, "HIGHS")
+    for d, q in zip(directions, answers, strict=True):
+        assert d @ q == pytest.approx(d @ reference.maximize(d), rel=1e-9)
+
+
+def test_one_round_adds_the_most_violated_columns(monkeypatch):
+    # Of the violated columns outside the set, the _GROWTH most violated join it.
+    Xt = _paper_Xt(n_samples=1000)
+    r, n = Xt.shape
+    working = WorkingSetLP(_declare_with(Xt, Xt.sum(axis=1), n), n, np.arange(20), "HIGHS")
+    q = np.random.default_rng(12).standard_normal(r)
+    q *= n / (Xt.sum(axis=1) @ q)
+    relative = np.maximum(-(Xt.T @ q), 0.0) / (np.linalg.norm(Xt, axis=0) * np.linalg.norm(q))
+    relative[:20] = 0.0  # already in the set
+    assert np.count_nonzero(relative > 1e-9) > _GROWTH + 50
+    expected = np.union1d(np.arange(20), np.argsort(relative)[::-1][:_GROWTH])
+    monkeypatch.setattr(working.lp, "maximize", lambda direction: q)
+
+    class Grown(Exception):
+        pass
+
+    def build(columns):
+        np.testing.assert_array_equal(columns, expected)
+        raise Grown
+
+    monkeypatch.setattr(working, "_build", build)
+    with pytest.raises(Grown):
+        working.maximize(np.ones(r))
+
+
+@pytest.mark.parametrize("scale", [0.5, 2.0])
+def test_a_constraint_over_all_columns_is_checked_in_both_directions(scale):
+    # The column sum is an equality: missing it from below is as wrong as from
+    # above, and the error says what to write instead.
+    Xt = _paper_Xt(n_samples=100)
+    r, n = Xt.shape
+    working = WorkingSetLP(_declare_with(Xt, Xt.sum(axis=1), n), n, np.arange(n), "HIGHS")
+    q = np.random.default_rng(13).standard_normal(r)
+    q *= scale * n / (Xt.sum(axis=1) @ q)
+    with pytest.raises(
+        cvxvolmin.InvalidParameterError,
+        match=r"the working-set LP does not reproduce; .* or fit with working_set=False\.",
+    ):
+        working._violations(q)
