@@ -60,19 +60,51 @@ def _silence_highs_banner() -> None:
     _highs_banner_silenced = True
 
 
-def check_linear(constraints: Sequence[cp.Constraint], owner: str) -> None:
-    """Refuse constraints that would make the row update more than an LP."""
-    for constraint in constraints:
+def check_linear(
+    constraints: Sequence[cp.Constraint],
+    owner: str,
+    variable: cp.Variable | None = None,
+    parameters: Sequence[cp.Parameter] = (),
+) -> None:
+    """Refuse constraints that would make the row update more than an LP, or vacuous.
+
+    Every constraint must be a linear equality or inequality, affine in
+    ``variable`` alone: a cvxpy variable of the constraint's own is not
+    optimized by the row update (the constraint would hold for some value of
+    it and bind nothing), and a parameter the caller did not declare would
+    never be set. Messages name the constraint by position and never print
+    it (its expression holds the data).
+    """
+    for number, constraint in enumerate(constraints, start=1):
+        where = f"constraint {number} of {len(constraints)}"
         if not isinstance(constraint, _LINEAR_CONSTRAINTS):
             raise InvalidParameterError(
-                f"{owner} declares a {type(constraint).__name__} constraint "
-                f"({constraint}); row updates must be LPs, so only linear equalities "
-                "and inequalities in the row variable are allowed."
+                f"{owner} declares a {type(constraint).__name__} constraint ({where}); "
+                "row updates must be LPs, so only linear equalities and inequalities in "
+                "the row variable are allowed."
             )
         if not all(arg.is_affine() for arg in constraint.args):
             raise InvalidParameterError(
-                f"{owner} declares a nonlinear constraint ({constraint}); row updates "
-                "must be LPs, so every constraint must be affine in the row variable."
+                f"{owner} declares a nonlinear constraint ({where}); row updates must be "
+                "LPs, so every constraint must be affine in the row variable."
+            )
+        if variable is not None:
+            foreign = [v for v in constraint.variables() if v is not variable]
+            if foreign:
+                raise InvalidParameterError(
+                    f"{owner} declares {where} in a cvxpy variable of its own "
+                    f"({foreign[0].name()!r}), which the row update does not optimize, so "
+                    "the constraint would bind nothing; write every constraint in the "
+                    "row's handles only (row.q, row.h, row.total)."
+                )
+        unknown = [
+            p for p in constraint.parameters() if not any(p is known for known in parameters)
+        ]
+        if unknown:
+            raise InvalidParameterError(
+                f"{owner} declares {where} with a cvxpy parameter "
+                f"({unknown[0].name()!r}) that the solver never sets; use its value as a "
+                "constant (a number or an array) instead."
             )
 
 
@@ -110,10 +142,10 @@ class RowLP:
         hot: bool = True,
         hint: str = "",
     ):
-        check_linear(constraints, owner)
+        self.parameters = dict(parameters or {})
+        check_linear(constraints, owner, q, tuple(self.parameters.values()))
         self.q = q
         self.direction = cp.Parameter(q.shape[0], name="direction")
-        self.parameters = dict(parameters or {})
         self.problem = cp.Problem(cp.Maximize(self.direction @ q), list(constraints))
         if not self.problem.is_dpp():
             raise InvalidParameterError(

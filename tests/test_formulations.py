@@ -351,6 +351,31 @@ def test_nonlinear_constraints_are_refused_before_any_solve(paper_data):
     assert "row updates must be LPs, so every constraint must be affine" in message
 
 
+class _OwnVariable(ColumnSumVolMin):
+    """``row.h >= z`` with z a variable of the constraint's own: vacuous, so refused."""
+
+    name = "test-own-variable"
+
+    def row_constraints(self, row, reduction):
+        z = cp.Variable(row.h.shape, name="z")
+        return [*super().row_constraints(row, reduction), row.h >= z]
+
+
+@pytest.mark.parametrize("working_set", [False, True])
+def test_a_constraint_with_its_own_variable_is_refused_before_any_solve(
+    paper_data, working_set, monkeypatch
+):
+    from cvxvolmin import lp
+
+    def no_solve(*args, **kwargs):
+        raise AssertionError("an LP was solved before the constraints were checked")
+
+    monkeypatch.setattr(lp.RowLP, "maximize", no_solve)
+    X, _, _ = paper_data
+    with pytest.raises(cvxvolmin.InvalidParameterError, match=r"variable of its own \('z'\)"):
+        cvxvolmin.fit(X, 5, formulation=_OwnVariable(), working_set=working_set, random_state=0)
+
+
 def test_registering_a_name_twice_is_refused():
     class Other(ColumnSumVolMin):
         name = "test-first-samples-capped"

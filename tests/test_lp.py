@@ -163,7 +163,44 @@ _SQUARED = cp.Parameter(nonneg=True, value=2.0)
 def test_non_lp_constraints_are_refused(make, message):
     q = cp.Variable(3)
     with pytest.raises(TypeError, match=r"^The pair formulation declares .*" + message):
-        RowLP(q, make(q), "HIGHS", owner="The pair formulation")
+        RowLP(q, make(q), "HIGHS", parameters={"p": _SQUARED}, owner="The pair formulation")
+
+
+_DATA = np.arange(30.0).reshape(10, 3) + 1e6  # stands for data no message may print
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (
+            lambda q: [_DATA @ q >= 0, _DATA @ q >= cp.Variable(10, name="z")],
+            r"constraint 2 of 2 in a cvxpy variable of its own \('z'\), which the row "
+            r"update does not optimize, so the constraint would bind nothing; write every "
+            r"constraint in the row's handles only \(row\.q, row\.h, row\.total\)\.$",
+        ),
+        (
+            lambda q: [_DATA @ q >= cp.Parameter(10, name="floor", value=np.zeros(10))],
+            r"constraint 1 of 1 with a cvxpy parameter \('floor'\) that the solver never "
+            r"sets; use its value as a constant \(a number or an array\) instead\.$",
+        ),
+        (lambda q: [cp.norm(_DATA @ q) <= 1], r"a nonlinear constraint \(constraint 1 of 1\)"),
+    ],
+)
+def test_vacuous_constraints_are_refused_without_printing_data(make, message):
+    """A variable of the constraint's own would make it vacuous (it is never optimized)."""
+    q = cp.Variable(3)
+    with pytest.raises(cvxvolmin.InvalidParameterError, match=r"^The variant declares " + message):
+        RowLP(q, make(q), "HIGHS", owner="The variant")
+    with pytest.raises(cvxvolmin.InvalidParameterError) as caught:
+        RowLP(q, make(q), "HIGHS", owner="The variant")
+    assert "1000000" not in str(caught.value) and "1e+06" not in str(caught.value)
+
+
+def test_declared_parameters_and_the_row_variable_are_accepted():
+    q, floor = cp.Variable(3), cp.Parameter(10, name="floor", value=np.zeros(10))
+    constraints = [_DATA @ q >= floor, q >= 0, cp.sum(q) == 1]
+    lp = RowLP(q, constraints, "HIGHS", parameters={"floor": floor})
+    np.testing.assert_allclose(lp.maximize(np.array([1.0, 0.0, 0.0])), [1.0, 0.0, 0.0], atol=1e-12)
 
 
 def _relative_slack(Xt, q):
