@@ -936,14 +936,17 @@ def terminal(monkeypatch):
 def test_fit_on_a_terminal_shows_a_bar_of_sweeps(
     tmp_path, paper_X, capsys, terminal, extra, unit, name
 ):
-    np.save(tmp_path / "X.npy", paper_X[0])
+    # noisy data: on exact data the robust fit stops before its first iteration
+    np.save(tmp_path / "X.npy", cvxvolmin.add_noise(paper_X[0], 30.0, random_state=2))
     argv = ["fit", str(tmp_path / "X.npy"), "--rank", "4", "--seed", "0", "--json", *extra]
     status, out, _ = run(argv, capsys)
     assert status == 0
     (bar,) = terminal
     assert bar.options["unit"] == unit and bar.options["desc"] == f"{unit}s"
     assert bar.options["leave"] is False  # cleared when done: the report follows alone
-    assert bar.updates == json.loads(out)["n_iter"] == len(bar.postfixes)
+    assert 0 < bar.updates == len(bar.postfixes)
+    if not extra:  # one step per sweep (the robust fit also steps through its screened starts)
+        assert bar.updates == json.loads(out)["n_iter"]
     assert all(re.fullmatch(rf"{re.escape(name)} = \S+", text) for text in bar.postfixes)
     # --verbose prints each sweep instead: no bar
     terminal.clear()
@@ -1041,9 +1044,20 @@ def test_fit_reports_no_convergence_and_the_row_sum_figures(tmp_path, paper_X, c
     assert text.splitlines()[3] == f"  min H = {api.min_H:.3e}"
 
 
-def test_fit_out_holds_the_apis_arrays_and_check_uses_the_seed(tmp_path, paper_X, capsys):
+def test_fit_out_holds_the_apis_arrays_and_check_uses_the_seed(
+    tmp_path, paper_X, monkeypatch, capsys
+):
     X, _ = paper_X
     np.save(tmp_path / "X.npy", X)
+    # --seed seeds the check's sampling too (its verdict here does not depend on it).
+    result_class = cvxvolmin.FitResult
+    real_check, seeds = result_class.check_scattering, []
+
+    def check_scattering(self, **options):
+        seeds.append(options.get("random_state"))
+        return real_check(self, **options)
+
+    monkeypatch.setattr(result_class, "check_scattering", check_scattering)
     out = tmp_path / "fit.npz"
     argv = ["fit", str(tmp_path / "X.npy"), "--rank", "4", "--seed", "3", "--check"]
     status, text, _ = run([*argv, "--json", "--out", str(out)], capsys)
@@ -1061,6 +1075,7 @@ def test_fit_out_holds_the_apis_arrays_and_check_uses_the_seed(tmp_path, paper_X
 
     expected = api.check_scattering(random_state=3).to_dict()
     assert untimed(json.loads(text)["scattering"]) == untimed(expected)
+    assert seeds == [3, 3]
 
 
 def _check_lines(result, shape):
@@ -1215,3 +1230,17 @@ def test_a_write_error_without_an_errno_is_named(tmp_path, monkeypatch, capsys):
     assert err.splitlines() == [
         f"cvxvolmin reproduce: error: cannot write {tmp_path / 't.md'}: quota exceeded."
     ]
+
+
+def test_fit_robust_reports_its_stop_its_check_and_its_iterations(tmp_path, paper_X, capsys):
+    np.save(tmp_path / "X.npy", cvxvolmin.add_noise(paper_X[0], 30.0, random_state=2))
+    argv = ["fit", str(tmp_path / "X.npy"), "--rank", "4", "--seed", "0", "--robust"]
+    status, text, _ = run([*argv, "--max-iter", "1", "--check"], capsys)
+    assert status == 0
+    lines = text.splitlines()
+    assert lines[0].startswith("robust column-sum VolMin, rank 4: max iter after 1 iterations (")
+    assert any(line.startswith("  the fitted H is ") for line in lines)
+    # --verbose: the iterations on stderr, stdout still the JSON alone
+    status, out, err = run([*argv, "--verbose", "--json"], capsys)
+    assert status == 0 and json.loads(out)["stop_reason"]
+    assert "iteration 1: objective " in err
