@@ -307,6 +307,7 @@ def test_degenerate_errors_say_what_is_wrong_and_what_to_do(cause, hint):
 
 class _Capped(ColumnSumVolMin):
     name = "capped-test-only"
+    column_separable = True  # an elementwise bound
 
     def __init__(self, upper):
         super().__init__()

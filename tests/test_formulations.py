@@ -355,6 +355,7 @@ class _OwnVariable(ColumnSumVolMin):
     """``row.h >= z`` with z a variable of the constraint's own: vacuous, so refused."""
 
     name = "test-own-variable"
+    column_separable = True  # claimed, so that working sets are tried too
 
     def row_constraints(self, row, reduction):
         z = cp.Variable(row.h.shape, name="z")
@@ -497,3 +498,40 @@ def test_a_polytope_is_trusted_only_from_the_class_of_the_constraints_or_below(
     assert fast_polytope(formulation) == expected
     if isinstance(formulation, FirstSamplesCapped):
         assert formulation.abundance_polytope() is None
+
+
+def test_capabilities_are_not_inherited_by_a_class_that_redefines_their_method():
+    """Redefining row_constraints (or reduce) drops column_separable (or accepts_sparse)
+    unless the class declares it again: a coupling constraint must not run on working sets."""
+
+    class Coupled(ColumnSumVolMin):
+        name = "test-coupled"
+
+        def row_constraints(self, row, reduction):
+            return [*super().row_constraints(row, reduction), row.h[1:] - row.h[:-1] <= 1.0]
+
+    class Declared(ColumnSumVolMin):
+        name = "test-declared"
+        column_separable = True
+
+        def row_constraints(self, row, reduction):
+            return [*super().row_constraints(row, reduction), row.h <= row.unit]
+
+    class OwnReduction(ColumnSumVolMin):
+        name = "test-own-reduction"
+
+        def reduce(self, X, rank):
+            return super().reduce(np.asarray(X), rank)
+
+    class Untouched(ColumnSumVolMin):
+        name = "test-untouched"
+
+    assert ColumnSumVolMin.column_separable and ColumnSumVolMin.accepts_sparse
+    assert not Coupled.column_separable and Coupled.accepts_sparse
+    assert Declared.column_separable
+    assert OwnReduction.column_separable and not OwnReduction.accepts_sparse
+    assert Untouched.column_separable and Untouched.accepts_sparse
+    assert BoundedAbundanceVolMin.column_separable and ColumnSumAtMostVolMin.column_separable
+    X, _, _ = cvxvolmin.make_paper_data(3, case=3, n_samples=30, random_state=0)
+    with pytest.raises(cvxvolmin.InvalidParameterError, match="column_separable = True"):
+        cvxvolmin.fit(X, 3, formulation=Coupled(), working_set=True)

@@ -82,6 +82,7 @@ def test_non_separable_formulations_refuse_working_sets():
 def test_a_sum_over_h_is_caught_on_working_sets():
     class SumsH(cvxvolmin.ColumnSumVolMin):
         name = "sums-h-test-only"
+        column_separable = True  # claimed, wrongly: cp.sum(row.h) is no elementwise constraint
 
         def row_constraints(self, row, reduction):
             return [row.h >= 0, cp.sum(row.h) == row.unit]

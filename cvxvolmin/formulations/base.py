@@ -93,11 +93,27 @@ class Formulation(ABC):
     n_starts: int = 1
     #: Whether every constraint on ``row.h`` is elementwise, the same for
     #: each column (sums over all columns written with ``row.total``). Then
-    #: large problems are solved on working sets of columns, exactly.
+    #: large problems are solved on working sets of columns, exactly. Not
+    #: inherited by a class that defines its own :meth:`row_constraints`
+    #: (a new constraint may couple columns): such a class is not separable
+    #: unless its own body sets it again.
     column_separable: ClassVar[bool] = False
     #: Whether :meth:`reduce` handles ``scipy.sparse`` input (the default
     #: SVD reduction does; a formulation with its own reduction must say so).
+    #: Not inherited by a class that defines its own :meth:`reduce`.
     accepts_sparse: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        # A capability holds for the method it describes: redefine the method and
+        # the capability must be declared again (else a variant coupling columns
+        # would be solved on working sets, where it means something else).
+        for method, capability in (
+            ("row_constraints", "column_separable"),
+            ("reduce", "accepts_sparse"),
+        ):
+            if method in vars(cls) and capability not in vars(cls):
+                setattr(cls, capability, False)
 
     def reduce(self, X, rank: int) -> Reduction:
         """Reduce the data to the r x N frame the LPs work in.

@@ -46,6 +46,7 @@ class BoundedAbundanceVolMin(ColumnSumVolMin):
     """
 
     name = "bounded-abundance"
+    column_separable = True  # elementwise constraints: working sets stay exact
 
     def __init__(self, upper: float | None = None, rho: float = 1.0):
         super().__init__(rho=rho)

@@ -45,6 +45,7 @@ class ColumnSumAtMostVolMin(ColumnSumVolMin):
     """
 
     name = "column-sum-leq"
+    column_separable = True  # elementwise constraints: working sets stay exact
 
     def row_constraints(self, row: Row, reduction: Reduction) -> list[cp.Constraint]:
         return [row.h >= 0, row.total <= self.rho * row.unit]
