@@ -77,7 +77,11 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
     ),
     "scattering": (
         ["cvxvolmin/scattering/*"],
-        ["tests/test_scattering.py", "tests/test_scattering_properties.py"],
+        [
+            "tests/test_scattering.py",
+            "tests/test_scattering_properties.py",
+            "tests/test_scattering_mutation.py",
+        ],
     ),
     "validation": (
         ["cvxvolmin/validation.py"],

@@ -538,7 +538,7 @@ def test_outer_approximation_agrees_with_all_facets(name):
     from cvxvolmin.scattering.prepare import prepare
 
     rows = prepare(OUTER_CASES[name]).rows
-    full, outer = enumerate_facets(rows, 1e-9), outer_approximation(rows, 1e-9)
+    full, outer = enumerate_facets(rows), outer_approximation(rows, 1e-9)
     assert _classify(outer) == _classify(full)
     if outer.top_vertex is not None and outer.top_norm >= 1 - 1e-9:
         assert np.all(rows @ outer.top_vertex >= -1e-9)  # a vertex of P itself

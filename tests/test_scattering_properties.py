@@ -238,10 +238,11 @@ def test_capped_simplex_either_side_of_tangency(r, side, log_delta, tol_exponent
     expected_norm = capped_norm(r, b)
     # Rows (b, ..., b, rest, 0, ...) nearly coincide when rest is near 0 or b:
     # rounding of the rows (one ulp) moves the vertices by about b / that
-    # distance ulps.
+    # distance ulps. Otherwise a cut's vertex, where many more than r - 1 rows
+    # are active, is solved from r - 1 of them: 3.5e-13 off was seen at r = 7.
     rest = 1.0 - np.floor(1.0 / b) * b
     spacing = min(rest, abs(b - rest)) if rest > 0 else b
-    precision = 1e-13 + 1e-15 * b / spacing
+    precision = 1e-12 + 1e-15 * b / spacing
     res = check_scattering(capped(r, b), method="exact", tol=tol)
     note(f"r = {r}, b = {b!r}, expected norm {expected_norm!r}: {res.reason}")
     assert res.gap == pytest.approx(1 - expected_norm, abs=precision)

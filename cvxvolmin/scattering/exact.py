@@ -216,7 +216,7 @@ def _refine_one(
     normal kept) when neither works.
     """
     r = rows.shape[1]
-    slack = (directions @ y) / np.linalg.norm(y)
+    slack = directions @ y  # only its order matters: y's scale is irrelevant
     for key in (slack, np.abs(slack)):
         chosen = _tightest_independent(rows, np.argsort(key, kind="stable"))
         if len(chosen) < r - 1:
@@ -237,9 +237,9 @@ def _common_zeros(rows: np.ndarray, simplices: np.ndarray) -> np.ndarray:
     if r > 62:
         return np.all(rows[simplices] == 0, axis=1)
     # one bit per column: an AND over a facet's rows instead of an (n, r - 1, r) array
-    bits = (rows == 0).astype(np.int64) @ (np.int64(1) << np.arange(r, dtype=np.int64))
+    bits = (rows == 0).astype(np.int64) @ (np.int64(1) << np.arange(r))
     common = np.bitwise_and.reduce(bits[simplices], axis=1)
-    return (common[:, None] >> np.arange(r, dtype=np.int64)) & 1 == 1
+    return (common[:, None] >> np.arange(r)) & 1 == 1
 
 
 def _refine(
@@ -265,8 +265,9 @@ def _refine(
     non-unit norm found cannot change either. Those keep Qhull's normal.
 
     Returns ``(Y, unit, n_unrefined)``: ``unit[i]`` is the k of a unit vertex
-    and -1 for the others; ``n_unrefined`` counts the candidates tried whose
-    rows could not be solved.
+    (e_k, whatever ``Y[i]`` holds) and -1 for the others, whose vertex is
+    ``Y[i]``; ``n_unrefined`` counts the candidates tried whose rows could not
+    be solved.
     """
     r = rows.shape[1]
     directions = rows / np.linalg.norm(rows, axis=1)[:, None]
@@ -279,7 +280,6 @@ def _refine(
     k_face = np.argmax(zero, axis=1)
     face = zero.any(axis=1) & face_is_facet[k_face]
     unit[face] = k_face[face]
-    Y[face] = np.eye(r)[k_face[face]]
     rest = np.flatnonzero(~face)
     reach = np.linalg.norm(candidates[rest], axis=1) * (1.0 + close)
     rest = rest[np.argsort(-reach, kind="stable")]
@@ -362,7 +362,7 @@ def _dual_vertices(rows: np.ndarray, floor: float = np.inf) -> _Vertices:
     )
 
 
-def enumerate_facets(rows: np.ndarray, tol: float) -> FacetSummary:
+def enumerate_facets(rows: np.ndarray) -> FacetSummary:
     """Decide from all facets of cone(H.T): exact ``top_norm`` (m2).
 
     ``rows`` are distinct, nonzero, scaled to sum one, and of rank r >= 2.
@@ -418,7 +418,7 @@ def outer_approximation(rows: np.ndarray, tol: float, max_add: int = 50) -> Face
         if face.size:
             chosen.update(int(face[np.argmax(rows[face, j])]) for j in range(r) if j != k)
     if np.linalg.matrix_rank(rows[sorted(chosen)]) < r:
-        return enumerate_facets(rows, tol)  # too few rows to start from: take them all
+        return enumerate_facets(rows)  # too few rows to start from: take them all
     iterations = 0
     joggled = False
     boundary = None
@@ -429,7 +429,7 @@ def outer_approximation(rows: np.ndarray, tol: float, max_add: int = 50) -> Face
         try:
             found = _dual_vertices(rows[subset], floor=1.0 - tol)
         except QhullError:
-            return enumerate_facets(rows, tol)  # a degenerate subset: fall back to all
+            return enumerate_facets(rows)  # a degenerate subset: fall back to all
         joggled = joggled or found.joggled
         candidates = list(found.halfspace) + [
             v for v, norm in zip(found.others, found.norms, strict=True) if norm >= 1.0 - tol
@@ -495,7 +495,7 @@ FULL_ENUMERATION_MAX_R = 7
 def decide(rows: np.ndarray, tol: float) -> FacetSummary:
     """All facets for small r, the outer approximation beyond."""
     if rows.shape[1] <= FULL_ENUMERATION_MAX_R:
-        return enumerate_facets(rows, tol)
+        return enumerate_facets(rows)
     return outer_approximation(rows, tol)
 
 

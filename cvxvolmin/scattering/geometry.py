@@ -39,7 +39,6 @@ def scale_witness(y: np.ndarray) -> np.ndarray:
     ``1.y`` is compared with ``||y||``: below ``1e-12 ||y||`` the scaled norm
     would be above 1e12, a failure of (1) as plain as ``1.y <= 0``.
     """
-    y = np.asarray(y, dtype=float)
     total = float(y.sum())
     norm = float(np.linalg.norm(y))
     if total > 1e-12 * norm:
@@ -111,7 +110,6 @@ def primal_point(y: np.ndarray) -> np.ndarray:
     point of bd C outside the interior of cone(H.T), the primal form of the
     same certificate.
     """
-    y = np.asarray(y, dtype=float)
     r = y.size
     centre = np.full(r, 1.0 / r)
     direction = y - y.mean()

@@ -26,14 +26,13 @@ from .geometry import cone_projection, inner_radius, refutes_one, slice_basis
 
 @dataclass(frozen=True)
 class SampleOutcome:
-    """What the screen found: a failing point or none in ``n_tested`` samples."""
+    """What the screen found: a failing point (its certificate and NNLS
+    residual) or none, in ``n_tested`` samples."""
 
     n_tested: int
-    point: np.ndarray | None
-    witness: np.ndarray | None
-    residual: float
-    time_s: float
-    timed_out: bool
+    point: np.ndarray | None = None
+    witness: np.ndarray | None = None
+    residual: float = 0.0
 
 
 def boundary_points(r: int, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -64,14 +63,12 @@ def sample_screen(
     deadline : float
         ``time.perf_counter()`` value at which to stop.
     """
-    start = time.perf_counter()
     r = rows.shape[1]
     points = boundary_points(r, n_samples, rng)
     for i, x in enumerate(points):
         residual, y = cone_projection(rows, x, threshold=tol * np.linalg.norm(x))
         if y is not None and refutes_one(rows, y, tol):
-            elapsed = time.perf_counter() - start
-            return SampleOutcome(i + 1, x, y, float(residual), elapsed, False)
+            return SampleOutcome(i + 1, x, y, float(residual))
         if time.perf_counter() > deadline:
-            return SampleOutcome(i + 1, None, None, 0.0, time.perf_counter() - start, True)
-    return SampleOutcome(n_samples, None, None, 0.0, time.perf_counter() - start, False)
+            return SampleOutcome(i + 1)
+    return SampleOutcome(n_samples)

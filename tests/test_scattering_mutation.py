@@ -1,0 +1,468 @@
+"""Contracts of the scattering checker's parts, one level below ``check_scattering``.
+
+tests/test_scattering.py checks verdicts on constructions with known answers;
+a wrong helper often leaves those verdicts intact (a later stage, or the
+exact refinement, repairs what it got wrong) while the evidence, the counts
+or the certificates it reports are wrong. These tests state what each part
+promises in its docstring: what a certificate must satisfy, which thresholds
+are relative to what, what the exact stage's summary describes, and what the
+JSON form of a result holds. (Written against the mutants of
+benchmarks/mutation.py, but each asserts a documented property.)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+from scipy.spatial import QhullError
+from test_scattering import (
+    INC,
+    LOCAL_FAIL,
+    NOT,
+    SSC,
+    capped,
+    hexagon,
+    hexagon_top_norm,
+    pairs,
+)
+
+from cvxvolmin.scattering import check_scattering, necessary_conditions
+from cvxvolmin.scattering import exact as exact_module
+from cvxvolmin.scattering.exact import (
+    _common_zeros,
+    _facet_equations,
+    _refine_one,
+    _satisfies,
+    _solve_defining,
+    _tightest_independent,
+    enumerate_facets,
+    outer_approximation,
+)
+from cvxvolmin.scattering.geometry import inner_radius, primal_point, refutes_one, scale_witness
+from cvxvolmin.scattering.prepare import prepare
+from cvxvolmin.scattering.sample import boundary_points, sample_screen
+from cvxvolmin.synthetic import make_paper_data
+
+
+def _unit_rows(rows: np.ndarray) -> np.ndarray:
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+# ------------------------------------------------------------ the JSON form
+
+RESULT_KEYS = {
+    "verdict",
+    "condition1",
+    "condition2",
+    "witness",
+    "witness_point",
+    "margin",
+    "gap",
+    "on_boundary",
+    "method",
+    "time_s",
+    "reason",
+    "tol",
+    "stats",
+}
+
+
+@pytest.mark.parametrize(
+    ("H", "kwargs"),
+    [
+        (hexagon(0.25), {"method": "exact"}),  # scattered: no witness, a finite gap
+        (pairs(4), {"method": "exact"}),  # on the boundary
+        (hexagon(0.45), {"random_state": 0}),  # refuted by sampling, gap unknown
+        (np.ones((4, 3)), {}),  # rank-deficient: infinite margin
+    ],
+)
+def test_to_dict_holds_every_field_with_its_value(H, kwargs):
+    res = check_scattering(H, **kwargs)
+    d = json.loads(json.dumps(res.to_dict()))
+    assert set(d) == RESULT_KEYS
+    for key in ("verdict", "condition1", "condition2", "method", "reason"):
+        assert d[key] == getattr(res, key)
+    assert d["on_boundary"] is res.on_boundary
+    assert d["tol"] == res.tol and d["time_s"] == res.time_s
+    for key in ("witness", "witness_point"):
+        value = getattr(res, key)
+        assert d[key] == (None if value is None else [float(v) for v in value])
+    for key in ("margin", "gap"):
+        value = getattr(res, key)
+        expected = None if value is None else ("inf" if np.isinf(value) else float(value))
+        assert d[key] == expected
+    assert d["stats"]["stages"] == res.stats["stages"]
+    assert d["stats"] == json.loads(json.dumps(res.stats, default=float))
+
+
+@pytest.mark.parametrize("H", [np.eye(4), LOCAL_FAIL.astype(float)])
+def test_necessary_report_to_dict_holds_every_field(H):
+    report = necessary_conditions(H)
+    d = json.loads(json.dumps(report.to_dict()))
+    assert set(d) == {
+        "passed",
+        "failure",
+        "witness",
+        "zeros_per_column",
+        "checks",
+        "stats",
+        "time_s",
+    }
+    assert d["passed"] is report.passed and d["failure"] == report.failure
+    expected = None if report.witness is None else [float(v) for v in report.witness]
+    assert d["witness"] == expected
+    assert d["zeros_per_column"] == report.zeros_per_column
+    assert d["checks"] == report.checks
+    assert d["stats"] == report.stats and d["time_s"] == report.time_s
+
+
+# ------------------------------------------------------- reasons and margins
+
+
+def test_a_necessary_refutation_says_which_check_and_its_margin():
+    res = check_scattering(LOCAL_FAIL, method="exact")
+    assert res.method == "necessary"
+    assert res.reason.startswith("a necessary condition for (1) fails: tangent_cones")
+    # the witness is scaled to 1.y = 1, so the margin is its norm (not inf)
+    assert res.witness.sum() == pytest.approx(1.0)
+    assert res.margin == pytest.approx(np.linalg.norm(res.witness), rel=1e-12)
+    assert res.margin == pytest.approx(3.0, rel=1e-12)
+
+
+def test_the_tangent_cone_witness_is_the_far_end_of_the_edge():
+    # from e_k along the edge of the dual slice as far as the slice allows: the
+    # witness is a vertex of P (r - 1 independent rows active), not a point inside
+    report = necessary_conditions(LOCAL_FAIL)
+    y = report.witness
+    slack = LOCAL_FAIL @ y
+    assert slack.min() >= -1e-12 and y.sum() == pytest.approx(1.0)
+    active = LOCAL_FAIL[np.abs(slack) <= 1e-12 * np.linalg.norm(LOCAL_FAIL, axis=1)]
+    assert np.linalg.matrix_rank(active) == LOCAL_FAIL.shape[1] - 1
+
+
+@pytest.mark.parametrize("delta", [1e-4, 1e-5])
+def test_no_stage_refutes_within_tol_of_the_boundary(delta):
+    # (1) fails by about 2 delta, less than tol: every stage leaves it to the
+    # exact one, which says "on the boundary" ((1) with equality up to tol)
+    H = hexagon(1 / 3 + delta)
+    tol = 10 * (hexagon_top_norm(1 / 3 + delta) - 1)
+    assert necessary_conditions(H, tol=tol).passed
+    sampled = check_scattering(H, method="sample", tol=tol, random_state=0)
+    assert sampled.verdict == INC
+    for method in ("exact", "auto"):
+        res = check_scattering(H, method=method, tol=tol, random_state=0)
+        assert res.verdict == NOT and res.on_boundary and res.condition1 is True
+
+
+# ----------------------------------------------------- certificates (geometry)
+
+#: Rows (1, 0, 1), (1, 0, 0), (0, 1, 0) and y = (1.5, 1, -1.5): 1.y = 1,
+#: ||y|| = 2.35, the first row active. Moving y by -delta along that row's
+#: direction violates it by delta.
+_CERT_ROWS = np.array([[1.0, 0.0, 1.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+_CERT_Y = np.array([1.5, 1.0, -1.5])
+
+
+def _violating(delta: float) -> np.ndarray:
+    return _CERT_Y - delta * _CERT_ROWS[0] / np.sqrt(2)
+
+
+@pytest.mark.parametrize("row_scales", [(1, 1, 1), (1e-6, 1e6, 1), (1e6, 1, 1e-3)])
+@pytest.mark.parametrize("y_scale", [1.0, 1e-6, 1e6])
+def test_refutes_one_verifies_the_certificate_relative_to_row_and_y(row_scales, y_scale):
+    # "y must lie in the dual cone up to rounding relative to ||row|| ||y||": a
+    # violation of 0.64e-9 ||y|| passes, one of 1.7e-9 ||y|| does not, whatever
+    # the scales of the rows and of y
+    rows = _CERT_ROWS * np.array(row_scales, dtype=float)[:, None]
+    norm = np.linalg.norm(_CERT_Y)
+    assert refutes_one(rows, y_scale * _CERT_Y, 1e-9)
+    assert refutes_one(rows, y_scale * _violating(0.64e-9 * norm), 1e-9)
+    assert not refutes_one(rows, y_scale * _violating(1.7e-9 * norm), 1e-9)
+    assert not refutes_one(rows, y_scale * _violating(1e-3), 1e-9)
+    # a y in the dual cone with 1.y <= 0 refutes (1) outright
+    assert refutes_one(rows, y_scale * np.array([1.0, 0.0, -1.0]), 1e-9)
+
+
+@pytest.mark.parametrize("tol", [0.0, 1e-9])
+def test_refutes_one_leaves_the_boundary_alone(tol):
+    # pairs(4): the dual vertex (1, 1, 1, -1) / 2 has norm exactly 1, (1) holds
+    # with equality: not a refutation at any tol, while norm 1 + 2 tol is
+    rows = prepare(pairs(4)).rows
+    y = np.array([0.5, 0.5, 0.5, -0.5])
+    assert np.all(rows @ y >= 0) and np.linalg.norm(y) == 1.0
+    assert not refutes_one(rows, y, tol)
+    with np.errstate(invalid="ignore"):
+        assert not refutes_one(rows, np.zeros(4), tol)  # no certificate at all
+    rows3 = prepare(hexagon(0.4)).rows
+    vertex = np.array([0.6, 0.6, -0.4]) / 0.8  # the cut's dual vertex, norm 1.17
+    assert refutes_one(rows3, vertex, tol)
+
+
+@pytest.mark.parametrize("scale", [1e-6, 1.0, 1e6])
+def test_scale_witness_depends_on_the_direction_only(scale):
+    # 1.y compared with ||y||: y = (1, -1, 1e-14) has 1.y / ||y|| = 7e-15, below
+    # 1e-12, so it is scaled to unit norm at every scale
+    flat = np.array([1.0, -1.0, 1e-14])
+    assert scale_witness(scale * flat) == pytest.approx(flat / np.sqrt(2), rel=1e-12)
+    assert scale_witness(scale * np.array([2.0, 1.0, -1.0])) == pytest.approx([1.0, 0.5, -0.5])
+
+
+@pytest.mark.parametrize(
+    "y",
+    [
+        np.array([0.5, -0.5, 0.5, -0.5]),  # ||y - mean|| exactly 1
+        np.array([2.0, 1.0, -2.0]),
+        np.array([1.0, 1.0, 1.0]),  # a multiple of 1: any point of bd C does
+        np.array([-2.0, -2.0, -2.0, -2.0]),
+    ],
+)
+def test_primal_point_is_the_point_of_bd_C_minimizing_y_x(y):
+    x = primal_point(y)
+    r = y.size
+    assert x.sum() == pytest.approx(1.0, abs=1e-15)
+    assert np.linalg.norm(x - 1 / r) == pytest.approx(inner_radius(r), rel=1e-12)
+    # min over bd C of y.x is y.c - radius ||y - mean(y)||
+    lowest = y.sum() / r - inner_radius(r) * np.linalg.norm(y - y.mean())
+    assert y @ x == pytest.approx(lowest, rel=1e-12, abs=1e-15)
+
+
+# ------------------------------------------------------------ the sampling
+
+
+def test_sample_screen_counts_the_points_it_tested():
+    rows = prepare(hexagon(0.25)).rows  # scattered: every point of bd C is inside
+    full = sample_screen(rows, 40, np.random.default_rng(0), 1e-9)
+    assert full.n_tested == 40 and full.point is None and full.witness is None
+    # past the deadline: one point tested, then stop
+    late = sample_screen(rows, 40, np.random.default_rng(0), 1e-9, deadline=-np.inf)
+    assert late.n_tested == 1 and late.point is None
+
+
+def test_sample_screen_reports_the_first_failing_point():
+    rows = prepare(hexagon(0.36)).rows
+    found = sample_screen(rows, 500, np.random.default_rng(1), 1e-9)
+    points = boundary_points(3, 500, np.random.default_rng(1))
+    assert found.n_tested > 1  # (a seed whose first point is inside)
+    assert np.array_equal(found.point, points[found.n_tested - 1])
+    assert refutes_one(rows, found.witness, 1e-9)
+    assert found.residual > 1e-9 * np.linalg.norm(found.point)
+    earlier = sample_screen(rows, found.n_tested - 1, np.random.default_rng(1), 1e-9)
+    assert earlier.point is None
+
+
+# ------------------------------------------------ the exact stage's helpers
+
+
+@pytest.mark.parametrize("joggle", [False, True])
+@pytest.mark.parametrize("dim", [1, 2, 3])
+def test_facet_equations_are_unit_normals_through_their_points(dim, joggle, monkeypatch):
+    monkeypatch.setattr(exact_module, "_FORCE_JOGGLE", joggle)
+    Z = np.random.default_rng(dim).standard_normal((12, dim))
+    equations, simplices, joggled = _facet_equations(Z)
+    assert joggled is (joggle and dim > 1)
+    normals, offsets = equations[:, :-1], equations[:, -1]
+    assert np.linalg.norm(normals, axis=1) == pytest.approx(1.0, rel=1e-12)
+    values = Z @ normals.T + offsets  # n.z + c <= 0 for every point
+    assert values.max() <= 1e-9
+    on_facet = np.take_along_axis(values.T, simplices, axis=1)
+    assert np.abs(on_facet).max() <= 1e-9  # joggling moves points by about 1e-11
+    assert simplices.shape == (len(equations), dim)
+
+
+def test_solve_defining_marks_singular_sets_and_solves_the_others():
+    rows = prepare(hexagon(0.25)).rows
+    sets = np.array([[0, 0], [0, 1], [2, 4]])  # the first repeats a row: singular
+    Y = _solve_defining(rows, sets)
+    assert np.all(np.isnan(Y[0]))
+    for s, y in zip(sets[1:], Y[1:], strict=True):
+        assert rows[s] @ y == pytest.approx(0.0, abs=1e-15) and y.sum() == pytest.approx(1.0)
+
+
+def test_satisfies_is_relative_to_each_y():
+    directions = _unit_rows(_CERT_ROWS)
+    norm = np.linalg.norm(_CERT_Y)
+    inside = _violating(0.5e-12 * norm)  # within 1e-12 ||y|| of the cone
+    outside = _violating(1e-10 * norm)
+    for a, b in [(1.0, 1.0), (1e6, 1e-6), (1e-6, 1e6)]:
+        Y = np.array([a * inside, b * outside])
+        assert _satisfies(directions, Y).tolist() == [True, False]
+
+
+def test_tightest_independent_skips_rows_dependent_on_ones_and_the_chosen():
+    ones = np.full(3, 1 / 3)
+    a, b = np.array([1.0, 0, 0]), np.array([0, 1.0, 0])
+    combination = (3 * ones - a) / 2  # (0, 1/2, 1/2): in span(1, a)
+    barely = ones + 1e-9 * np.array([1.0, -1.0, 0.0]) / np.sqrt(2)  # 1.7e-9 of its norm off 1
+    rows = np.array([ones, a, combination, b, barely])
+    assert _tightest_independent(rows, np.arange(5)) == [1, 3]
+    assert _tightest_independent(rows, np.array([0, 4, 2, 1])) == [4, 2]
+    # r = 4: three rows, and the fourth independent one is never reached
+    rows4 = np.vstack([np.eye(4), np.full(4, 0.25)])
+    assert _tightest_independent(rows4, np.array([4, 0, 1, 2, 3])) == [0, 1, 2]
+
+
+def _hexagon_refine_case():
+    rows = prepare(hexagon(0.25)).rows
+    vertex = np.array([0.6, -0.2, 0.6])  # the dual vertex of a cut
+    assert rows @ vertex == pytest.approx(np.maximum(rows @ vertex, 0), abs=1e-15)
+    return rows, _unit_rows(rows), vertex
+
+
+@pytest.mark.parametrize("factor", [0.3, 0.95])
+def test_refine_one_pins_the_vertex_a_nearby_normal_approximates(factor):
+    rows, directions, vertex = _hexagon_refine_case()
+    offset = np.array([1.0, -2.0, 1.0]) / np.sqrt(6)  # along the slice
+    y = vertex + factor * 1e-6 * np.linalg.norm(vertex) * offset
+    refined, k = _refine_one(rows, directions, y, 1e-6)
+    assert k == -1
+    assert refined == pytest.approx(vertex, abs=1e-15)
+
+
+def test_refine_one_keeps_a_normal_too_far_from_any_vertex():
+    rows, directions, vertex = _hexagon_refine_case()
+    offset = np.array([1.0, -2.0, 1.0]) / np.sqrt(6)
+    y = vertex + 1.05e-6 * np.linalg.norm(vertex) * offset  # beyond close = 1e-6 ||y||
+    refined, k = _refine_one(rows, directions, y, 1e-6)
+    assert k == -2 and np.array_equal(refined, y)
+
+
+def test_refine_one_recognizes_a_unit_vector_by_its_zero_rows():
+    rows, directions, _ = _hexagon_refine_case()
+    y = np.eye(3)[1] + 1e-8 * np.array([0.3, -0.5, 0.2])
+    refined, k = _refine_one(rows, directions, y, 1e-6)
+    assert k == 1 and np.array_equal(refined, np.eye(3)[1])
+
+
+def test_refine_one_gives_up_on_rows_that_pin_nothing():
+    # rows of rank r - 1 with the ones vector: no r - 1 independent rows to solve
+    rows = np.array([[0.5, 0.5, 0.0], [0.0, 0.0, 1.0], [0.25, 0.25, 0.5]])
+    y = np.array([0.4, 0.6, 0.0])
+    refined, k = _refine_one(rows, _unit_rows(rows), y, 1e-6)
+    assert k == -2 and np.array_equal(refined, y)
+
+
+@pytest.mark.parametrize("r", [5, 63, 70])
+def test_common_zeros_of_each_facet(r):
+    rng = np.random.default_rng(r)
+    rows = rng.uniform(size=(100, r)) * (rng.uniform(size=(100, r)) < 0.5)
+    rows[:, 0] = 0.0  # a column zero in every row
+    rows[:80, 1] = 0.0  # and one zero in most of them
+    simplices = np.array([rng.choice(100, size=r - 1, replace=False) for _ in range(30)])
+    simplices[:10] = [rng.choice(80, size=r - 1, replace=False) for _ in range(10)]
+    common = _common_zeros(rows, simplices)
+    expected = np.array([np.all(rows[s] == 0, axis=0) for s in simplices])
+    assert common.shape == (30, r) and np.array_equal(common, expected)
+    assert common[:, 0].all() and common[:10, 1].all()
+
+
+# ------------------------------------------------ what the exact stage reports
+
+
+def test_exact_stats_count_what_it_enumerated():
+    res = check_scattering(hexagon(0.25), method="exact")
+    # three cut vertices and the three e_k, from the six facets of the hexagon
+    assert res.stats["n_facets"] == 6
+    assert res.stats["n_vertices"] == 6 and res.stats["n_unit_vertices"] == 3
+    assert res.stats["n_rows_used"] == 6 and res.stats["iterations"] == 1
+    assert res.stats["qhull_joggled"] is False and res.stats["n_unrefined_vertices"] == 0
+
+
+def test_r2_pure_rows_anywhere_in_H():
+    # at r = 2, C is the orthant: scattered iff both axes hold a row (gap 1)
+    rng = np.random.default_rng(2)
+    H = np.vstack([rng.uniform(0.1, 1, size=(6, 2)), [[0.0, 3.0], [2.0, 0.0]]])
+    res = check_scattering(H, method="exact")
+    assert res.verdict == SSC and res.gap == 1.0
+    assert res.stats["n_unit_vertices"] == 2 and res.stats["n_vertices"] == 2
+    assert res.stats["qhull_joggled"] is False
+
+
+OUTER = {
+    "capped(6) scattered": lambda: capped(6, 1 / 3 * 1.01),
+    "capped(6) fails (1)": lambda: capped(6, 1 / 3 * 0.99),
+    "capped(7) fails (1)": lambda: capped(7, 2 / 7 * 0.99),
+    "capped(6) tangent": lambda: capped(6, 1 / 3),
+    "paper r=7": lambda: make_paper_data(7, random_state=1)[2],
+    "pairs(5)": lambda: pairs(5),
+    "hexagon(0.3)": lambda: hexagon(0.3),
+    "centre fails": lambda: np.array([[0, 1, 0], [0, 0, 1], [1, 0, 3], [1, 3, 0]], dtype=float),
+}
+#: (case, joggle): several rounds, one round, Q = P, 1.y <= 0; joggled or not
+OUTER_RUNS = [(name, False) for name in sorted(OUTER)] + [
+    ("capped(6) scattered", True),
+    ("capped(6) tangent", True),
+    ("paper r=7", True),
+]
+
+
+@pytest.mark.parametrize(("name", "joggle"), OUTER_RUNS)
+def test_outer_summary_describes_its_last_polytope(name, joggle, monkeypatch):
+    # the summary's counts are those of the last round's Q, its rows those of the
+    # last subset; each round solves every vertex of norm >= 1 - tol exactly
+    tol = 1e-9
+    rows = prepare(OUTER[name]()).rows
+    rounds = []
+    original = exact_module._dual_vertices
+
+    def recording(subset_rows, floor=np.inf):
+        found = original(subset_rows, floor=floor)
+        # a distinct count per round, to see which round the summary reports
+        found = dataclasses.replace(found, n_unrefined=len(rounds) + 3)
+        rounds.append((subset_rows.shape[0], floor, found))
+        return found
+
+    monkeypatch.setattr(exact_module, "_FORCE_JOGGLE", joggle)
+    monkeypatch.setattr(exact_module, "_dual_vertices", recording)
+    summary = outer_approximation(rows, tol)
+    n_rows, _, last = rounds[-1]
+    assert summary.strategy == "outer" and summary.error is None
+    assert all(floor == 1.0 - tol for _, floor, _ in rounds)
+    assert summary.iterations == len(rounds) and summary.n_rows_used == n_rows
+    assert summary.n_facets == last.n_facets and summary.n_unit == last.n_unit
+    assert summary.n_vertices == last.others.shape[0] + last.n_unit
+    assert summary.n_unrefined == last.n_unrefined == len(rounds) + 2
+    assert summary.joggled is any(found.joggled for _, _, found in rounds)
+    assert summary.joggled is joggle
+    monkeypatch.setattr(exact_module, "_dual_vertices", original)
+    full = enumerate_facets(rows)
+    if full.halfspace_witness is not None:
+        assert summary.halfspace_witness is not None and summary.top_vertex is None
+        assert summary.top_norm == np.inf
+        assert np.linalg.norm(summary.halfspace_witness) == pytest.approx(1.0)
+        assert summary.halfspace_witness.sum() <= 0
+        return
+    assert summary.halfspace_witness is None
+    assert summary.top_norm == pytest.approx(np.linalg.norm(summary.top_vertex), rel=1e-12)
+    if summary.top_norm < 1 - tol:  # Q's own top vertex: then so is P's below 1 - tol
+        assert np.array_equal(summary.top_vertex, last.others[0])
+        assert summary.top_norm == last.norms[0] and full.top_norm < 1 - tol
+    else:  # a vertex of P itself, P's top when (1) fails or holds with equality
+        assert np.all(rows @ summary.top_vertex >= -1e-12)
+        assert summary.top_norm == pytest.approx(full.top_norm, rel=1e-9)
+
+
+def test_outer_falls_back_to_all_facets_when_qhull_fails_on_a_subset(monkeypatch):
+    rows = prepare(capped(6, 1 / 3 * 1.01)).rows
+    original = exact_module._dual_vertices
+
+    def failing_on_subsets(subset_rows, floor=np.inf):
+        if subset_rows.shape[0] < rows.shape[0]:
+            raise QhullError("QH6154 Qhull precision error: initial simplex is flat")
+        return original(subset_rows, floor=floor)
+
+    monkeypatch.setattr(exact_module, "_dual_vertices", failing_on_subsets)
+    summary = outer_approximation(rows, 1e-9)
+    assert summary.strategy == "facets" and summary.n_rows_used == rows.shape[0]
+    assert summary.top_norm < 1 - 1e-9 and summary.error is None
+
+
+def test_outer_takes_all_rows_when_its_start_is_rank_deficient():
+    # (1/2, 1/2, 0) is the largest in columns 0 and 1 and the only row of its
+    # face, (0, 0, 1) the rest of the start: two rows, rank 2 < r = 3
+    rows = prepare(np.array([[0.5, 0.5, 0.0], [0.0, 0.0, 1.0], [0.4, 0.3, 0.3]])).rows
+    summary = outer_approximation(rows, 1e-9)
+    assert summary.strategy == "facets" and summary.n_rows_used == 3
+    assert summary.halfspace_witness is not None  # (1) fails: 1.y <= 0 in the dual cone
