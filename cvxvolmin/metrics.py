@@ -85,6 +85,17 @@ def match_columns(A_true, A_est) -> tuple[np.ndarray, np.ndarray]:
         ``A_est[:, perm[k]]`` is matched to ``A_true[:, k]``.
     errors : ndarray
         Squared distance of each matched pair of unit columns.
+
+    Examples
+    --------
+    Columns permuted and positively scaled are matched exactly:
+
+    >>> import numpy as np
+    >>> from cvxvolmin import match_columns
+    >>> A = np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]])
+    >>> perm, errors = match_columns(A, 3.0 * A[:, [2, 0, 1]])
+    >>> perm.tolist(), bool(errors.max() < 1e-30)
+    ([1, 2, 0], True)
     """
     A = _unit_columns(A_true, "A_true")
     B = _unit_columns(A_est, "A_est")

@@ -301,6 +301,18 @@ def register_formulation(cls: type[Formulation]) -> type[Formulation]:
 
     Registering another class under a taken name is refused, except a
     re-definition of the same class (same module and qualified name).
+
+    Examples
+    --------
+    >>> import cvxvolmin
+    >>> @cvxvolmin.register_formulation
+    ... class HalfCapped(cvxvolmin.ColumnSumVolMin):
+    ...     name = "half-capped-example"
+    ...     column_separable = True
+    ...     def row_constraints(self, row, reduction):
+    ...         return [*super().row_constraints(row, reduction), row.h <= 0.5 * row.unit]
+    >>> cvxvolmin.get_formulation("half-capped-example")
+    HalfCapped(rho=1.0)
     """
     if not (isinstance(cls, type) and issubclass(cls, Formulation)):
         raise InvalidParameterError(f"{cls!r} is not a Formulation subclass.")
@@ -322,7 +334,14 @@ def register_formulation(cls: type[Formulation]) -> type[Formulation]:
 
 
 def available_formulations() -> list[str]:
-    """Names of the registered formulations."""
+    """Names of the registered formulations, sorted.
+
+    Examples
+    --------
+    >>> import cvxvolmin
+    >>> {"column-sum", "row-sum", "bounded-abundance"} <= set(cvxvolmin.available_formulations())
+    True
+    """
     return sorted(_REGISTRY)
 
 
