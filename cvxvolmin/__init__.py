@@ -18,6 +18,7 @@ from .exceptions import (
     NoisyColumnsWarning,
     SolverFailedError,
 )
+from .experiments import StudyResult, run_study
 from .factorization import FactorizationResult, FitResult, fit
 from .formulations import (
     BoundedAbundanceVolMin,
@@ -57,6 +58,7 @@ __all__ = [
     "RowSumVolMin",
     "ScatteringResult",
     "SolverFailedError",
+    "StudyResult",
     "add_noise",
     "available_formulations",
     "check_scattering",
@@ -70,6 +72,7 @@ __all__ = [
     "plain_nmf",
     "register_formulation",
     "robust",
+    "run_study",
 ]
 
 

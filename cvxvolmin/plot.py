@@ -14,6 +14,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
+    from .experiments import StudyResult
     from .robust import SNRStudyResult
     from .scattering import ScatteringResult
 
@@ -168,3 +169,70 @@ def snr_study(result: SNRStudyResult) -> Figure:
     axes[0][-1].legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def study(result: StudyResult, ax: Axes | None = None) -> Axes:
+    """Median MSE of H per case, one bar per method and rank (log scale).
+
+    A cell whose trials all failed gets no bar and an "all failed" mark;
+    one with some failed trials is hatched.
+
+    Parameters
+    ----------
+    result : StudyResult
+        From :func:`cvxvolmin.run_study`.
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure when None.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import cvxvolmin
+    >>> study = cvxvolmin.run_study(["column-sum"], cases=(3,), trials=1, n_samples=60)
+    >>> ax = study.plot()
+    >>> [t.get_text() for t in ax.get_xticklabels()]
+    ['3']
+    """
+    plt = _import_pyplot()
+    cfg = result.config
+    if ax is None:
+        ax = plt.subplots(figsize=(1.2 + 1.6 * len(cfg["cases"]), 3.4))[1]
+    series = [(m, rank) for m in cfg["methods"] for rank in cfg["ranks"]]
+    width = 0.8 / len(series)
+    floor = np.finfo(float).tiny  # an exact recovery (MSE 0) still shows on a log axis
+    for k, (method, rank) in enumerate(series):
+        for i, case in enumerate(cfg["cases"]):
+            row = result.row(method, case, rank)
+            x = i - 0.4 + (k + 0.5) * width
+            if np.isnan(row.median_mse):
+                ax.annotate(
+                    "all failed",
+                    (x, 0.5),
+                    xycoords=("data", "axes fraction"),
+                    rotation=90,
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color=f"C{k}",
+                )
+                continue
+            label = method if len(cfg["ranks"]) == 1 else f"{method}, r = {rank}"
+            ax.bar(
+                x,
+                max(row.median_mse, floor),
+                width,
+                color=f"C{k}",
+                hatch="//" if row.n_failed else None,
+                label=label if i == 0 else None,
+            )
+    ax.set_yscale("log")
+    ax.set_xticks(range(len(cfg["cases"])), [str(c) for c in cfg["cases"]])
+    ax.set_xlabel("case")
+    ax.set_ylabel(f"median MSE of H ({cfg['trials']} trials)")
+    ax.grid(True, axis="y", which="major", alpha=0.3)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8)
+    return ax

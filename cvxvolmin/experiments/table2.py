@@ -13,8 +13,7 @@ import csv
 import io
 import json
 import math
-import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -22,12 +21,11 @@ from types import MappingProxyType
 import numpy as np
 
 from ..exceptions import InvalidParameterError
-from ..metrics import matched_mse
-from ..progress import terminal_bar
-from ..synthetic import CASES, make_paper_data
+from ..synthetic import CASES
 from ..validation import check_positive_int
 from .methods import METHODS
-from .trial import cell_statistics, json_float, run_method
+from .study import _check_unique_ints, run_study
+from .trial import json_float
 
 PAPER_CITATION = (
     'X. Fu, K. Huang, N. D. Sidiropoulos, "On Identifiability of Nonnegative Matrix '
@@ -322,92 +320,60 @@ def run_table2(
         if rank > min(n_features, n_samples):
             raise InvalidParameterError(f"rank {rank} exceeds min(n_features, n_samples).")
     method_names = _check_methods(methods)
-    root = np.random.SeedSequence(_check_seed(seed))
-
-    records: list[TrialRecord] = []
-    jobs = [(rank, case, t) for rank in ranks for case in cases for t in range(trials)]
-    for rank, case, t in _progress_bar(jobs, progress):
-        key = (*root.spawn_key, rank, case, t)
-        data_seed = np.random.SeedSequence(root.entropy, spawn_key=(*key, 0))
-        X, _, H = make_paper_data(
-            rank,
-            case=case,
-            n_features=n_features,
-            n_samples=n_samples,
-            random_state=np.random.default_rng(data_seed),
+    study = run_study(
+        {name: METHODS[name].estimate_H for name in method_names},
+        cases=cases,
+        ranks=ranks,
+        trials=trials,
+        seed=seed,
+        n_features=n_features,
+        n_samples=n_samples,
+        progress=progress,
+    )
+    records = tuple(
+        TrialRecord(
+            method=r.method,
+            rank=r.rank,
+            case=r.case,
+            trial=r.trial,
+            mse=r.mse,
+            time_s=r.time_s,
+            error=r.error,
+            warnings=r.warnings,
         )
-        for name in method_names:
-            method_seed = np.random.SeedSequence(
-                root.entropy, spawn_key=(*key, 1, zlib.crc32(name.encode()))
-            )
-            records.append(_run_one(name, X, H, rank, case, t, np.random.default_rng(method_seed)))
-
+        for r in study.records
+    )
     rows = tuple(
-        _summarize([r for r in records if (r.method, r.rank, r.case) == (m, rank, case)])
-        for m in method_names
-        for rank in ranks
-        for case in cases
+        Table2Row(
+            method=row.method,
+            rank=row.rank,
+            case=row.case,
+            **{name: getattr(row, name) for name in _STATISTICS},
+        )
+        for row in study.rows
     )
     config = {
         "ranks": list(ranks),
         "cases": list(cases),
         "trials": trials,
         "methods": list(method_names),
-        "seed": root.entropy,
+        "seed": study.config["seed"],
         "n_features": n_features,
         "n_samples": n_samples,
     }
-    return Table2Result(rows=rows, records=tuple(records), config=MappingProxyType(config))
+    return Table2Result(rows=rows, records=records, config=MappingProxyType(config))
 
 
-def _run_one(
-    name: str,
-    X: np.ndarray,
-    H: np.ndarray,
-    rank: int,
-    case: int,
-    trial: int,
-    rng: np.random.Generator,
-) -> TrialRecord:
-    outcome = run_method(lambda: METHODS[name].estimate_H(X, rank, rng))
-    mse, error = math.nan, None
-    if outcome.error is not None:
-        error = f"{type(outcome.error).__name__}: {outcome.error}"
-    else:
-        try:
-            mse = matched_mse(H, outcome.estimate)
-        except ValueError as exc:  # e.g. an all-zero column: no direction to score
-            error = f"unscorable estimate: {exc}"
-    return TrialRecord(
-        method=name,
-        rank=rank,
-        case=case,
-        trial=trial,
-        mse=mse,
-        time_s=outcome.time_s,
-        error=error,
-        warnings=outcome.warnings,
-    )
-
-
-def _summarize(records: list[TrialRecord]) -> Table2Row:
-    first = records[0]
-    return Table2Row(
-        method=first.method, rank=first.rank, case=first.case, **cell_statistics(records)
-    )
-
-
-def _check_unique_ints(values: Iterable[int], name: str) -> tuple[int, ...]:
-    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
-        raise InvalidParameterError(
-            f"{name} must be a sequence of positive integers; got {values!r}."
-        )
-    checked = tuple(check_positive_int(v, name) for v in values)
-    if not checked or len(set(checked)) != len(checked):
-        raise InvalidParameterError(
-            f"{name} must be a nonempty sequence without repeats; got {values!r}."
-        )
-    return checked
+_STATISTICS = (
+    "mean_mse",
+    "median_mse",
+    "max_mse",
+    "median_time_s",
+    "trials",
+    "n_failed",
+    "warnings",
+    "errors",
+)
 
 
 def _check_methods(methods: Sequence[str] | None) -> tuple[str, ...]:
@@ -429,19 +395,6 @@ def _check_methods(methods: Sequence[str] | None) -> tuple[str, ...]:
         if reason:
             raise InvalidParameterError(f"{reason}; pass methods= without it.")
     return names
-
-
-def _check_seed(seed: int | None) -> int | None:
-    if seed is None:
-        return None
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise InvalidParameterError(f"seed must be a nonnegative integer or None; got {seed!r}.")
-    return int(seed)
-
-
-def _progress_bar(jobs: list, progress: bool) -> Iterable:
-    bar = terminal_bar(progress, iterable=jobs, desc="table 2", unit="trial")
-    return jobs if bar is None else bar
 
 
 _CASE_SHORT = {1: "sparse W", 2: "dense W", 3: "Gaussian W"}

@@ -1,0 +1,412 @@
+"""Seeded studies of any methods on any data: the one runner behind Table 2 and a user's own.
+
+A study runs every method on every (rank, case, trial) and scores each
+estimated H against the true one by :func:`cvxvolmin.matched_mse`. Methods
+are registered formulation names, Formulation instances (a researcher's
+variant) or callables; cases are the paper's case numbers or callables that
+draw data.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import zlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import numpy as np
+
+from ..exceptions import InvalidParameterError
+from ..factorization import fit
+from ..formulations import Formulation, available_formulations
+from ..metrics import matched_mse
+from ..progress import terminal_bar
+from ..synthetic import CASES, make_paper_data
+from ..validation import check_positive_int
+from .methods import METHODS
+from .trial import cell_statistics, json_float, run_method
+
+#: ``estimate_H(X, rank, rng) -> H`` (N x r).
+EstimateH = Callable[[np.ndarray, int, np.random.Generator], np.ndarray]
+#: ``draw(rank, rng) -> (X, W, H)`` with ``X = W @ H.T`` (or noisy).
+DrawData = Callable[[int, np.random.Generator], tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+
+@dataclass(frozen=True)
+class StudyRecord:
+    """One method on one trial; ``mse`` is nan when the method raised (``error`` says what)."""
+
+    method: str
+    case: int | str
+    rank: int
+    trial: int
+    mse: float
+    time_s: float
+    error: str | None = None
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StudyRow:
+    """One (method, case, rank) cell over its trials (failed trials left out of the MSEs)."""
+
+    method: str
+    case: int | str
+    rank: int
+    mean_mse: float
+    median_mse: float
+    max_mse: float
+    median_time_s: float
+    trials: int
+    n_failed: int = 0
+    warnings: MappingProxyType[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    errors: MappingProxyType[str, int] = field(default_factory=lambda: MappingProxyType({}))
+
+    def to_dict(self) -> dict:
+        """JSON-ready: nan becomes None."""
+        return {
+            "method": self.method,
+            "case": self.case,
+            "rank": self.rank,
+            "mean_mse": json_float(self.mean_mse),
+            "median_mse": json_float(self.median_mse),
+            "max_mse": json_float(self.max_mse),
+            "median_time_s": json_float(self.median_time_s),
+            "trials": self.trials,
+            "n_failed": self.n_failed,
+            "warnings": dict(self.warnings),
+            "errors": dict(self.errors),
+        }
+
+
+@dataclass(frozen=True)
+class StudyResult:
+    """What :func:`run_study` measured.
+
+    Attributes
+    ----------
+    rows : tuple of StudyRow
+        One per (method, case, rank), methods and cases in the order given.
+    records : tuple of StudyRecord
+        Every (method, case, rank, trial).
+    config : mapping
+        What was run: methods, cases (labels), ranks, trials, seed, sizes.
+    """
+
+    rows: tuple[StudyRow, ...]
+    records: tuple[StudyRecord, ...] = field(repr=False)
+    config: MappingProxyType = field(repr=False)
+
+    def row(self, method: str, case: int | str, rank: int) -> StudyRow:
+        """The row of one cell."""
+        for row in self.rows:
+            if (row.method, row.case, row.rank) == (method, case, rank):
+                return row
+        raise KeyError(f"no row for method={method!r}, case={case!r}, rank={rank}.")
+
+    def to_dict(self) -> dict:
+        """``{"config": ..., "rows": [...]}``, ready for ``json.dump``."""
+        return {"config": dict(self.config), "rows": [row.to_dict() for row in self.rows]}
+
+    def to_json(self) -> str:
+        """The dict of :meth:`to_dict` as indented JSON."""
+        return json.dumps(self.to_dict(), indent=2)
+
+    def to_markdown(self) -> str:
+        """Mean (median) MSE of H: one line per (method, rank), one column per case."""
+        cfg = self.config
+        header = ["method", "r", *(f"case {c}" for c in cfg["cases"]), "median time/fit (s)"]
+        lines = [
+            f"Mean (median) MSE of H over {cfg['trials']} trials, M = {cfg['n_features']}, "
+            f"N = {cfg['n_samples']}, seed {cfg['seed']}; failed trials excluded and counted.",
+            "",
+            "| " + " | ".join(header) + " |",
+            "| " + " | ".join(["---"] * len(header)) + " |",
+        ]
+        for method in cfg["methods"]:
+            for rank in cfg["ranks"]:
+                cells = [method, str(rank)]
+                for case in cfg["cases"]:
+                    row = self.row(method, case, rank)
+                    cell = f"{_fmt(row.mean_mse)} ({_fmt(row.median_mse)})"
+                    if row.n_failed:
+                        cell += f", {row.n_failed}/{row.trials} failed"
+                    cells.append(cell)
+                times = [r.time_s for r in self.records if (r.method, r.rank) == (method, rank)]
+                cells.append(f"{np.median(times):.3g}")
+                lines.append("| " + " | ".join(cells) + " |")
+        return "\n".join(lines) + "\n"
+
+    def plot(self, ax=None):
+        """Median MSE of H per method and case (log scale); see :func:`cvxvolmin.plot.study`."""
+        from ..plot import study
+
+        return study(self, ax=ax)
+
+
+def run_study(
+    methods: Mapping[str, str | Formulation | EstimateH] | Sequence[str | Formulation],
+    *,
+    cases: Mapping[str, int | DrawData] | Sequence[int] = (1, 2, 3),
+    ranks: Sequence[int] = (5,),
+    trials: int = 10,
+    seed: int | None = 0,
+    n_features: int = 200,
+    n_samples: int = 200,
+    progress: bool = False,
+) -> StudyResult:
+    """Run seeded trials of any methods on the paper's cases or one's own data.
+
+    Parameters
+    ----------
+    methods : mapping of label to method, or sequence of methods
+        A method is a name (``"plain-nmf"``, ``"row-sum"``, ``"column-sum"``
+        as in Table 2, or any registered formulation), a
+        :class:`~cvxvolmin.Formulation` instance (fitted by
+        :func:`cvxvolmin.fit`) or a callable ``estimate_H(X, rank, rng)``
+        returning H (N x r). A sequence is labelled by the names (the
+        formulation's ``name`` for an instance).
+    cases : mapping of label to case, or sequence of case numbers, default (1, 2, 3)
+        A case is a paper case number (:data:`cvxvolmin.synthetic.CASES`,
+        drawn by :func:`cvxvolmin.make_paper_data` with ``n_features`` and
+        ``n_samples``) or a callable ``draw(rank, rng)`` returning
+        ``(X, W, H)``.
+    ranks : sequence of int, default (5,)
+    trials : int, default 10
+        Trials per (case, rank).
+    seed : int or None, default 0
+        Root of every random stream; None draws fresh entropy, recorded in
+        ``config["seed"]`` so that the run can be repeated.
+    n_features, n_samples : int, default 200
+        M and N of the paper's cases.
+    progress : bool, default False
+        A progress bar on stderr, if tqdm is installed and stderr is a terminal.
+
+    Returns
+    -------
+    StudyResult
+
+    Raises
+    ------
+    cvxvolmin.InvalidParameterError
+        On an unknown method name, a repeated label, an unknown case, or
+        other invalid arguments; before any trial runs.
+
+    Notes
+    -----
+    Every (rank, case, trial) has its own random stream (a
+    ``numpy.random.SeedSequence`` child keyed by the rank, the case number,
+    or the crc32 of a case's label, and the trial), so a trial's data do not
+    depend on which methods, ranks or other cases run; each method gets a
+    child of it keyed by its label. With the paper's cases and methods this
+    is :func:`cvxvolmin.experiments.run_table2`'s scheme: the same seed gives
+    the same trials. A method that raises is recorded and the run goes on;
+    warnings are silenced and counted.
+
+    Examples
+    --------
+    A researcher's variant beside the paper's criterion, three lines:
+
+    >>> import cvxvolmin
+    >>> capped = cvxvolmin.get_formulation("bounded-abundance", upper=0.05)
+    >>> study = cvxvolmin.run_study({"column-sum": "column-sum", "capped": capped},
+    ...                             cases=(3,), trials=2, n_samples=100)
+    >>> bool(study.row("column-sum", 3, 5).mean_mse < 1e-20)
+    True
+    """
+    labelled = _check_methods(methods)
+    draws = _check_cases(cases)
+    ranks = _check_unique_ints(ranks, "ranks")
+    trials = check_positive_int(trials, "trials")
+    n_features = check_positive_int(n_features, "n_features")
+    n_samples = check_positive_int(n_samples, "n_samples")
+    for rank in ranks:
+        if rank > min(n_features, n_samples):
+            raise InvalidParameterError(f"rank {rank} exceeds min(n_features, n_samples).")
+    root = np.random.SeedSequence(_check_seed(seed))
+
+    records: list[StudyRecord] = []
+    jobs = [(rank, case, t) for rank in ranks for case in draws for t in range(trials)]
+    bar = terminal_bar(progress, iterable=jobs, desc="study", unit="trial")
+    for rank, case, t in jobs if bar is None else bar:
+        key = (*root.spawn_key, rank, _case_key(case), t)
+        data_rng = np.random.default_rng(np.random.SeedSequence(root.entropy, spawn_key=(*key, 0)))
+        X, _, H = _draw(draws[case], case, rank, data_rng, n_features, n_samples)
+        for label, estimate_H in labelled.items():
+            method_seed = np.random.SeedSequence(
+                root.entropy, spawn_key=(*key, 1, zlib.crc32(label.encode()))
+            )
+            rng = np.random.default_rng(method_seed)
+            records.append(_run_one(label, estimate_H, X, H, rank, case, t, rng))
+    rows = tuple(
+        _summarize([r for r in records if (r.method, r.case, r.rank) == (m, case, rank)])
+        for m in labelled
+        for rank in ranks
+        for case in draws
+    )
+    config = {
+        "methods": list(labelled),
+        "cases": list(draws),
+        "ranks": list(ranks),
+        "trials": trials,
+        "seed": root.entropy,
+        "n_features": n_features,
+        "n_samples": n_samples,
+    }
+    return StudyResult(rows=rows, records=tuple(records), config=MappingProxyType(config))
+
+
+def _estimator(spec, where: str) -> EstimateH:
+    if isinstance(spec, str):
+        if spec in METHODS:
+            return METHODS[spec].estimate_H
+        if spec in available_formulations():
+            return lambda X, rank, rng: fit(X, rank, formulation=spec, random_state=rng).H
+        raise InvalidParameterError(
+            f"{where}: unknown method {spec!r}; use one of {', '.join(METHODS)}, a registered "
+            f"formulation ({', '.join(available_formulations())}), a Formulation instance "
+            "or a callable estimate_H(X, rank, rng)."
+        )
+    if isinstance(spec, Formulation):
+        return lambda X, rank, rng: fit(X, rank, formulation=spec, random_state=rng).H
+    if isinstance(spec, type) and issubclass(spec, Formulation):
+        raise InvalidParameterError(
+            f"{where}: {spec.__name__} is a class; pass an instance, e.g. {spec.__name__}()."
+        )
+    if callable(spec):
+        return spec
+    raise InvalidParameterError(
+        f"{where}: a method must be a name, a Formulation instance or a callable; got {spec!r}."
+    )
+
+
+def _label(spec) -> str:
+    if isinstance(spec, type):
+        _estimator(spec, "methods")  # raises: a class, not an instance
+    if isinstance(spec, str):
+        return spec
+    if isinstance(spec, Formulation):
+        return spec.name
+    raise InvalidParameterError(
+        f"methods as a sequence need names or Formulation instances; label the callable "
+        f"{spec!r} with a mapping: methods={{'my-method': ...}}."
+    )
+
+
+def _check_methods(methods) -> dict[str, EstimateH]:
+    if isinstance(methods, (str, Formulation)) or callable(methods):
+        methods = [methods]
+    if isinstance(methods, Mapping):
+        pairs = list(methods.items())
+    elif isinstance(methods, Iterable):
+        pairs = [(_label(spec), spec) for spec in methods]
+    else:
+        raise InvalidParameterError(f"methods must be a mapping or a sequence; got {methods!r}.")
+    labels = [label for label, _ in pairs]
+    if not pairs or len(set(labels)) != len(labels):
+        raise InvalidParameterError(f"methods must be nonempty with unique labels; got {labels}.")
+    for label in labels:
+        if not isinstance(label, str) or not label:
+            raise InvalidParameterError(f"method labels must be nonempty strings; got {label!r}.")
+    return {label: _estimator(spec, f"method {label!r}") for label, spec in pairs}
+
+
+def _check_cases(cases) -> dict[int | str, int | DrawData]:
+    if isinstance(cases, Mapping):
+        pairs = list(cases.items())
+    elif isinstance(cases, Iterable) and not isinstance(cases, (str, bytes)):
+        pairs = [(case, case) for case in cases]
+    else:
+        raise InvalidParameterError(f"cases must be a mapping or a sequence; got {cases!r}.")
+    labels = [label for label, _ in pairs]
+    if not pairs or len(set(labels)) != len(labels):
+        raise InvalidParameterError(f"cases must be nonempty with unique labels; got {labels}.")
+    for label, spec in pairs:
+        if callable(spec):
+            continue
+        if isinstance(spec, bool) or spec not in CASES:
+            raise InvalidParameterError(
+                f"case {label!r}: a case is a paper case number ({sorted(CASES)}) or a "
+                f"callable draw(rank, rng) -> (X, W, H); got {spec!r}."
+            )
+    return dict(pairs)
+
+
+def _case_key(case: int | str) -> int:
+    # A paper case keys the stream by its number, as in run_table2; a label by its crc32.
+    return case if isinstance(case, int) else zlib.crc32(str(case).encode())
+
+
+def _draw(spec, case, rank: int, rng, n_features: int, n_samples: int):
+    if not callable(spec):
+        return make_paper_data(
+            rank, case=spec, n_features=n_features, n_samples=n_samples, random_state=rng
+        )
+    drawn = spec(rank, rng)
+    if not (isinstance(drawn, tuple) and len(drawn) == 3):
+        raise InvalidParameterError(
+            f"case {case!r}: draw(rank, rng) must return (X, W, H); got {type(drawn).__name__}."
+        )
+    X, W, H = (np.asarray(a, dtype=float) for a in drawn)
+    if X.ndim != 2 or H.shape != (X.shape[1], rank):
+        raise InvalidParameterError(
+            f"case {case!r}: draw(rank, rng) returned X of shape {X.shape} and H of shape "
+            f"{H.shape}; H must be N x rank = ({X.shape[1] if X.ndim == 2 else '?'}, {rank})."
+        )
+    return X, W, H
+
+
+def _run_one(label, estimate_H, X, H, rank, case, trial, rng) -> StudyRecord:
+    outcome = run_method(lambda: estimate_H(X, rank, rng))
+    mse, error = math.nan, None
+    if outcome.error is not None:
+        error = f"{type(outcome.error).__name__}: {outcome.error}"
+    else:
+        try:
+            mse = matched_mse(H, outcome.estimate)
+        except ValueError as exc:  # e.g. an all-zero column: no direction to score
+            error = f"unscorable estimate: {exc}"
+    return StudyRecord(
+        method=label,
+        case=case,
+        rank=rank,
+        trial=trial,
+        mse=mse,
+        time_s=outcome.time_s,
+        error=error,
+        warnings=outcome.warnings,
+    )
+
+
+def _summarize(records: list[StudyRecord]) -> StudyRow:
+    first = records[0]
+    return StudyRow(
+        method=first.method, case=first.case, rank=first.rank, **cell_statistics(records)
+    )
+
+
+def _check_unique_ints(values, name: str) -> tuple[int, ...]:
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise InvalidParameterError(
+            f"{name} must be a sequence of positive integers; got {values!r}."
+        )
+    checked = tuple(check_positive_int(v, name) for v in values)
+    if not checked or len(set(checked)) != len(checked):
+        raise InvalidParameterError(
+            f"{name} must be a nonempty sequence without repeats; got {values!r}."
+        )
+    return checked
+
+
+def _check_seed(seed: int | None) -> int | None:
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InvalidParameterError(f"seed must be a nonnegative integer or None; got {seed!r}.")
+    return int(seed)
+
+
+def _fmt(value: float) -> str:
+    return "nan" if math.isnan(value) else f"{value:.3g}"
