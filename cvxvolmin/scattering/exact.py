@@ -297,7 +297,7 @@ def _refine(
             solved = _solve_defining(rows, simplices[part])
             distance = np.linalg.norm(solved - candidates[part], axis=1)
             ok = distance <= close * np.linalg.norm(candidates[part], axis=1)
-        ok[ok] &= _satisfies(directions, solved[ok])
+        ok[ok] = _satisfies(directions, solved[ok])
         Y[part[ok]] = solved[ok]
         if not ok.all():
             # pieces of one facet: the same hyperplane from Qhull (rounded relative
@@ -431,10 +431,8 @@ def outer_approximation(rows: np.ndarray, tol: float, max_add: int = 50) -> Face
         except QhullError:
             return enumerate_facets(rows)  # a degenerate subset: fall back to all
         joggled = joggled or found.joggled
-        candidates = list(found.halfspace) + [
-            v for v, norm in zip(found.others, found.norms, strict=True) if norm >= 1.0 - tol
-        ]
-        added = 0
+        candidates = [*found.halfspace, *found.others[found.norms >= 1.0 - tol]]
+        grew = False
         in_q = set(chosen)
         for y in candidates[:max_add]:
             # the most violated row on the slice (rows sum to one), a violation when
@@ -444,7 +442,7 @@ def outer_approximation(rows: np.ndarray, tol: float, max_add: int = 50) -> Face
             if slack[worst] < -_FEAS * row_norms[worst] * np.linalg.norm(y):
                 if worst not in chosen:
                     chosen.add(worst)
-                    added += 1
+                    grew = True
                     continue
                 if worst not in in_q:  # cut off by a row added this round
                     continue
@@ -454,7 +452,7 @@ def outer_approximation(rows: np.ndarray, tol: float, max_add: int = 50) -> Face
                 return _outer_summary(found, y, subset.size, iterations, joggled)
             if boundary is None or np.linalg.norm(y) > np.linalg.norm(boundary):
                 boundary = y  # within tol of 1: keep looking for a clear violation
-        if added == 0:  # no vertex of Q but the e_k (and boundary) reaches 1 - tol
+        if not grew:  # no vertex of Q but the e_k (and boundary) reaches 1 - tol
             return _outer_summary(found, boundary, subset.size, iterations, joggled)
 
 
