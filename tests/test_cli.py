@@ -384,11 +384,26 @@ def test_infeasible_data_exits_2(tmp_path, capsys):
     assert line.startswith("cvxvolmin fit: error: ") and "infeasible" in line
 
 
-def test_demo_recovers_case_3_and_says_what_fails(capfd):
+def test_demo_recovers_case_3_and_says_what_fails(monkeypatch, capfd):
+    # The demo runs the three fits it names, each from the seed it states.
+    real_fit, fits = cvxvolmin.fit, []
+
+    def fit(X, rank, **options):
+        formulation = cvxvolmin.get_formulation(options.get("formulation", "column-sum"))
+        normalize = getattr(formulation, "normalize", "-")
+        fits.append((formulation.name, normalize, rank, options.get("random_state")))
+        return real_fit(X, rank, **options)
+
+    monkeypatch.setattr(cvxvolmin, "fit", fit)
     # capfd: the file descriptors, so a solver banner printed from C would show too.
     status = main(["demo"])
     out, err = capfd.readouterr()
     assert status == 0 and err == ""
+    assert fits == [
+        ("column-sum", "-", 5, 0),
+        ("row-sum", "l1", 5, 0),
+        ("row-sum", None, 5, 0),
+    ]
     lines = out.splitlines()
     assert len(lines) == 5
     assert lines[0] == (
@@ -607,9 +622,12 @@ def _parsers(parser=None, path=()):
 
 
 def _value_options():
-    """(path, action) for every optional option that takes a value."""
+    """(path, parser, action) for every optional option that takes a value.
+
+    Built inside each test (not at collection): mutmut maps a test to the code it runs.
+    """
     return [
-        pytest.param(path, action, id=f"{' '.join(path)} {action.option_strings[0]}")
+        (path, parser, action)
         for path, parser in _parsers()
         for action in parser._actions
         if action.option_strings and action.nargs != 0 and not action.required
@@ -632,17 +650,20 @@ def _shown(value):
     return " ".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
-@pytest.mark.parametrize(("path", "action"), _value_options())
-def test_help_states_every_default_and_the_choices(path, action):
+def test_help_states_every_default_and_the_choices():
     # Issue 16: every option's help says what applies when it is left out.
     import argparse
 
-    text = argparse.HelpFormatter(" ".join(path))._expand_help(action)
-    assert "default" in text
-    if action.default is not None:
-        assert f"default {_shown(action.default)}" in text
-    for choice in action.choices or ():
-        assert str(choice) in text
+    options = _value_options()
+    assert len(options) > 20
+    for path, _, action in options:
+        where = (path, action.option_strings[0])
+        text = argparse.HelpFormatter(" ".join(path))._expand_help(action)
+        assert "default" in text, where
+        if action.default is not None:
+            assert f"default {_shown(action.default)}" in text, where
+        for choice in action.choices or ():
+            assert str(choice) in text, where
 
 
 @pytest.mark.parametrize("name", ["solver", "max_iter", "tol"])
@@ -659,26 +680,26 @@ def test_fit_help_states_both_modes_library_defaults(name):
     assert f"default {fit_default}; {robust_default} with --robust" in text
 
 
-@pytest.mark.parametrize(
-    ("path", "action"),
-    [p for p in _value_options() if p.values[1].choices is not None],
-)
-def test_choices_are_enforced_in_one_line_and_each_is_accepted(path, action, capsys):
-    (parser,) = [p for where, p in _parsers() if where == path]
-    argv = _minimal_argv(path, parser)
-    option = action.option_strings[0]
-    bad = 999 if all(isinstance(c, int) for c in action.choices) else "bogus"
-    status, out, err = run([*argv, option, str(bad)], capsys)
-    assert status == 2 and out == ""
-    (line,) = err.splitlines()
-    assert f"invalid choice: {bad!r}" in line
-    assert all(str(choice) in line.split("choose from", 1)[1] for choice in action.choices)
+def test_choices_are_enforced_in_one_line_and_each_is_accepted(capsys):
     from cvxvolmin.cli import build_parser
 
-    for choice in action.choices:
-        args = build_parser().parse_args([*argv, option, str(choice)])
-        value = getattr(args, action.dest)
-        assert (value == [choice]) if action.nargs == "+" else (value == choice)
+    options = [option for option in _value_options() if option[2].choices is not None]
+    assert {(path, action.dest) for path, _, action in options} == {
+        (("check",), "method"),
+        (("reproduce", "noise"), "cases"),
+    }
+    for path, parser, action in options:
+        argv, option = _minimal_argv(path, parser), action.option_strings[0]
+        bad = 999 if all(isinstance(c, int) for c in action.choices) else "bogus"
+        status, out, err = run([*argv, option, str(bad)], capsys)
+        assert status == 2 and out == ""
+        (line,) = err.splitlines()
+        assert f"invalid choice: {bad!r}" in line
+        assert all(str(choice) in line.split("choose from", 1)[1] for choice in action.choices)
+        for choice in action.choices:
+            args = build_parser().parse_args([*argv, option, str(choice)])
+            value = getattr(args, action.dest)
+            assert (value == [choice]) if action.nargs == "+" else (value == choice)
 
 
 def _library_defaults():
