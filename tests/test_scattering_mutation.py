@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 
 import numpy as np
 import pytest
@@ -28,6 +29,7 @@ from test_scattering import (
     hexagon,
     hexagon_top_norm,
     pairs,
+    shrink,
 )
 
 from cvxvolmin.scattering import check_scattering, necessary_conditions
@@ -563,3 +565,83 @@ def test_outer_needs_few_rows_and_rounds_on_the_paper_H(seed):
     summary = outer_approximation(rows, 1e-9)
     assert summary.strategy == "outer" and summary.top_norm < 1 - 1e-9
     assert summary.iterations <= 8 and summary.n_rows_used <= 50
+
+
+# ------------------------------------------------------ messages and reasons
+# Each regex covers where a literal piece of the message begins or ends (the
+# parameter's name first, the hint last), so a garbled or dropped piece shows.
+
+
+@pytest.mark.parametrize(
+    ("H", "kwargs", "pattern"),
+    [
+        (np.eye(3), {"method": "magic"}, r"^method must be one of .*'auto' for both\.$"),
+        (np.eye(3), {"tol": -1.0}, r"^tol must be a finite nonnegative number"),
+        (np.eye(3), {"n_samples": 0}, r"^n_samples must be a positive integer"),
+        (None, {}, r"^H is None; .*\(N x r, one row per sample, one column per factor\)\.$"),
+        (
+            np.array([[1.0, -1.0], [0.0, -2.0]]),
+            {},
+            r"or of H's largest entry\); the sufficiently scattered condition is defined for "
+            r"nonnegative H only: pass the nonnegative factor \(N x r\)\.$",
+        ),
+        (
+            np.ones((2, 3)),
+            {},
+            r"looks transposed: pass the N x r factor \(H\.T\), one row per sample and one "
+            r"column per factor\. \(An H .* can never be sufficiently scattered\.\)$",
+        ),
+    ],
+)
+def test_messages_name_the_parameter_and_end_with_the_hint(H, kwargs, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        check_scattering(H, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("H", "kwargs", "pattern"),
+    [
+        (
+            np.array([[2.0], [0.0]]),
+            {},
+            r"^r = 1: a nonzero column is trivially sufficiently scattered$",
+        ),
+        (
+            np.eye(3),
+            {"method": "exact"},
+            r"^the dual slice is the simplex itself \(H has a pure row for every factor\)$",
+        ),
+        (
+            hexagon(0.25),
+            {"method": "sample"},
+            r"sampling cannot prove \(1\) and never tests \(2\): use method='exact'$",
+        ),
+        (
+            pairs(4),
+            {"method": "exact"},
+            r"away from the orthant's facets, so \(1\) holds with equality and \(2\) fails "
+            r"\(up to tol\)$",
+        ),
+        (
+            np.ones((5, 3)),
+            {},
+            r"rank: H has rank 1 < r = 3, so cone\(H\.T\) is not full-dimensional and cannot "
+            r"contain C$",
+        ),
+        (shrink(pairs(5), 0.05), {}, r"so e_0 is not a vertex of the dual slice$"),
+        (
+            LOCAL_FAIL,
+            {},
+            r"along which \|\|y\|\| grows \(the ones vector is not inside the cone of the rows "
+            r"with a zero in column 0\)$",
+        ),
+        (
+            np.array([[0, 1, 0], [0, 0, 1], [1, 0, 3], [1, 3, 0]], dtype=float),
+            {},
+            r"from cone\(H\.T\), so the dual cone holds a y with 1\.y < 0$",
+        ),
+    ],
+)
+def test_reasons_say_why_in_full(H, kwargs, pattern):
+    res = check_scattering(H, random_state=0, **kwargs)
+    assert re.search(pattern, res.reason), res.reason
