@@ -56,45 +56,134 @@ def constraint_hint(formulation: Formulation) -> str:
 
 
 def _declare(
-    formulation: Formulation, reduction: Reduction, columns: np.ndarray | None, joint: bool
+    formulation: Formulation,
+    reduction: Reduction,
+    columns: np.ndarray | None,
+    joint: bool,
+    component: int = 0,
+    reads: list | None = None,
 ) -> Declaration:
-    """The row LP (or joint LP) in cvxpy, over all columns or the given ones."""
+    """The LP of row ``component`` (or the joint LP) in cvxpy, over all or the given columns."""
     r = reduction.rank
     unit = formulation.unit(reduction)
     data = reduction.Xt if columns is None else reduction.Xt[:, columns]
     XtT = np.ascontiguousarray(data.T)  # fast products when the LP is checked
     column_sums = reduction.Xt.sum(axis=1)  # always over every column
+    Xt = reduction.Xt
 
-    def row(q) -> Row:
-        return Row(q, XtT @ q, unit, column_sums @ q)
+    def row(q, k: int) -> Row:
+        return Row(
+            q,
+            XtT @ q,
+            unit,
+            column_sums @ q,
+            component=k,
+            entries=lambda samples: Xt[:, samples].T @ q,  # any samples, whatever the set
+            n_samples=reduction.n_samples,
+            _reads=reads,
+        )
 
     if not joint:
         q = cp.Variable(r, name="q")
-        return Declaration(q, list(formulation.row_constraints(row(q), reduction)), {})
+        return Declaration(q, list(formulation.row_constraints(row(q, component), reduction)), {})
     flat = cp.Variable(r * r, name="Q")
     rows = [flat[i * r : (i + 1) * r] for i in range(r)]
     constraints: list[cp.Constraint] = []
-    for q in rows:
-        constraints += formulation.row_constraints(row(q), reduction)
+    for k, q in enumerate(rows):
+        constraints += formulation.row_constraints(row(q, k), reduction)
     constraints.append(cp.sum(cp.vstack(rows), axis=0) == formulation.row_sum(reduction))
     return Declaration(flat, constraints, {})
 
 
+def _check_position_free(formulation: Formulation, reduction: Reduction, joint: bool) -> None:
+    """Refuse constraints of a column-separable formulation that depend on which samples are held.
+
+    Declared over all samples and over a strict subset, the elementwise
+    constraints change length and every other one must be the same affine
+    function of the row variable; ``cp.sum(row.h)`` or a slice ``row.h[:10]``
+    is not (on a working set it would mean something else), at any N.
+    """
+    n, r = reduction.n_samples, reduction.rank
+    subset = initial_columns(reduction.Xt, 20 * r)
+    if subset.size >= n:
+        subset = np.arange(1, n)  # a strict subset even for small N
+    if subset.size == 0:
+        return
+    full = _declare(formulation, reduction, None, joint)
+    part = _declare(formulation, reduction, subset, joint)
+    points = [np.zeros(full.q.size), *np.eye(full.q.size)]
+    pairs = list(zip(full.constraints, part.constraints, strict=False))
+    if len(full.constraints) != len(part.constraints):
+        pairs.append((None, None))  # the count itself changes: refused below
+    for number, (whole, some) in enumerate(pairs, start=1):
+        if whole is not None and whole.shape == (n,) and some.shape == (subset.size,):
+            continue  # elementwise over the samples held
+        same = whole is not None and whole.shape == some.shape
+        for point in points if same else ():
+            full.q.value, part.q.value = point, point
+            a, b = _affine_values(whole), _affine_values(some)
+            scale = max(np.abs(a).max(initial=0.0), np.abs(b).max(initial=0.0), 1.0)
+            if np.abs(a - b).max(initial=0.0) > 1e-9 * scale:
+                same = False
+                break
+        if not same:
+            raise InvalidParameterError(
+                f"formulation {formulation.name!r} declares column_separable = True, but its "
+                f"constraint {number} of {len(full.constraints)} changes with the set of "
+                "samples the LP holds (a sum or a slice of row.h?), so on working sets "
+                f"(N > {WORKING_SET_THRESHOLD}) it would mean something else. Write sums "
+                "over all samples with row.total and constraints on given samples with "
+                "row.at(samples), or set column_separable = False."
+            )
+
+
+def _affine_values(constraint: cp.Constraint) -> np.ndarray:
+    return np.concatenate([np.ravel(arg.value) for arg in constraint.args])
+
+
+def build_row_lps(
+    formulation: Formulation, reduction: Reduction, solver: str, working_set: bool = False
+) -> list[RowLP | WorkingSetLP]:
+    """The LP of every row update, for formulations whose rows decouple: r entries.
+
+    One LP shared by all rows, unless the formulation's constraints read
+    ``Row.index``: then one per component, each declared with its index.
+    """
+    reads: list = []
+    first = build_row_lp(formulation, reduction, solver, working_set, component=0, reads=reads)
+    if not reads:
+        return [first] * reduction.rank
+    rest = [
+        build_row_lp(formulation, reduction, solver, working_set, component=k)
+        for k in range(1, reduction.rank)
+    ]
+    return [first, *rest]
+
+
 def _build(
-    formulation: Formulation, reduction: Reduction, solver: str, joint: bool, working_set: bool
+    formulation: Formulation,
+    reduction: Reduction,
+    solver: str,
+    joint: bool,
+    working_set: bool,
+    component: int = 0,
+    reads: list | None = None,
 ) -> RowLP | WorkingSetLP:
     owner = f"formulation {formulation.name!r}"
     hint = constraint_hint(formulation)
-    if not working_set:
-        declared = _declare(formulation, reduction, None, joint)
-        return RowLP(declared.q, declared.constraints, solver, owner=owner, hint=hint)
-    if not formulation.column_separable:
+    if working_set and not formulation.column_separable:
         raise InvalidParameterError(
             f"formulation {formulation.name!r} does not declare column_separable = True, "
             "so its LPs cannot be solved on working sets of columns; use working_set=False."
         )
+    if formulation.column_separable and component == 0:
+        _check_position_free(formulation, reduction, joint)  # the same meaning at any N
+    if not working_set:
+        declared = _declare(formulation, reduction, None, joint, component, reads)
+        return RowLP(declared.q, declared.constraints, solver, owner=owner, hint=hint)
+    _declare(formulation, reduction, None, joint, component, reads)  # records Row.index reads
     return WorkingSetLP(
-        lambda columns: _declare(formulation, reduction, columns, joint),
+        lambda columns: _declare(formulation, reduction, columns, joint, component),
         reduction.n_samples,
         initial_columns(reduction.Xt, 20 * reduction.rank),
         solver,
@@ -104,9 +193,14 @@ def _build(
 
 
 def build_row_lp(
-    formulation: Formulation, reduction: Reduction, solver: str, working_set: bool = False
+    formulation: Formulation,
+    reduction: Reduction,
+    solver: str,
+    working_set: bool = False,
+    component: int = 0,
+    reads: list | None = None,
 ) -> RowLP | WorkingSetLP:
-    """Declare in cvxpy the LP of one row update, for formulations whose rows decouple.
+    """Declare in cvxpy the LP of one row update (of ``component``), for rows that decouple.
 
     With ``working_set``, the LP is solved by constraint generation on
     working sets of columns (exact; :class:`~cvxvolmin.working_set.WorkingSetLP`).
@@ -122,7 +216,7 @@ def build_row_lp(
             f"formulation {formulation.name!r} fixes the sum of the rows of Q, so no "
             "row moves alone; use build_joint_lp."
         )
-    return _build(formulation, reduction, solver, joint=False, working_set=working_set)
+    return _build(formulation, reduction, solver, False, working_set, component, reads)
 
 
 def build_joint_lp(

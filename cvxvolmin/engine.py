@@ -43,14 +43,19 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 
 import numpy as np
 from scipy.optimize import brentq
 
-from .declaration import WORKING_SET_THRESHOLD, build_joint_lp, build_row_lp, constraint_hint
+from .declaration import (
+    WORKING_SET_THRESHOLD,
+    build_joint_lp,
+    build_row_lps,
+    constraint_hint,
+)
 from .exceptions import DegenerateError, InvalidParameterError
 from .formulations.base import Formulation
 from .lp import RowLP
@@ -125,9 +130,14 @@ def _logabsdet(Q: np.ndarray) -> float:
     return float(np.linalg.slogdet(Q)[1])  # -inf for a singular Q
 
 
-def _sweep_rows(lp: RowLP, Q: np.ndarray, hint: str) -> None:
+def _sweep_rows(lps: Sequence[RowLP], Q: np.ndarray, hint: str) -> None:
     for i in range(Q.shape[0]):
-        Q[i] = _best_row(lp, cofactor_direction(Q, i), hint)
+        Q[i] = _best_row(lps[i], cofactor_direction(Q, i), hint)
+
+
+def _n_solves(lps: Sequence[RowLP]) -> int:
+    # A shared LP appears r times: count each LP once.
+    return sum(lp.n_solves for lp in {id(lp): lp for lp in lps}.values())
 
 
 def line_search(Q: np.ndarray, D: np.ndarray) -> float:
@@ -190,7 +200,7 @@ def _check_row_sum(Q: np.ndarray, row_sum: np.ndarray) -> None:
 
 
 def maximize_volume(
-    lp: RowLP,
+    lp: RowLP | Sequence[RowLP],
     Q0: np.ndarray,
     *,
     max_iter: int,
@@ -210,8 +220,9 @@ def maximize_volume(
 
     Parameters
     ----------
-    lp : RowLP
-        The row LP, or the joint LP when ``row_sum`` is given.
+    lp : RowLP or sequence of RowLP
+        The row LP shared by all rows, or one per row (:func:`build_row_lps`),
+        or the joint LP when ``row_sum`` is given.
     Q0 : ndarray of shape (r, r)
         Nonsingular start; copied.
     max_iter : int
@@ -231,12 +242,13 @@ def maximize_volume(
         :func:`~cvxvolmin.declaration.constraint_hint`).
     """
     Q = np.array(Q0, dtype=float)  # a copy (np.array copies by default)
+    lps = list(lp) if isinstance(lp, Sequence) else [lp] * Q.shape[0]
     if row_sum is None:
-        step_once = partial(_sweep_rows, lp, hint=hint)
+        step_once = partial(_sweep_rows, lps, hint=hint)
     else:
         _check_row_sum(Q, row_sum)
-        step_once = partial(_joint_step, lp)
-    solves_before = lp.n_solves
+        step_once = partial(_joint_step, lps[0])
+    solves_before = _n_solves(lps)
     history: list[float] = []
     converged = False
     start = time.perf_counter()
@@ -254,7 +266,7 @@ def maximize_volume(
             gain = "" if sweep == 1 else f" ({logdet - history[-2]:+.3e})"
             print(
                 f"sweep {sweep}: log|det Q| = {logdet:.10g}{gain}, "
-                f"{lp.n_solves - solves_before} LPs, {time.perf_counter() - start:.3f} s",
+                f"{_n_solves(lps) - solves_before} LPs, {time.perf_counter() - start:.3f} s",
                 file=sys.stderr,
             )
         if callback is not None:
@@ -267,7 +279,7 @@ def maximize_volume(
         logdet_history=tuple(history),
         n_iter=len(history),
         converged=converged,
-        n_lp_solves=lp.n_solves - solves_before,
+        n_lp_solves=_n_solves(lps) - solves_before,
         start_logdets=(history[-1],),
     )
 
@@ -309,7 +321,7 @@ def optimize(
         lp = build_joint_lp(formulation, reduction, solver, working_set)
         row_sum = formulation.row_sum(reduction)
     else:
-        lp, row_sum = build_row_lp(formulation, reduction, solver, working_set), None
+        lp, row_sum = build_row_lps(formulation, reduction, solver, working_set), None
     best: AOTrace | None = None
     finals: list[float] = []
     for k in range(n_starts):
@@ -332,7 +344,8 @@ def optimize(
             break
     if row_sum is not None:
         best = replace(best, Q=_snap(lp, best.Q))
-    return replace(best, n_lp_solves=lp.n_solves, start_logdets=tuple(finals))
+    lps = list(lp) if isinstance(lp, Sequence) else [lp]
+    return replace(best, n_lp_solves=_n_solves(lps), start_logdets=tuple(finals))
 
 
 def _snap(lp: RowLP, Q: np.ndarray) -> np.ndarray:

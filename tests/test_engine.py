@@ -441,7 +441,7 @@ class _RandomStarts(Formulation):
 
 
 def _lp_from(monkeypatch, build):
-    monkeypatch.setattr(engine, "build_row_lp", build)
+    monkeypatch.setattr(engine, "build_row_lps", build)
     monkeypatch.setattr(engine, "build_joint_lp", build)
 
 

@@ -94,6 +94,20 @@ def _custom_formulation(script, tmp_path):
     assert "registered: True" in out
 
 
+@check("semi_supervised.py")
+def _semi_supervised(script, tmp_path):
+    out = _run(script, tmp_path)
+    assert _number(out, r"^N = (\d+) samples") > 2000  # on working sets
+    assert _number(out, r"^plain column-sum: MSE (\S+),") < EXACT
+    found = _match(
+        out, r"^known abundances: MSE (\S+), largest entry error in the true order (\S+) of"
+    )
+    assert float(found.group(1)) < EXACT
+    assert float(found.group(2)) < 1e-10  # no permutation needed: the anchors fix the order
+    wrong = _match(out, r"^wrong known abundances: (.*)$").group(1)
+    assert wrong.startswith("infeasible") or float(wrong.split()[1]) > WRONG
+
+
 @check("plot_noisy_data.py")
 def _noisy_data(script, tmp_path):
     out = _run(script, tmp_path)

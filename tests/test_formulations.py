@@ -535,3 +535,112 @@ def test_capabilities_are_not_inherited_by_a_class_that_redefines_their_method()
     X, _, _ = cvxvolmin.make_paper_data(3, case=3, n_samples=30, random_state=0)
     with pytest.raises(cvxvolmin.InvalidParameterError, match="column_separable = True"):
         cvxvolmin.fit(X, 3, formulation=Coupled(), working_set=True)
+
+
+class _KnownEntries(ColumnSumVolMin):
+    """Per-component constraints: ``H[samples, k] = values[:, k]`` (columns summing to one)."""
+
+    name = "test-known-entries"
+    column_separable = True
+
+    def __init__(self, samples, values):
+        super().__init__()
+        self.samples, self.values = samples, values
+
+    def row_constraints(self, row, reduction):
+        known = row.at(self.samples) == self.values[:, row.index] * row.unit
+        return [*super().row_constraints(row, reduction), known]
+
+
+def test_per_component_constraints_get_one_lp_per_component():
+    from cvxvolmin.declaration import build_row_lps
+
+    X, _, H = cvxvolmin.make_paper_data(4, case=3, n_samples=80, random_state=0)
+    reduction = svd_reduction(X, 4)
+    shared = build_row_lps(ColumnSumVolMin(), reduction, "HIGHS")
+    assert len(shared) == 4 and len({id(lp) for lp in shared}) == 1
+    truth = H / H.sum(axis=0)
+    own = build_row_lps(_KnownEntries([3, -1], truth[[3, -1]]), reduction, "HIGHS")
+    assert len({id(lp) for lp in own}) == 4
+
+
+@pytest.mark.parametrize("n_samples", [300, 2500])
+def test_known_entries_mean_the_same_samples_at_every_n(n_samples):
+    """Row.at names samples of X: the same answer with and without working sets, and
+    the components come in the true order (the known entries break the permutation)."""
+    X, _, H = cvxvolmin.make_paper_data(4, case=3, n_samples=n_samples, random_state=1)
+    truth = H / H.sum(axis=0)
+    samples = [5, n_samples - 7, -1]
+    form = _KnownEntries(samples, truth[samples])
+    fits = [
+        cvxvolmin.fit(X, 4, formulation=form, working_set=ws, random_state=0)
+        for ws in (False, True)
+    ]
+    for result in fits:
+        np.testing.assert_allclose(result.H, truth, rtol=0, atol=1e-9 * truth.max())
+    np.testing.assert_allclose(fits[0].H, fits[1].H, rtol=0, atol=1e-12 * truth.max())
+
+
+@pytest.mark.parametrize(
+    ("samples", "match"),
+    [
+        ([], r"sample indices"),
+        ([0.5], r"sample indices"),
+        ([[0, 1]], r"sample indices"),
+        ([80], r"must lie in \[-80, 80\) for N = 80 samples; got 80 to 80"),
+        ([-81, 3], r"got -81 to 3"),
+    ],
+)
+def test_row_at_refuses_what_is_no_sample_index(samples, match):
+    X, _, _ = cvxvolmin.make_paper_data(3, case=3, n_samples=80, random_state=0)
+
+    class AtSamples(ColumnSumVolMin):
+        name = "test-at-samples"
+
+        def row_constraints(self, row, reduction):
+            return [*super().row_constraints(row, reduction), row.at(samples) >= 0]
+
+    with pytest.raises(cvxvolmin.InvalidParameterError, match=match):
+        cvxvolmin.fit(X, 3, formulation=AtSamples())
+
+
+def test_a_row_built_by_hand_has_no_index_or_samples():
+    row = Row(cp.Variable(2), cp.Variable(3), 1.0)
+    with pytest.raises(cvxvolmin.InvalidParameterError, match=r"without a component index"):
+        _ = row.index
+    with pytest.raises(cvxvolmin.InvalidParameterError, match=r"without access to the samples"):
+        row.at([0])
+
+
+def test_slices_of_row_h_are_refused_for_column_separable_formulations_at_any_n():
+    """row.h[:10] would mean 'the first ten samples held' on a working set: refused up
+    front (with a pointer to Row.at), also where no working set would run."""
+
+    class FirstTen(ColumnSumVolMin):
+        name = "test-first-ten-sliced"
+        column_separable = True
+
+        def row_constraints(self, row, reduction):
+            return [*super().row_constraints(row, reduction), row.h[:10] <= 0.5 * row.unit]
+
+    X, _, _ = cvxvolmin.make_paper_data(3, case=3, n_samples=60, random_state=0)
+    with pytest.raises(
+        cvxvolmin.InvalidParameterError,
+        match=r"constraint 3 of 3 changes with the set of samples .* row\.at\(samples\)",
+    ):
+        cvxvolmin.fit(X, 3, formulation=FirstTen())
+    # Not column-separable: no working set ever runs, and the slice means samples 0-9.
+    assert cvxvolmin.fit(X, 3, formulation=FirstSamplesCapped(0.5)).H[:10].max() <= 0.5 + 1e-12
+
+
+def test_known_entries_through_fit_robust():
+    """The robust H update imposes row.at and row.index the same way (declared QP)."""
+    X, _, H = cvxvolmin.make_paper_data(3, case=3, n_samples=60, random_state=0)
+    truth = H / H.sum(axis=0)
+    samples = [0, 30]
+    noisy = cvxvolmin.add_noise(X, 40.0, random_state=1)
+    result = cvxvolmin.fit_robust(
+        noisy, 3, formulation=_KnownEntries(samples, truth[samples]), random_state=0
+    )
+    assert result.h_solver == "qp"
+    np.testing.assert_allclose(result.H[samples], truth[samples], rtol=0, atol=1e-6 * truth.max())

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import inspect
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 import cvxpy as cp
@@ -39,9 +40,12 @@ class Row:
         slice of the flattened Q).
     h : cvxpy.Expression
         ``Xt.T @ q``: the column of H this row produces, in LP units. For
-        large N the engine may declare it over a working set of columns only
-        (formulations with ``column_separable = True``); then write sums
-        over all columns with ``total``, never ``cp.sum(row.h)``.
+        large N the engine may declare it over a working set of samples only
+        (formulations with ``column_separable = True``): write constraints
+        on it elementwise, sums over all samples with ``total``, and
+        constraints on given samples with :meth:`at`, never by slicing
+        ``h`` (the engine refuses both ``cp.sum(row.h)`` and slices of it
+        for such formulations).
     unit : float
         The LP value of one unit of H in the user's units.
     total : cvxpy.Expression, optional
@@ -53,10 +57,63 @@ class Row:
     h: cp.Expression
     unit: float
     total: cp.Expression | None = None
+    #: The component k this row produces (``H[:, k]``); see :attr:`index`.
+    component: int | None = field(default=None, repr=False)
+    #: ``samples -> H[samples, k]`` in LP units, over all samples; see :meth:`at`.
+    entries: Callable[[np.ndarray], cp.Expression] | None = field(default=None, repr=False)
+    #: How many samples the data have (for :meth:`at`).
+    n_samples: int | None = field(default=None, repr=False)
+    # Set by the engine to learn whether the constraints depend on the component.
+    _reads: list | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.total is None:
             object.__setattr__(self, "total", cp.sum(self.h))
+
+    @property
+    def index(self) -> int:
+        """The component k this row produces: constraints may differ per component.
+
+        A formulation that reads it gets one LP per component (r LPs instead
+        of one shared by all rows), e.g. to fix known entries of ``H[:, k]``.
+        """
+        if self._reads is not None:
+            self._reads.append("index")
+        if self.component is None:
+            raise InvalidParameterError(
+                "this Row was built without a component index (Row(..., component=k))."
+            )
+        return self.component
+
+    def at(self, samples) -> cp.Expression:
+        """``H[samples, k]`` in LP units (like :attr:`h`), for sample indices of the whole data.
+
+        Valid at any N: the expression refers to the given samples of X,
+        whichever samples a working set holds.
+
+        Parameters
+        ----------
+        samples : int or sequence of int
+            Indices into the N samples (columns of X); negative ones count
+            from the end.
+        """
+        if self.entries is None or self.n_samples is None:
+            raise InvalidParameterError(
+                "this Row was built without access to the samples (Row(..., entries=..., "
+                "n_samples=...)); the engine's rows have it."
+            )
+        idx = np.atleast_1d(np.asarray(samples))
+        if idx.size == 0 or idx.dtype.kind not in "iu" or idx.ndim != 1:
+            raise InvalidParameterError(
+                f"Row.at takes sample indices (int or a 1-D sequence of int); got {samples!r}."
+            )
+        n = self.n_samples
+        if idx.min() < -n or idx.max() >= n:
+            raise InvalidParameterError(
+                f"Row.at: sample indices must lie in [-{n}, {n}) for N = {n} samples; got "
+                f"{int(idx.min())} to {int(idx.max())}."
+            )
+        return self.entries(np.where(idx < 0, idx + n, idx))
 
 
 class Formulation(ABC):

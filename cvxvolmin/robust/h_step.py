@@ -159,19 +159,27 @@ class DeclaredQP:
         constraints: list[cp.Constraint] = []
         for k in range(r):
             column = self.G[:, k]
-            row = Row(placeholder, column, self.unit, cp.sum(column))
+            row = Row(
+                placeholder,
+                column,
+                self.unit,
+                cp.sum(column),
+                component=k,
+                entries=lambda samples, column=column: column[samples],
+                n_samples=n,
+            )
             constraints += list(formulation.row_constraints(row, reduction))
         if formulation.fixed_row_sum:
             constraints.append(cp.sum(self.G, axis=1) == self.unit)
-        for constraint in constraints:
+        for number, constraint in enumerate(constraints, start=1):
             others = [v for v in constraint.variables() if v is not self.G]
             if others:
                 what = "row.q" if any(v is placeholder for v in others) else "its own variable"
                 raise InvalidParameterError(
                     f"formulation {formulation.name!r} writes a constraint on {what} "
-                    f"({constraint}); the robust H update can only impose constraints on "
-                    "the columns of H (row.h and row.total). Write it on row.h, or use "
-                    "cvxvolmin.fit for the exact criterion."
+                    f"(constraint {number} of {len(constraints)}); the robust H update can "
+                    "only impose constraints on the columns of H (row.h, row.total, "
+                    "row.at). Write it on row.h, or use cvxvolmin.fit for the exact criterion."
                 )
         self.L = cp.Parameter((r, r), name="L")
         self.B = cp.Parameter((n, r), name="B")
