@@ -72,12 +72,14 @@ def _unit_columns(A: np.ndarray, name: str) -> np.ndarray:
     return A / norms
 
 
-def match_columns(A_true, A_est) -> tuple[np.ndarray, np.ndarray]:
+def match_columns(A_true, A_est, *, signs: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Best matching of the columns of ``A_est`` to those of ``A_true``.
 
     Columns are compared after scaling to unit norm; the permutation
     minimizes the summed squared distances (Hungarian algorithm, so it is
-    exact for any r).
+    exact for any r). With ``signs=True`` each column is also matched up
+    to its sign, for criteria that identify factors up to permutation and
+    signed scaling (e.g. :class:`cvxvolmin.BoxVolMin`).
 
     Returns
     -------
@@ -104,17 +106,22 @@ def match_columns(A_true, A_est) -> tuple[np.ndarray, np.ndarray]:
     # Match on 2 - 2 a.b (cheap, no N x r x r temporary), then measure the
     # matched pairs directly: 2 - 2 a.b cannot resolve errors below 1e-16,
     # and recovered factors reach 1e-28.
-    rows, cols = linear_sum_assignment(2.0 - 2.0 * (A.T @ B))
+    cosines = A.T @ B
+    rows, cols = linear_sum_assignment(2.0 - 2.0 * (np.abs(cosines) if signs else cosines))
     perm = cols[np.argsort(rows)]
-    errors = ((A - B[:, perm]) ** 2).sum(axis=0)
+    matched = B[:, perm]
+    if signs:
+        matched = matched * np.where(np.sum(A * matched, axis=0) < 0, -1.0, 1.0)
+    errors = ((A - matched) ** 2).sum(axis=0)
     return perm, errors
 
 
-def matched_mse(A_true, A_est) -> float:
+def matched_mse(A_true, A_est, *, signs: bool = False) -> float:
     """The paper's MSE: mean squared distance of matched unit-norm columns.
 
     ``min over permutations pi of (1/r) sum_k || a_k/||a_k|| - b_pi(k)/||b_pi(k)|| ||^2``
-    (Fu, Huang, Sidiropoulos 2018, section 5).
+    (Fu, Huang, Sidiropoulos 2018, section 5); ``signs=True`` also minimizes
+    over the sign of each ``b_pi(k)`` (see :func:`match_columns`).
 
     Examples
     --------
@@ -122,6 +129,8 @@ def matched_mse(A_true, A_est) -> float:
     >>> H = np.array([[1.0, 0.0], [0.5, 2.0], [0.0, 1.0]])
     >>> matched_mse(H, 3.0 * H[:, ::-1])
     0.0
+    >>> bool(matched_mse(H, -H) > 1), matched_mse(H, -H, signs=True)
+    (True, 0.0)
     """
-    _, errors = match_columns(A_true, A_est)
+    _, errors = match_columns(A_true, A_est, signs=signs)
     return float(errors.mean())

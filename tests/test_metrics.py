@@ -7,6 +7,8 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import cvxvolmin
 from cvxvolmin.metrics import match_columns, matched_mse, relative_residual
@@ -148,3 +150,30 @@ def test_sparse_residual_expansion_is_used_and_accurate_and_duplicates_are_summe
 
 def _no_toarray(self, *args, **kwargs):
     raise AssertionError("the expansion should have answered without densifying X")
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    log_scales=st.lists(st.floats(-8, 8), min_size=4, max_size=4),
+    flips=st.lists(st.booleans(), min_size=4, max_size=4),
+)
+def test_signed_matching_ignores_permutation_sign_and_scale(seed, log_scales, flips):
+    """signs=True: columns matched up to permutation and any nonzero scale, 1e-8 to 1e8."""
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((20, 4))
+    order = rng.permutation(4)
+    signs = np.where(flips, -1.0, 1.0)
+    B = (A * signs * 10.0 ** np.array(log_scales))[:, order]
+    perm, errors = match_columns(A, B, signs=True)
+    np.testing.assert_array_equal(order[perm], np.arange(4))
+    assert errors.max() < 1e-25
+    # Unsigned matching sees every flipped column: a distance of 4 each, to rounding.
+    if any(flips):
+        assert matched_mse(A, B) > 1.0 / 4.0
+
+
+def test_signed_matching_still_sees_a_wrong_direction():
+    A = np.eye(3)
+    B = np.array([[1.0, 0.0, 0.0], [0.0, -1.0, 0.0], [0.0, 0.0, 1.0]]) + 0.1
+    assert matched_mse(A, B, signs=True) > 1e-3
