@@ -22,6 +22,7 @@ from .experiments import StudyResult, run_study
 from .factorization import FactorizationResult, FitResult, fit
 from .formulations import (
     BoundedAbundanceVolMin,
+    BoxVolMin,
     ColumnSumAtMostVolMin,
     ColumnSumVolMin,
     Formulation,
@@ -41,6 +42,7 @@ __version__ = "0.1.0"
 __all__ = [
     "BaselineResult",
     "BoundedAbundanceVolMin",
+    "BoxVolMin",
     "ColumnSumAtMostVolMin",
     "ColumnSumVolMin",
     "ConvergenceWarning",

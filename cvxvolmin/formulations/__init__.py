@@ -9,12 +9,14 @@ from .base import (
     register_formulation,
 )
 from .bounded import BoundedAbundanceVolMin
+from .box import BoxVolMin
 from .column_sum import ColumnSumVolMin
 from .column_sum_leq import ColumnSumAtMostVolMin
 from .row_sum import RowSumVolMin
 
 __all__ = [
     "BoundedAbundanceVolMin",
+    "BoxVolMin",
     "ColumnSumAtMostVolMin",
     "ColumnSumVolMin",
     "Formulation",
