@@ -94,6 +94,14 @@ def _custom_formulation(script, tmp_path):
     assert "registered: True" in out
 
 
+@check("plot_polytopic_box.py")
+def _polytopic_box(script, tmp_path):
+    out = _run(script, tmp_path)
+    pattern = r"^{}: MSE of H \(up to permutation and sign\) (\S+)$"
+    assert _number(out, pattern.format("rows reach the faces")) < EXACT
+    assert _number(out, pattern.format("rows inside a disc")) > WRONG  # not identifiable
+
+
 @check("semi_supervised.py")
 def _semi_supervised(script, tmp_path):
     out = _run(script, tmp_path)
