@@ -91,7 +91,11 @@ def _declare(
     constraints: list[cp.Constraint] = []
     for k, q in enumerate(rows):
         constraints += formulation.row_constraints(row(q, k), reduction)
-    constraints.append(cp.sum(cp.vstack(rows), axis=0) == formulation.row_sum(reduction))
+    if formulation.coupled:
+        H = (XtT @ cp.reshape(flat, (r, r), order="C").T) / unit  # N x r, the user's units
+        constraints += list(formulation.joint_constraints(H, reduction))
+    if formulation.fixed_row_sum:
+        constraints.append(cp.sum(cp.vstack(rows), axis=0) == formulation.row_sum(reduction))
     return Declaration(flat, constraints, {})
 
 
@@ -225,8 +229,9 @@ def build_joint_lp(
     """Declare in cvxpy the LP over all of Q, for formulations with ``fixed_row_sum``.
 
     The variable is Q flattened row by row (``Q.ravel()``). Every row meets
-    the formulation's row constraints, and the rows sum to
-    ``formulation.row_sum(reduction)``. Only the objective changes between
+    the formulation's row constraints, H its joint constraints (when
+    ``coupled``), and the rows sum to ``formulation.row_sum(reduction)``
+    (when ``fixed_row_sum``). Only the objective changes between
     steps, so a persistent solver restarts from its previous basis.
     """
     return _build(formulation, reduction, solver, joint=True, working_set=working_set)

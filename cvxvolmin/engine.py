@@ -188,6 +188,23 @@ def _joint_step(lp: RowLP, Q: np.ndarray) -> None:
         Q += t * (V - Q)
 
 
+def feasible_start(lp: RowLP, rank: int, rng: np.random.Generator, hint: str = "") -> np.ndarray:
+    """A feasible nonsingular Q for joint steps: the mean of LP vertices (phase one).
+
+    The feasible set is convex, so the mean of its vertices along random
+    directions is feasible; it is nonsingular unless the set lies in the
+    singular matrices (then no factorization of this rank meets the
+    constraints: :class:`~cvxvolmin.DegenerateError`).
+    """
+    directions = rng.standard_normal((2 * rank * rank, rank * rank))
+    vertices = [lp.maximize(d / np.linalg.norm(d)) for d in directions]
+    Q = np.mean(vertices, axis=0).reshape(rank, rank)
+    size = max(float(np.abs(Q).max()), np.finfo(float).tiny)
+    if abs(np.linalg.det(Q / size)) <= _DEGENERATE:
+        raise degenerate_error(hint)
+    return Q
+
+
 def _check_row_sum(Q: np.ndarray, row_sum: np.ndarray) -> None:
     gap = np.max(np.abs(Q.sum(axis=0) - row_sum))
     size = max(np.abs(Q).sum(axis=0).max(), np.abs(row_sum).max())
@@ -209,6 +226,7 @@ def maximize_volume(
     verbose: bool = False,
     callback: Callable[[int, float], None] | None = None,
     hint: str = "",
+    joint: bool | None = None,
 ) -> AOTrace:
     """Improve ``log|det Q|`` step by step, each step LPs, until it settles.
 
@@ -240,14 +258,20 @@ def maximize_volume(
     hint : str, optional
         Appended to a :class:`~cvxvolmin.DegenerateError`'s message (see
         :func:`~cvxvolmin.declaration.constraint_hint`).
+    joint : bool, optional
+        Joint steps over the joint LP (Q0 feasible); default: when
+        ``row_sum`` is given. Coupled formulations take them without a row sum.
     """
     Q = np.array(Q0, dtype=float)  # a copy (np.array copies by default)
     lps = list(lp) if isinstance(lp, Sequence) else [lp] * Q.shape[0]
-    if row_sum is None:
-        step_once = partial(_sweep_rows, lps, hint=hint)
-    else:
+    if joint is None:
+        joint = row_sum is not None
+    if row_sum is not None:
         _check_row_sum(Q, row_sum)
+    if joint:
         step_once = partial(_joint_step, lps[0])
+    else:
+        step_once = partial(_sweep_rows, lps, hint=hint)
     solves_before = _n_solves(lps)
     history: list[float] = []
     converged = False
@@ -317,22 +341,28 @@ def optimize(
     if working_set is None:
         working_set = formulation.column_separable and reduction.n_samples > WORKING_SET_THRESHOLD
     hint = constraint_hint(formulation)
-    if formulation.fixed_row_sum:
+    joint = formulation.fixed_row_sum or formulation.coupled
+    row_sum = formulation.row_sum(reduction) if formulation.fixed_row_sum else None
+    if joint:
         lp = build_joint_lp(formulation, reduction, solver, working_set)
-        row_sum = formulation.row_sum(reduction)
     else:
-        lp, row_sum = build_row_lps(formulation, reduction, solver, working_set), None
+        lp = build_row_lps(formulation, reduction, solver, working_set)
     best: AOTrace | None = None
     finals: list[float] = []
     for k in range(n_starts):
         if verbose and n_starts > 1:
             print(f"start {k + 1} of {n_starts}", file=sys.stderr)
+        if formulation.coupled and row_sum is None:
+            Q0 = feasible_start(lp, reduction.rank, rng, hint)  # phase one
+        else:
+            Q0 = formulation.initial_Q(reduction, rng)
         trace = maximize_volume(
             lp,
-            formulation.initial_Q(reduction, rng),
+            Q0,
             max_iter=max_iter,
             tol=tol,
             row_sum=row_sum,
+            joint=joint,
             verbose=verbose,
             callback=callback,
             hint=hint,
@@ -342,7 +372,7 @@ def optimize(
             best = trace
         if _confirmed(finals):
             break
-    if row_sum is not None:
+    if joint:
         best = replace(best, Q=_snap(lp, best.Q))
     lps = list(lp) if isinstance(lp, Sequence) else [lp]
     return replace(best, n_lp_solves=_n_solves(lps), start_logdets=tuple(finals))

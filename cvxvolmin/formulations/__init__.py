@@ -12,6 +12,7 @@ from .bounded import BoundedAbundanceVolMin
 from .box import BoxVolMin
 from .column_sum import ColumnSumVolMin
 from .column_sum_leq import ColumnSumAtMostVolMin
+from .l1_ball import L1BallVolMin
 from .row_sum import RowSumVolMin
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "ColumnSumAtMostVolMin",
     "ColumnSumVolMin",
     "Formulation",
+    "L1BallVolMin",
     "Row",
     "RowSumVolMin",
     "available_formulations",

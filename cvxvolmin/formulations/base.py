@@ -251,6 +251,33 @@ class Formulation(ABC):
             refuses anything else, so that every update is an LP.
         """
 
+    def joint_constraints(self, H: cp.Expression, reduction: Reduction) -> list[cp.Constraint]:
+        """Linear constraints on the whole H, for criteria that couple components.
+
+        Override it for constraints that tie the components of a sample
+        together (e.g. each row of H in an l1 ball): the engine then moves
+        all rows of Q at once, by conditional-gradient steps over the joint
+        LP (as for ``fixed_row_sum``), from a feasible nonsingular start it
+        finds itself (phase-one LPs), so :meth:`initial_Q` is not used.
+
+        Parameters
+        ----------
+        H : cvxpy.Expression of shape (N, r)
+            ``Xt.T @ Q.T / unit``: H in the user's units, affine in Q.
+        reduction : Reduction
+
+        Returns
+        -------
+        list of cvxpy.Constraint
+            Affine in H. Default: none (the components decouple).
+        """
+        return []
+
+    @property
+    def coupled(self) -> bool:
+        """Whether the class declares :meth:`joint_constraints` (its rows of Q move together)."""
+        return _defining_class(type(self), "joint_constraints") is not Formulation
+
     def row_sum(self, reduction: Reduction) -> np.ndarray:
         """The fixed sum of the rows of Q (only when ``fixed_row_sum``).
 

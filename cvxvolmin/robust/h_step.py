@@ -169,6 +169,8 @@ class DeclaredQP:
                 n_samples=n,
             )
             constraints += list(formulation.row_constraints(row, reduction))
+        if formulation.coupled:
+            constraints += list(formulation.joint_constraints(self.G / self.unit, reduction))
         if formulation.fixed_row_sum:
             constraints.append(cp.sum(self.G, axis=1) == self.unit)
         for number, constraint in enumerate(constraints, start=1):

@@ -1,0 +1,122 @@
+"""Coupled criteria (joint_constraints): the l1-ball PMF and a researcher's own, on joint steps."""
+
+from __future__ import annotations
+
+import cvxpy as cp
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import cvxvolmin
+from cvxvolmin import DegenerateError, Formulation, L1BallVolMin
+from cvxvolmin.testing import check_formulation
+
+
+def _on_facets(rank, n, rng, bound=1.0):
+    """Rows of H on the l1 ball's facets (70%) or inside it, spread over every facet."""
+    H = rng.dirichlet(np.ones(rank), n) * rng.choice([-1.0, 1.0], (n, rank))
+    H *= np.where(rng.uniform(size=(n, 1)) < 0.7, 1.0, rng.uniform(size=(n, 1)))
+    return rng.standard_normal((20, rank)) @ (bound * H).T, None, bound * H
+
+
+def _inside(rank, n, rng):
+    G = rng.standard_normal((n, rank))
+    G /= np.linalg.norm(G, axis=1, keepdims=True)
+    H = 0.5 * G * rng.uniform(size=(n, 1)) ** (1.0 / rank)
+    return rng.standard_normal((20, rank)) @ H.T, None, H
+
+
+def test_coupled_is_declared_by_joint_constraints():
+    assert not any(
+        cvxvolmin.get_formulation(name).coupled
+        for name in ("column-sum", "row-sum", "box", "bounded-abundance")
+    )
+    assert L1BallVolMin().coupled
+
+    class Larger(L1BallVolMin):
+        name = "test-larger-ball"
+
+    assert Larger().coupled
+
+
+@settings(max_examples=6, deadline=None)
+@given(seed=st.integers(0, 2**16), log_c=st.floats(-8, 8), log_bound=st.floats(-3, 3))
+def test_l1_ball_recovers_h_when_rows_reach_its_facets(seed, log_c, log_bound):
+    bound = 10.0**log_bound
+    X, _, H = _on_facets(3, 150, np.random.default_rng(seed), bound)
+    result = cvxvolmin.fit(10.0**log_c * X, 3, formulation=L1BallVolMin(bound), random_state=0)
+    assert cvxvolmin.matched_mse(H, result.H, signs=True) < 1e-18
+    assert np.abs(result.H).sum(axis=1).max() <= bound * (1 + 1e-9)
+
+
+def test_l1_ball_does_not_identify_rows_inside_it():
+    X, _, H = _inside(3, 200, np.random.default_rng(0))
+    result = cvxvolmin.fit(X, 3, formulation="l1-ball", random_state=0)
+    assert cvxvolmin.matched_mse(H, result.H, signs=True) > 1e-2
+    assert np.isclose(np.abs(result.H).sum(axis=1).max(), 1.0)  # stretched to the ball
+
+
+class _AtMostOne(Formulation):
+    """A researcher's coupled variant: each sample's coefficients nonnegative, summing to <= 1."""
+
+    name = "test-at-most-one"
+
+    def unit(self, reduction):
+        return 1.0
+
+    def row_constraints(self, row, reduction):
+        return []
+
+    def joint_constraints(self, H, reduction):
+        return [H >= 0, cp.sum(H, axis=1) <= 1]
+
+
+def test_a_users_coupled_variant_needs_nothing_but_its_constraints():
+    """No initial_Q: the engine's phase one finds a feasible nonsingular start."""
+    rng = np.random.default_rng(1)
+    H = rng.dirichlet(np.ones(4), 200)  # rows on the simplex's far face, spread
+    H[:4] = np.eye(4)  # and its vertices
+    H[4:50] *= rng.uniform(size=(46, 1))  # some inside
+    X = rng.standard_normal((15, 4)) @ H.T
+    result = cvxvolmin.fit(X, 4, formulation=_AtMostOne(), random_state=0)
+    assert cvxvolmin.matched_mse(H, result.H) < 1e-18
+    assert result.H.min() >= -1e-12 and result.H.sum(axis=1).max() <= 1 + 1e-12
+
+
+def test_a_coupled_set_of_singular_matrices_is_degenerate():
+    class TiedComponents(_AtMostOne):
+        name = "test-tied-components"
+
+        def joint_constraints(self, H, reduction):
+            return [*super().joint_constraints(H, reduction), H[:, 0] == H[:, 1]]
+
+    X, _, _ = _on_facets(3, 60, np.random.default_rng(0))
+    with pytest.raises(DegenerateError, match=r"no nonsingular Q meets the constraints"):
+        cvxvolmin.fit(X, 3, formulation=TiedComponents(), random_state=0)
+
+
+def test_fit_robust_imposes_the_joint_constraints():
+    X, _, H = _on_facets(3, 120, np.random.default_rng(2))
+    noisy = cvxvolmin.add_noise(X, 40.0, random_state=3)
+    result = cvxvolmin.fit_robust(noisy, 3, formulation="l1-ball", random_state=0)
+    assert result.h_solver == "qp"
+    assert np.abs(result.H).sum(axis=1).max() <= 1 + 1e-6  # the QP solver's tolerance
+    assert cvxvolmin.matched_mse(H, result.H, signs=True) < 1e-2
+
+
+def test_l1_ball_keeps_the_plug_in_contract():
+    report = check_formulation(
+        L1BallVolMin(), rank=3, recovery_cases=(), draw=lambda r, n, rng: _on_facets(r, n, rng)
+    )
+    assert report["working sets"].startswith("skipped")
+    assert report["registry"] == "get_formulation('l1-ball') builds a L1BallVolMin"
+
+
+def test_bound_and_rank_are_checked():
+    with pytest.raises(cvxvolmin.InvalidParameterError, match=r"bound must be a positive"):
+        L1BallVolMin(0.0)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((20, 13)) @ rng.standard_normal((13, 40))  # of rank 13
+    with pytest.raises(cvxvolmin.InvalidParameterError, match=r"rank 13 exceeds 12"):
+        cvxvolmin.fit(X, 13, formulation="l1-ball")
