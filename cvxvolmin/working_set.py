@@ -210,12 +210,16 @@ class WorkingSetLP:
         self._measure_terms()
         q_norm = float(np.linalg.norm(q))
         per_column = np.zeros(self.n_columns)
-        for constraint, values, norms, constants in zip(
-            self.full.constraints,
-            self._values_at(q),
-            self._term_norms,
-            self._constants,
-            strict=True,
+        count = len(self.full.constraints)
+        for number, (constraint, values, norms, constants) in enumerate(
+            zip(
+                self.full.constraints,
+                self._values_at(q),
+                self._term_norms,
+                self._constants,
+                strict=True,
+            ),
+            start=1,
         ):
             violation = np.abs(values) if is_equality(constraint) else np.maximum(values, 0.0)
             size = norms * q_norm + constants
@@ -224,9 +228,10 @@ class WorkingSetLP:
                 np.maximum(per_column, relative, out=per_column)
             elif np.max(relative, initial=0.0) > _REPRODUCED:
                 raise InvalidParameterError(
-                    f"{self.owner} has a constraint over all columns ({constraint}) that "
-                    "the working-set LP does not reproduce; write sums over all columns "
-                    "with row.total (not cp.sum(row.h)), or fit with working_set=False."
+                    f"{self.owner} has a constraint over all columns (constraint {number} of "
+                    f"{count}) that the working-set LP does not reproduce; write sums over "
+                    "all columns with row.total (not cp.sum(row.h)), or fit with "
+                    "working_set=False."
                 )
         return per_column
 
