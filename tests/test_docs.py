@@ -168,3 +168,31 @@ def test_docs_build_without_warnings(tmp_path, docs_tools):
         "auto_examples/plot_paper_figure2",
     ):
         assert (tmp_path / "html" / f"{page}.html").is_file(), page
+
+
+_DOCTEST_PAGES = sorted(
+    page
+    for page in DOCS.rglob("*.rst")
+    if not {"_build", "generated", "auto_examples", "auto_tutorial"} & set(page.parts)
+    and ">>> " in page.read_text(encoding="utf-8")
+)
+
+
+def test_some_pages_hold_doctests():
+    assert DOCS / "howto" / "prototype_variant.rst" in _DOCTEST_PAGES
+
+
+@pytest.mark.parametrize("page", _DOCTEST_PAGES, ids=lambda page: page.name)
+def test_doctests_in_the_docs_pages_run(page, tmp_path, monkeypatch):
+    """A page whose snippets are doctests prints what it shows (run from a scratch folder)."""
+    import doctest
+
+    monkeypatch.chdir(tmp_path)
+    results = doctest.testfile(
+        str(page),
+        module_relative=False,
+        optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE,
+        report=False,
+    )
+    assert results.attempted > 0
+    assert results.failed == 0, f"{results.failed} of {results.attempted} examples failed"
