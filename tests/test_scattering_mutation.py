@@ -372,7 +372,9 @@ def test_common_zeros_of_each_facet(r):
 
 
 def test_exact_stats_count_what_it_enumerated():
-    res = check_scattering(hexagon(0.25), method="exact")
+    res = check_scattering(hexagon(0.25), n_samples=50, random_state=0)
+    assert res.stats["stages"] == ["necessary", "sample", "exact"]
+    assert res.stats["n_samples_tested"] == 50 and res.stats["subprocess"] is False
     # three cut vertices and the three e_k, from the six facets of the hexagon
     assert res.stats["n_facets"] == 6
     assert res.stats["n_vertices"] == 6 and res.stats["n_unit_vertices"] == 3
@@ -411,17 +413,19 @@ def test_unrefined_vertices_are_counted(monkeypatch):
     assert summary.top_norm == pytest.approx(capped_norm(7, b), abs=1e-13)
 
 
-def test_enumerate_facets_reports_a_centre_outside_the_cone():
+@pytest.mark.parametrize("joggle", [False, True])
+def test_enumerate_facets_reports_a_centre_outside_the_cone(joggle, monkeypatch):
     # the all-ones direction outside cone(H.T): a facet normal with 1.y <= 0
+    monkeypatch.setattr(exact_module, "_FORCE_JOGGLE", joggle)
     rows = prepare(np.array([[0, 1, 0], [0, 0, 1], [1, 0, 3], [1, 3, 0]], dtype=float)).rows
     summary = enumerate_facets(rows)
     y = summary.halfspace_witness
     assert summary.strategy == "facets" and summary.error is None
     assert y.sum() <= 0 and np.linalg.norm(y) == pytest.approx(1.0)
-    assert np.all(rows @ y >= -1e-12)
+    assert np.all(rows @ y >= -1e-9)  # Qhull's normal (of joggled points, 1e-11 off)
     assert summary.top_vertex is None and summary.top_norm == np.inf
     assert (summary.n_facets, summary.n_vertices, summary.n_unit) == (4, 0, 0)
-    assert summary.n_rows_used == 4 and summary.joggled is False and summary.n_unrefined == 0
+    assert summary.n_rows_used == 4 and summary.joggled is joggle and summary.n_unrefined == 0
 
 
 @pytest.mark.parametrize(
@@ -441,8 +445,8 @@ def test_a_qhull_failure_is_inconclusive_and_says_so(message, expected, monkeypa
     assert summary.error.startswith(f"Qhull failed: {expected}")
     assert "more details" not in summary.error  # its first line only
     res = check_scattering(hexagon(0.25), method="exact")
-    assert res.verdict == INC and res.condition1 is None and res.witness is None
-    assert res.reason == summary.error
+    assert res.verdict == INC and res.method == "exact" and res.reason == summary.error
+    assert (res.condition1, res.condition2, res.witness, res.margin) == (None, None, None, None)
 
 
 def test_r2_pure_rows_anywhere_in_H():
