@@ -352,7 +352,7 @@ def optimize(
     for k in range(n_starts):
         if verbose and n_starts > 1:
             print(f"start {k + 1} of {n_starts}", file=sys.stderr)
-        if formulation.coupled and row_sum is None:
+        if formulation.coupled:
             Q0 = feasible_start(lp, reduction.rank, rng, hint)  # phase one
         else:
             Q0 = formulation.initial_Q(reduction, rng)

@@ -120,3 +120,20 @@ def test_bound_and_rank_are_checked():
     X = rng.standard_normal((20, 13)) @ rng.standard_normal((13, 40))  # of rank 13
     with pytest.raises(cvxvolmin.InvalidParameterError, match=r"rank 13 exceeds 12"):
         cvxvolmin.fit(X, 13, formulation="l1-ball")
+
+
+def test_a_row_sum_variant_with_joint_constraints_starts_feasible():
+    """Coupled and fixed-row-sum: the phase-one start meets both, so joint steps keep both."""
+
+    class Capped(cvxvolmin.RowSumVolMin):
+        name = "test-row-sum-joint-cap"
+
+        def joint_constraints(self, H, reduction):
+            return [H <= 0.9]
+
+    X, _, _ = cvxvolmin.make_paper_data(3, case=2, n_samples=80, random_state=0)
+    result = cvxvolmin.fit(X, 3, formulation=Capped(n_restarts=2), random_state=0)
+    norms = np.abs(X).sum(axis=0)
+    Hn = result.H[norms > 0] / norms[norms > 0, None]  # the normalized rows
+    np.testing.assert_allclose(Hn.sum(axis=1), 1.0, rtol=1e-9)
+    assert Hn.max() <= 0.9 + 1e-9 and Hn.min() >= -1e-9

@@ -151,9 +151,9 @@ class Formulation(ABC):
     #: Whether every constraint on ``row.h`` is elementwise, the same for
     #: each column (sums over all columns written with ``row.total``). Then
     #: large problems are solved on working sets of columns, exactly. Not
-    #: inherited by a class that defines its own :meth:`row_constraints`
-    #: (a new constraint may couple columns): such a class is not separable
-    #: unless its own body sets it again.
+    #: inherited by a class that defines its own :meth:`row_constraints` or
+    #: :meth:`joint_constraints` (a new constraint may couple columns): such
+    #: a class is not separable unless its own body sets it again.
     column_separable: ClassVar[bool] = False
     #: Whether :meth:`reduce` handles ``scipy.sparse`` input (the default
     #: SVD reduction does; a formulation with its own reduction must say so).
@@ -167,6 +167,7 @@ class Formulation(ABC):
         # would be solved on working sets, where it means something else).
         for method, capability in (
             ("row_constraints", "column_separable"),
+            ("joint_constraints", "column_separable"),
             ("reduce", "accepts_sparse"),
         ):
             if method in vars(cls) and capability not in vars(cls):
@@ -258,7 +259,8 @@ class Formulation(ABC):
         together (e.g. each row of H in an l1 ball): the engine then moves
         all rows of Q at once, by conditional-gradient steps over the joint
         LP (as for ``fixed_row_sum``), from a feasible nonsingular start it
-        finds itself (phase-one LPs), so :meth:`initial_Q` is not used.
+        finds itself (phase-one LPs over all the constraints, a fixed row
+        sum included), so :meth:`initial_Q` is not used.
 
         Parameters
         ----------
