@@ -90,6 +90,8 @@ _CLOSE = 1e-6
 _CLOSE_JOGGLED = 1e-2
 #: Most candidates refined at a time (bounds the chunk x N slack matrix).
 _CHUNK = 2048
+#: Most rows the outer approximation adds per round.
+_MAX_ADD = 50
 #: Set by tests to make Qhull joggle its input, as it does by itself when
 #: facet merging fails.
 _FORCE_JOGGLE = False
@@ -399,7 +401,7 @@ def enumerate_facets(rows: np.ndarray) -> FacetSummary:
     )
 
 
-def outer_approximation(rows: np.ndarray, tol: float, max_add: int = 50) -> FacetSummary:
+def outer_approximation(rows: np.ndarray, tol: float) -> FacetSummary:
     """Decide with facets of the cone of a growing subset S of the rows.
 
     ``Q = {y : H[S] y >= 0, 1.y = 1}`` contains P. If every vertex of Q other
@@ -434,7 +436,7 @@ def outer_approximation(rows: np.ndarray, tol: float, max_add: int = 50) -> Face
         candidates = [*found.halfspace, *found.others[found.norms >= 1.0 - tol]]
         grew = False
         in_q = set(chosen)
-        for y in candidates[:max_add]:
+        for y in candidates[:_MAX_ADD]:
             # the most violated row on the slice (rows sum to one), a violation when
             # beyond rounding relative to ||row|| ||y|| (y's scale varies)
             slack = rows @ y
