@@ -480,6 +480,31 @@ def test_the_best_start_is_kept_wherever_it_comes(monkeypatch, finals):
     assert trace.Q[0, 0] == pytest.approx(np.exp(2.0), rel=1e-12)
 
 
+def test_each_row_is_solved_by_its_own_lp_and_every_lp_is_counted_once(monkeypatch):
+    """Per-component LPs (build_row_lps): row i maximizes over lps[i]; the count sums the
+    distinct LPs, and one LP shared by all rows counts once."""
+    own = [_TinyBox(1.0), _TinyBox(3.0)]
+    trace = maximize_volume(own, np.array([[2.0, 1.0], [1.0, -2.0]]), max_iter=5, tol=1e-9)
+    np.testing.assert_array_equal(np.abs(trace.Q), [[1.0, 1.0], [3.0, 3.0]])
+    # Two LPs a row a step (d and -d), each on the row's own LP.
+    assert own[0].n_solves == own[1].n_solves == 2 * trace.n_iter
+    assert trace.n_lp_solves == 4 * trace.n_iter
+    shared = _TinyBox(1.0)
+    trace = maximize_volume([shared, shared], np.eye(2), max_iter=5, tol=1e-9)
+    assert trace.n_lp_solves == shared.n_solves == 4 * trace.n_iter
+    boxes = [_TinyBox(1.0), _TinyBox(2.0)]
+    _lp_from(monkeypatch, lambda formulation, reduction, solver, working_set: boxes)
+    trace = optimize(
+        _RandomStarts(n_starts=2),
+        SimpleNamespace(n_samples=10),
+        np.random.default_rng(0),
+        solver="HIGHS",
+        max_iter=5,
+        tol=1e-9,
+    )
+    assert trace.n_lp_solves == boxes[0].n_solves + boxes[1].n_solves > boxes[0].n_solves
+
+
 @pytest.mark.parametrize("max_iter", [1, 10])
 def test_on_a_tie_the_first_start_is_kept(monkeypatch, max_iter):
     # In the box |q_k| <= 1 (r = 2) every start ends at |det Q| = 2 exactly.

@@ -191,6 +191,42 @@ def test_repr_of_a_user_formulation_shows_its_own_parameters():
     assert repr(Bare()) == "Bare()"
 
 
+def test_repr_leaves_out_variadic_parameters():
+    """*args and **kwargs cannot be written back as name=value: never shown, even if stored."""
+
+    class Options(ColumnSumVolMin):
+        name = "test-options"
+
+        def __init__(self, *extra, rho: float = 1.0, **options):
+            super().__init__(rho)
+            self.extra, self.options = extra, options
+
+    assert repr(Options(1, 2, rho=2.0, width=3)) == "Options(rho=2.0)"
+
+
+def test_a_subclass_column_scale_is_what_the_default_reduce_divides_by():
+    """The base reduce asks column_scale at the fit's rank, reduces X / scale and keeps the
+    scale, so that recover multiplies H back into X's units."""
+
+    class Scaled(ColumnSumVolMin):
+        name = "test-scaled"
+
+        def column_scale(self, X, rank):
+            self.asked_rank = rank
+            return np.linalg.norm(X, axis=0)
+
+    X, _, _ = cvxvolmin.make_paper_data(3, case=1, n_samples=40, random_state=0)
+    form = Scaled()
+    reduction = form.reduce(X, 3)
+    scale = np.linalg.norm(X, axis=0)
+    assert form.asked_rank == 3
+    np.testing.assert_array_equal(reduction.column_scale, scale)
+    np.testing.assert_allclose(reduction.basis @ reduction.Xt, X / scale, atol=1e-12)
+    Q = np.eye(3)
+    _, H = form.recover(Q, reduction)
+    np.testing.assert_allclose(H, reduction.Xt.T * (scale[:, None] / 40), rtol=1e-15)
+
+
 def test_row_sum_is_refused_by_criteria_without_a_fixed_row_sum():
     with pytest.raises(NotImplementedError, match=r"^ColumnSumVolMin has no fixed row sum"):
         ColumnSumVolMin().row_sum(None)
@@ -531,6 +567,8 @@ def test_capabilities_are_not_inherited_by_a_class_that_redefines_their_method()
     assert Declared.column_separable
     assert OwnReduction.column_separable and not OwnReduction.accepts_sparse
     assert Untouched.column_separable and Untouched.accepts_sparse
+    # Dropped to False itself (a bool, as declared), not to another falsy value.
+    assert Coupled.column_separable is False and OwnReduction.accepts_sparse is False
     assert BoundedAbundanceVolMin.column_separable and ColumnSumAtMostVolMin.column_separable
     X, _, _ = cvxvolmin.make_paper_data(3, case=3, n_samples=30, random_state=0)
     with pytest.raises(cvxvolmin.InvalidParameterError, match="column_separable = True"):
@@ -610,6 +648,35 @@ def test_a_row_built_by_hand_has_no_index_or_samples():
         _ = row.index
     with pytest.raises(cvxvolmin.InvalidParameterError, match=r"without access to the samples"):
         row.at([0])
+
+
+def test_row_at_needs_both_the_entries_and_the_sample_count():
+    """Either one missing is refused, and the hint names both keywords to pass."""
+    q, h = cp.Variable(2), cp.Variable(3)
+    for row in (
+        Row(q, h, 1.0, entries=lambda samples: samples),
+        Row(q, h, 1.0, n_samples=3),
+    ):
+        with pytest.raises(
+            cvxvolmin.InvalidParameterError, match=r"\(Row\(\.\.\., entries=\.\.\., n_samples"
+        ):
+            row.at([0])
+    with pytest.raises(cvxvolmin.InvalidParameterError, match=r"\(Row\(\.\.\., component=k\)\)"):
+        _ = Row(q, h, 1.0).index
+
+
+@pytest.mark.parametrize(
+    ("samples", "expected"),
+    [
+        ([-5, -1, 0, 4], [0, 4, 0, 4]),  # both ends of [-N, N), negatives from the end
+        (2, [2]),  # a single int
+        (np.array([3, 1], dtype=np.uint8), [3, 1]),  # unsigned ints are indices too
+    ],
+)
+def test_row_at_passes_the_samples_counted_from_the_end_as_nonnegative(samples, expected):
+    # entries returns what it is given, so the indices Row.at resolves are visible.
+    row = Row(cp.Variable(2), cp.Variable(5), 1.0, entries=lambda s: s, n_samples=5)
+    np.testing.assert_array_equal(row.at(samples), expected)
 
 
 def test_slices_of_row_h_are_refused_for_column_separable_formulations_at_any_n():

@@ -269,3 +269,24 @@ def test_auto_normalization_is_table_2s_criterion_unless_the_data_fit_as_they_ar
         default = cvxvolmin.fit(case_3, 4, formulation="row-sum", random_state=0)
         table_2 = cvxvolmin.fit(case_3, 4, formulation=RowSumVolMin(normalize="l1"), random_state=0)
     np.testing.assert_array_equal(default.H, table_2.H)
+
+
+def test_auto_normalization_is_l1_on_any_nonnegative_data_and_where_no_affine_set_fits():
+    """Nonnegative data are l1-normalized even when zeros and entries below one lie on an
+    affine set already; mixed-sign data whose affine set would pass through the origin
+    (no affine set of dimension r - 1 off it) are normalized too."""
+    auto = RowSumVolMin()
+    X, W, H = simplex_data(4)
+    W = 0.1 * np.abs(W)
+    W[0] = 0.0  # a zero row of X, every entry below one
+    nonnegative = W @ H.T
+    assert nonnegative.min() == 0.0 and nonnegative.max() < 1.0
+    assert RowSumVolMin(normalize=None).resolved_normalization(nonnegative, 4) is None
+    assert auto.resolved_normalization(nonnegative, 4) == "l1"
+    through_origin = np.hstack([X, -X])  # the columns' mean is zero
+    with pytest.raises(cvxvolmin.InvalidParameterError, match="passes through the origin"):
+        affine_set_reduction(through_origin, 4)
+    assert auto.resolved_normalization(through_origin, 4) == "l1"
+    np.testing.assert_array_equal(
+        auto.column_scale(through_origin, 4), np.abs(through_origin).sum(axis=0)
+    )
