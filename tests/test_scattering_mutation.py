@@ -469,11 +469,13 @@ OUTER = {
     "hexagon(0.3)": lambda: hexagon(0.3),
     "centre fails": lambda: np.array([[0, 1, 0], [0, 0, 1], [1, 0, 3], [1, 3, 0]], dtype=float),
 }
-#: (case, joggle): several rounds, one round, Q = P, 1.y <= 0; joggled or not
-OUTER_RUNS = [(name, False) for name in sorted(OUTER)] + [
-    ("capped(6) scattered", True),
-    ("capped(6) tangent", True),
-    ("paper r=7", True),
+#: (case, joggle, tol): several rounds, one round, Q = P, 1.y <= 0; joggled or
+#: not; a tol so large that P's top vertex (norm 0.984) is within it of 1
+OUTER_RUNS = [(name, False, 1e-9) for name in sorted(OUTER)] + [
+    ("capped(6) scattered", True, 1e-9),
+    ("capped(6) tangent", True, 1e-9),
+    ("paper r=7", True, 1e-9),
+    ("capped(6) scattered", False, 0.05),
 ]
 
 
@@ -489,11 +491,10 @@ def _documented_start(rows: np.ndarray) -> list[int]:
     return sorted(start)
 
 
-@pytest.mark.parametrize(("name", "joggle"), OUTER_RUNS)
-def test_outer_summary_describes_its_last_polytope(name, joggle, monkeypatch):
+@pytest.mark.parametrize(("name", "joggle", "tol"), OUTER_RUNS)
+def test_outer_summary_describes_its_last_polytope(name, joggle, tol, monkeypatch):
     # the summary's counts are those of the last round's Q, its rows those of the
     # last subset; each round solves every vertex of norm >= 1 - tol exactly
-    tol = 1e-9
     rows = prepare(OUTER[name]()).rows
     rounds = []
     original = exact_module._dual_vertices
@@ -563,12 +564,13 @@ def test_outer_takes_all_rows_when_its_start_is_rank_deficient():
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_outer_needs_few_rows_and_rounds_on_the_paper_H(seed):
-    # the module's figures for the paper's H: 25-50 rows and 2-8 rounds (each
-    # round adds up to 50 violated rows, not one)
+    # the module's figures for the paper's H: 25-50 rows and 2-8 rounds; at
+    # r = 8, 2 rounds (each round adds every violated row it meets, up to 50:
+    # one row per round took 3 or 4)
     rows = prepare(make_paper_data(8, random_state=seed)[2]).rows
     summary = outer_approximation(rows, 1e-9)
     assert summary.strategy == "outer" and summary.top_norm < 1 - 1e-9
-    assert summary.iterations <= 8 and summary.n_rows_used <= 50
+    assert summary.iterations <= 2 and summary.n_rows_used <= 50
 
 
 # ------------------------------------------------------ messages and reasons
