@@ -150,8 +150,8 @@ _SQUARED = cp.Parameter(nonneg=True, value=2.0)
         ),
         (
             lambda q: [cp.SOC(q[0], q[1:])],
-            r"SOC constraint .* only linear equalities and inequalities in the row "
-            "variable are allowed",
+            r"SOC constraint \(constraint 1 of 1\); row updates must be LPs, so only linear "
+            "equalities and inequalities in the row variable are allowed",
         ),
         (
             lambda q: [_SQUARED * _SQUARED * q[0] >= 0],  # affine in q, not DPP in p
