@@ -409,6 +409,9 @@ def _words(values) -> str:
 def build_parser() -> argparse.ArgumentParser:
     """The ``cvxvolmin`` argument parser.
 
+    Its subparsers are of its own class (argparse's default), so every usage error
+    is one line. An option without ``default=`` defaults to None.
+
     Every option that takes a value states its default in its help (and its choices,
     when it has some): %(default)s, or the library's own default when the command
     leaves the keyword to the library.
@@ -425,7 +428,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Identifiable matrix factorization X = W H^T by volume minimization.",
     )
     parser.add_argument("--version", action="version", version=f"cvxvolmin {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    commands = parser.add_subparsers(dest="command", required=True)
 
     fit = commands.add_parser(
         "fit",
@@ -443,7 +446,6 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument(
         "--lam",
         type=float,
-        default=None,
         help="with --robust: weight of the volume term (default: the data-scaled rule)",
     )
 
@@ -452,22 +454,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     fit.add_argument(
         "--solver",
-        default=None,
         help="cvxpy solver: LP, or with --robust the QP of a formulation without a fast "
         f"projection ({per_mode('solver')})",
     )
     fit.add_argument(
         "--max-iter",
         type=int,
-        default=None,
         help=f"maximum sweeps, or iterations with --robust ({per_mode('max_iter')})",
     )
-    fit.add_argument(
-        "--tol", type=float, default=None, help=f"stopping tolerance ({per_mode('tol')})"
-    )
-    fit.add_argument(
-        "--seed", type=int, default=None, help="random seed of the start (default: fresh)"
-    )
+    fit.add_argument("--tol", type=float, help=f"stopping tolerance ({per_mode('tol')})")
+    fit.add_argument("--seed", type=int, help="random seed of the start (default: fresh)")
     fit.add_argument(
         "--out", help="write W, H (Q) and the history to this .npz file (default: none)"
     )
@@ -501,9 +497,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--time-limit", type=float, default=60.0, help="seconds (default %(default)s)"
     )
-    check.add_argument(
-        "--seed", type=int, default=None, help="random seed of the sampling (default: fresh)"
-    )
+    check.add_argument("--seed", type=int, help="random seed of the sampling (default: fresh)")
     check.add_argument("--json", action="store_true", help="print one JSON object")
     check.set_defaults(handler=_cmd_check)
 
@@ -512,7 +506,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="rerun an experiment of the paper",
         description="Rerun an experiment of Fu, Huang and Sidiropoulos (2018).",
     )
-    experiments = reproduce.add_subparsers(dest="experiment", required=True, parser_class=_Parser)
+    experiments = reproduce.add_subparsers(dest="experiment", required=True)
     table2 = experiments.add_parser(
         "table2",
         help="plain NMF, row-sum and column-sum VolMin on the paper's synthetic data",
