@@ -32,7 +32,7 @@ from test_scattering import (
     shrink,
 )
 
-from cvxvolmin.scattering import check_scattering, necessary_conditions
+from cvxvolmin.scattering import NecessaryReport, check_scattering, necessary_conditions
 from cvxvolmin.scattering import exact as exact_module
 from cvxvolmin.scattering.exact import (
     _common_zeros,
@@ -651,3 +651,71 @@ def test_messages_name_the_parameter_and_end_with_the_hint(H, kwargs, pattern):
 def test_reasons_say_why_in_full(H, kwargs, pattern):
     res = check_scattering(H, random_state=0, **kwargs)
     assert re.search(pattern, res.reason), res.reason
+
+
+@pytest.mark.parametrize(
+    ("H", "expected", "pattern"),
+    [
+        (
+            hexagon(0.4),
+            (NOT, False, None, False),
+            r"^a vertex of the dual slice has \|\|y\|\| = 1\.1726\d* > 1: \(1\) fails$",
+        ),
+        (
+            pairs(4),
+            (NOT, True, False, True),
+            r"^a vertex of the dual slice other than the e_k has \|\|y\|\| = 1, within tol = "
+            r"1e-09 of 1: C touches",
+        ),
+        (
+            hexagon(0.25),
+            (SSC, True, True, False),
+            r"^every vertex of the dual slice other than the e_k has \|\|y\|\| <= 0\.87178 < 1$",
+        ),
+    ],
+)
+def test_the_exact_stage_answer_in_full(H, expected, pattern):
+    # every field of the answer on each side of the boundary: margin max ||y||
+    # over P (1 when (1) holds), gap 1 - m2, the witness a vertex of P of norm m2
+    res = check_scattering(H, method="exact")
+    assert (res.verdict, res.condition1, res.condition2, res.on_boundary) == expected
+    assert res.method == "exact" and re.search(pattern, res.reason), res.reason
+    m2 = 1 - res.gap
+    if res.verdict == SSC:
+        assert res.witness is None and res.witness_point is None and res.margin == 1.0
+        return
+    assert np.linalg.norm(res.witness) == pytest.approx(m2, rel=1e-12)
+    assert res.margin == pytest.approx(max(m2, 1.0), rel=1e-12)
+    assert np.array_equal(res.witness_point, primal_point(res.witness))
+
+
+def test_the_outer_stage_reports_its_certificate_gap():
+    # r = 8: the outer approximation certifies the sign of the gap only, its own
+    # margin is stats["certificate_gap"]
+    H = make_paper_data(8, random_state=0)[2]
+    res = check_scattering(H, method="exact")
+    prepared = prepare(H)
+    outer = outer_approximation(prepared.rows, 1e-9)
+    assert res.verdict == SSC and res.gap is None and res.stats["exact_strategy"] == "outer"
+    assert res.stats["certificate_gap"] == pytest.approx(1 - outer.top_norm, rel=1e-12)
+    assert re.search(
+        rf"^every vertex other than the e_k of an outer approximation of the dual slice "
+        rf"\(from {outer.n_rows_used} of {prepared.rows.shape[0]} rows\) has \|\|y\|\| <= ",
+        res.reason,
+    ), res.reason
+
+
+def test_the_exact_stage_refutes_a_centre_outside_the_cone_on_its_own(monkeypatch):
+    # the necessary checks are a shortcut: without them the exact stage finds the
+    # facet normal with 1.y <= 0 itself
+    def passing(prepared, tol):
+        return NecessaryReport(True, None, None, [0] * prepared.r, {})
+
+    monkeypatch.setattr("cvxvolmin.scattering.check.run_necessary", passing)
+    H = np.array([[0, 1, 0], [0, 0, 1], [1, 0, 3], [1, 3, 0]], dtype=float)
+    res = check_scattering(H, method="exact")
+    assert (res.verdict, res.condition1, res.condition2, res.method) == (NOT, False, None, "exact")
+    assert res.margin == np.inf and res.witness.sum() <= 0
+    assert np.linalg.norm(res.witness) == pytest.approx(1.0)
+    assert np.array_equal(res.witness_point, primal_point(res.witness))
+    assert res.reason == "the all-ones direction is not inside cone(H.T): (1) fails"
