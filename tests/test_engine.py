@@ -14,7 +14,14 @@ from scipy.spatial import ConvexHull
 import cvxvolmin
 from cvxvolmin import engine
 from cvxvolmin.declaration import WORKING_SET_THRESHOLD, constraint_hint
-from cvxvolmin.engine import _check_row_sum, _confirmed, line_search, maximize_volume, optimize
+from cvxvolmin.engine import (
+    _check_row_sum,
+    _confirmed,
+    feasible_start,
+    line_search,
+    maximize_volume,
+    optimize,
+)
 from cvxvolmin.formulations import (
     BoundedAbundanceVolMin,
     ColumnSumAtMostVolMin,
@@ -563,6 +570,65 @@ def test_joint_steps_return_the_snapped_Q(monkeypatch, fixed_row_sum):
     else:
         assert snapped == []
         np.testing.assert_array_equal(trace.Q, kept.Q)
+
+
+class _TiedRows(_TinyBox):
+    """A box whose vertices have equal rows (Q of size 2 x 2): every mean is singular."""
+
+    def maximize(self, direction):
+        q = super().maximize(direction)
+        q[2:] = q[:2]
+        return q
+
+
+def test_the_phase_one_start_is_the_mean_of_vertices_along_unit_directions():
+    box = _RecordingBox(1.0)
+    Q = feasible_start(box, 2, np.random.default_rng(0))
+    directions = np.random.default_rng(0).standard_normal((8, 4))  # 2 r^2 of size r^2
+    np.testing.assert_array_equal(Q, np.sign(directions).mean(axis=0).reshape(2, 2))
+    assert box.n_solves == 8
+    np.testing.assert_allclose(box.norms, 1.0, rtol=1e-15)
+    # The singularity test is relative to Q's size: a tiny feasible set is no reason.
+    tiny = feasible_start(_TinyBox(1e-9), 2, np.random.default_rng(0))
+    np.testing.assert_allclose(tiny, 1e-9 * Q, rtol=0, atol=1e-24)
+    with pytest.raises(cvxvolmin.DegenerateError, match=r"constraints\. HINT\. Otherwise"):
+        feasible_start(_TiedRows(1.0), 2, np.random.default_rng(0), " HINT.")
+    with pytest.raises(cvxvolmin.DegenerateError, match=r"constraints\. The data"):
+        feasible_start(_TiedRows(1.0), 2, np.random.default_rng(0))  # no hint: none shown
+
+
+class _CoupledStarts(_RandomStarts):
+    """Declares joint constraints (none here): coupled, so phase one and joint steps."""
+
+    name = "coupled-starts-test-only"
+
+    def joint_constraints(self, H, reduction):
+        return []
+
+
+def test_coupled_formulations_start_from_phase_one_and_take_joint_steps(monkeypatch):
+    sizes = []
+
+    class Box(_TinyBox):
+        def maximize(self, direction):
+            sizes.append(direction.size)
+            return super().maximize(direction)
+
+    box = Box(1.0)
+    _lp_from(monkeypatch, lambda formulation, reduction, solver, working_set: box)
+    monkeypatch.setattr(engine, "_snap", lambda lp, Q: Q)
+    form = _CoupledStarts(1)
+    trace = optimize(
+        form,
+        SimpleNamespace(n_samples=10, rank=2),
+        np.random.default_rng(0),
+        solver="HIGHS",
+        max_iter=5,
+        tol=1e-9,
+    )
+    assert form.starts == []  # initial_Q is never asked
+    assert len(sizes) == trace.n_lp_solves > 8 and set(sizes) == {4}  # joint LPs only
+    np.testing.assert_array_equal(np.abs(trace.Q), np.ones((2, 2)))  # a vertex, |det| = 2
 
 
 @pytest.mark.parametrize("n_starts", [1, 2])
