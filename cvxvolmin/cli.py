@@ -506,7 +506,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="rerun an experiment of the paper",
         description="Rerun an experiment of Fu, Huang and Sidiropoulos (2018).",
     )
-    experiments = reproduce.add_subparsers(dest="experiment", required=True)
+    # No dest: nothing reads it, and without one a missing experiment is named by its choices.
+    experiments = reproduce.add_subparsers(required=True)
     table2 = experiments.add_parser(
         "table2",
         help="plain NMF, row-sum and column-sum VolMin on the paper's synthetic data",

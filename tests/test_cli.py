@@ -638,7 +638,7 @@ def _minimal_argv(path, parser):
     """The shortest command line of a command: its positionals and required options."""
     argv = list(path)
     for action in parser._actions:
-        if not action.option_strings and action.dest not in ("command", "experiment"):
+        if not action.option_strings:
             argv.append("data.npy")
         elif action.required and action.option_strings:
             argv += [action.option_strings[0], "2"]
@@ -689,6 +689,9 @@ def test_choices_are_enforced_in_one_line_and_each_is_accepted(capsys):
         (("reproduce", "noise"), "cases"),
     }
     for path, parser, action in options:
+        # argparse checks a given value, never the default: the default must be a choice
+        default = action.default if isinstance(action.default, list) else [action.default]
+        assert set(default) <= set(action.choices), (path, action.dest)
         argv, option = _minimal_argv(path, parser), action.option_strings[0]
         bad = 999 if all(isinstance(c, int) for c in action.choices) else "bogus"
         status, out, err = run([*argv, option, str(bad)], capsys)
@@ -1000,9 +1003,10 @@ def test_check_on_a_terminal_names_its_stage(tmp_path, capsys, terminal):
 def test_usage_help_and_version_exit_statuses(argv, status, stdout, capsys):
     got, out, err = run(argv, capsys)
     assert got == status and out.startswith(stdout)
-    if status == 2:  # a command is required: one line that names the choices
+    if status == 2:  # a command is required: one line that says which
         (line,) = err.splitlines()
         assert "the following arguments are required" in line and "--help" in line
+        assert ("command" in line) if argv == [] else ("{table2,noise}" in line)
 
 
 class _NoDescriptor:
@@ -1265,3 +1269,20 @@ def test_fit_robust_reports_its_stop_its_check_and_its_iterations(tmp_path, pape
     status, out, err = run([*argv, "--verbose", "--json"], capsys)
     assert status == 0 and json.loads(out)["stop_reason"]
     assert "iteration 1: objective " in err
+
+
+def test_check_runs_every_method_it_offers(tmp_path, capsys):
+    # Each --method choice is one the checker knows (the parser alone would accept any).
+    from cvxvolmin.cli import build_parser
+
+    (method,) = [
+        a
+        for a in build_parser()._subparsers._group_actions[0].choices["check"]._actions
+        if a.dest == "method"
+    ]
+    np.save(tmp_path / "H.npy", np.vstack([np.eye(3), np.full((1, 3), 1 / 3)]))
+    for choice in method.choices:
+        status, out, err = run(["check", str(tmp_path / "H.npy"), "--method", choice], capsys)
+        assert status == 0 and err == "", (choice, err)
+        assert out.startswith("H (4 x 3) is ")
+        assert choice == "auto" or f"\n  method {choice}, " in out
