@@ -375,6 +375,9 @@ def test_exact_stats_count_what_it_enumerated():
     res = check_scattering(hexagon(0.25), n_samples=50, random_state=0)
     assert res.stats["stages"] == ["necessary", "sample", "exact"]
     assert res.stats["n_samples_tested"] == 50 and res.stats["subprocess"] is False
+    # a forked child only for r >= 7 under a time limit (Qhull cannot be interrupted)
+    assert check_scattering(pairs(7), time_limit=None).stats["subprocess"] is False
+    assert check_scattering(pairs(6), method="exact").stats["subprocess"] is False
     # three cut vertices and the three e_k, from the six facets of the hexagon
     assert res.stats["n_facets"] == 6
     assert res.stats["n_vertices"] == 6 and res.stats["n_unit_vertices"] == 3
