@@ -629,6 +629,17 @@ def test_coupled_formulations_start_from_phase_one_and_take_joint_steps(monkeypa
     assert form.starts == []  # initial_Q is never asked
     assert len(sizes) == trace.n_lp_solves > 8 and set(sizes) == {4}  # joint LPs only
     np.testing.assert_array_equal(np.abs(trace.Q), np.ones((2, 2)))  # a vertex, |det| = 2
+    # A coupled set of singular matrices: phase one refuses it with the formulation's hint.
+    _lp_from(monkeypatch, lambda formulation, reduction, solver, working_set: _TiedRows(1.0))
+    with pytest.raises(cvxvolmin.DegenerateError, match=r"'coupled-starts-test-only' adds"):
+        optimize(
+            form,
+            SimpleNamespace(n_samples=10, rank=2),
+            np.random.default_rng(0),
+            solver="HIGHS",
+            max_iter=5,
+            tol=1e-9,
+        )
 
 
 @pytest.mark.parametrize("n_starts", [1, 2])
