@@ -687,6 +687,7 @@ def test_choices_are_enforced_in_one_line_and_each_is_accepted(capsys):
     assert {(path, action.dest) for path, _, action in options} == {
         (("check",), "method"),
         (("reproduce", "noise"), "cases"),
+        (("study",), "cases"),
     }
     for path, parser, action in options:
         # argparse checks a given value, never the default: the default must be a choice
@@ -1286,3 +1287,66 @@ def test_check_runs_every_method_it_offers(tmp_path, capsys):
         assert status == 0 and err == "", (choice, err)
         assert out.startswith("H (4 x 3) is ")
         assert choice == "auto" or f"\n  method {choice}, " in out
+
+
+_USER_MODULE = """
+import cvxvolmin
+
+class Capped(cvxvolmin.ColumnSumVolMin):
+    name = "cli-study-capped"
+    column_separable = True
+
+    def row_constraints(self, row, reduction):
+        return [*super().row_constraints(row, reduction), row.h <= 0.05 * row.unit]
+
+def truth_blind(X, rank, rng):
+    return cvxvolmin.fit(X, rank, random_state=rng).H
+"""
+
+
+def test_study_runs_names_parameters_and_a_users_own_module(tmp_path, monkeypatch, capsys):
+    (tmp_path / "my_variants.py").write_text(_USER_MODULE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    out = tmp_path / "study.json"
+    argv = [
+        "study",
+        "--method", "column-sum",
+        "--method", "bounded=bounded-abundance:upper=0.05",
+        "--method", "capped=my_variants:Capped",
+        "--method", "my_variants:truth_blind",
+        "--cases", "3", "--trials", "2", "--out", str(out),
+    ]  # fmt: skip
+    status, printed, err = run(argv, capsys)
+    assert status == 0, err
+    for label in ("column-sum", "bounded", "capped", "truth_blind"):
+        assert f"| {label} | 5 |" in printed
+    rows = json.loads(out.read_text())["rows"]
+    assert [row["method"] for row in rows] == ["column-sum", "bounded", "capped", "truth_blind"]
+    assert all(row["max_mse"] < 1e-20 for row in rows)  # each recovers the paper's H
+    # The same study from Python: the CLI holds no logic of its own.
+    again = cvxvolmin.run_study({"column-sum": "column-sum"}, cases=(3,), trials=2).row(
+        "column-sum", 3, 5
+    )
+    assert rows[0]["max_mse"] == again.max_mse
+
+
+@pytest.mark.parametrize(
+    ("method", "message"),
+    [
+        ("no-such", r"method 'no-such': unknown method 'no-such'; use one of plain-nmf"),
+        ("x=no_such_module:Thing", r"--method 'x=no_such_module:Thing': cannot import module"),
+        ("x=json:NoSuchThing", r"module 'json' has no 'NoSuchThing'"),
+        ("box:bound", r"parameters are written name=value"),
+        ("box:bound=-1", r"bound must be a positive number"),
+    ],
+)
+def test_study_refuses_bad_methods_in_one_line(method, message, capsys):
+    status, _, err = run(["study", "--method", method, "--trials", "1"], capsys)
+    assert status == 2
+    assert len(err.strip().splitlines()) == 1 and re.search(message, err), err
+
+
+def test_study_refuses_a_label_given_twice(capsys):
+    argv = ["study", "--method", "column-sum", "--method", "column-sum", "--trials", "1"]
+    status, _, err = run(argv, capsys)
+    assert status == 2 and "given twice; name them label=spec" in err
