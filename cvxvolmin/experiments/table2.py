@@ -14,7 +14,7 @@ import io
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import MappingProxyType
 
@@ -24,8 +24,7 @@ from ..exceptions import InvalidParameterError
 from ..synthetic import CASES
 from ..validation import check_positive_int
 from .methods import METHODS
-from .study import _check_unique_ints, run_study
-from .trial import json_float
+from .study import StudyRecord, StudyRow, _check_unique_ints, run_study
 
 PAPER_CITATION = (
     'X. Fu, K. Huang, N. D. Sidiropoulos, "On Identifiability of Nonnegative Matrix '
@@ -57,44 +56,18 @@ PAPER_TABLE2: MappingProxyType[tuple[str, int, int], float] = MappingProxyType(
 )
 
 
-@dataclass(frozen=True)
-class TrialRecord:
-    """One method on one trial's data.
-
-    ``mse`` is nan when the method raised (``error`` says what); ``warnings``
-    names the category of each warning it emitted (silenced, counted).
-    """
-
-    method: str
-    rank: int
-    case: int
-    trial: int
-    mse: float
-    time_s: float
-    error: str | None = None
-    warnings: tuple[str, ...] = ()
+#: One method on one trial's data (the study runner's record).
+TrialRecord = StudyRecord
 
 
 @dataclass(frozen=True)
-class Table2Row:
-    """Summary of one (method, rank, case) cell over its trials.
+class Table2Row(StudyRow):
+    """Summary of one (method, rank, case) cell over its trials, with the paper's mean.
 
     The MSE statistics cover the ``trials - n_failed`` trials that returned
     an estimate (nan when none did); ``median_time_s`` covers all trials.
     ``warnings`` and ``errors`` count categories and messages.
     """
-
-    method: str
-    rank: int
-    case: int
-    mean_mse: float
-    median_mse: float
-    max_mse: float
-    median_time_s: float
-    trials: int
-    n_failed: int = 0
-    warnings: MappingProxyType[str, int] = field(default_factory=lambda: MappingProxyType({}))
-    errors: MappingProxyType[str, int] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def paper_mean_mse(self) -> float | None:
@@ -102,21 +75,8 @@ class Table2Row:
         return PAPER_TABLE2.get((self.method, self.rank, self.case))
 
     def to_dict(self) -> dict:
-        """JSON-ready: nan becomes None."""
-        return {
-            "method": self.method,
-            "rank": self.rank,
-            "case": self.case,
-            "mean_mse": json_float(self.mean_mse),
-            "median_mse": json_float(self.median_mse),
-            "max_mse": json_float(self.max_mse),
-            "median_time_s": json_float(self.median_time_s),
-            "trials": self.trials,
-            "n_failed": self.n_failed,
-            "warnings": dict(self.warnings),
-            "errors": dict(self.errors),
-            "paper_mean_mse": self.paper_mean_mse,
-        }
+        """JSON-ready: nan becomes None; the paper's mean beside ours."""
+        return {**super().to_dict(), "paper_mean_mse": self.paper_mean_mse}
 
 
 @dataclass(frozen=True)
@@ -330,27 +290,8 @@ def run_table2(
         n_samples=n_samples,
         progress=progress,
     )
-    records = tuple(
-        TrialRecord(
-            method=r.method,
-            rank=r.rank,
-            case=r.case,
-            trial=r.trial,
-            mse=r.mse,
-            time_s=r.time_s,
-            error=r.error,
-            warnings=r.warnings,
-        )
-        for r in study.records
-    )
     rows = tuple(
-        Table2Row(
-            method=row.method,
-            rank=row.rank,
-            case=row.case,
-            **{name: getattr(row, name) for name in _STATISTICS},
-        )
-        for row in study.rows
+        Table2Row(**{f.name: getattr(row, f.name) for f in fields(StudyRow)}) for row in study.rows
     )
     config = {
         "ranks": list(ranks),
@@ -361,19 +302,7 @@ def run_table2(
         "n_features": n_features,
         "n_samples": n_samples,
     }
-    return Table2Result(rows=rows, records=records, config=MappingProxyType(config))
-
-
-_STATISTICS = (
-    "mean_mse",
-    "median_mse",
-    "max_mse",
-    "median_time_s",
-    "trials",
-    "n_failed",
-    "warnings",
-    "errors",
-)
+    return Table2Result(rows=rows, records=study.records, config=MappingProxyType(config))
 
 
 def _check_methods(methods: Sequence[str] | None) -> tuple[str, ...]:
