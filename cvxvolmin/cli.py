@@ -141,7 +141,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         result = fit(
             X,
             args.rank,
-            formulation=args.formulation,
+            formulation=_resolve(args.formulation, "--formulation", args.formulation),
             random_state=args.seed,
             verbose=args.verbose,
             callback=callback,
@@ -175,7 +175,7 @@ def _fit_robust(args: argparse.Namespace, X, out: Path | None) -> int:
         result = fit_robust(
             X,
             args.rank,
-            formulation=args.formulation,
+            formulation=_resolve(args.formulation, "--formulation", args.formulation),
             lam=args.lam,
             random_state=args.seed,
             verbose=args.verbose,
@@ -319,48 +319,59 @@ def _cmd_noise(args: argparse.Namespace) -> int:
     return 0
 
 
-def _study_method(text: str):
-    """``[label=]spec``: a name, ``name:param=value,...`` or ``module:object``."""
+def _resolve(spec: str, option: str, given: str):
+    """A name, ``name:param=value,...`` (a formulation with parameters) or ``module:object``."""
     import ast
     import importlib
 
-    from .formulations import get_formulation
+    from .experiments import METHODS
+    from .formulations import available_formulations, get_formulation
 
-    label, _, spec = text.partition("=") if "=" in text.split(":", 1)[0] else ("", "", text)
     name, colon, rest = spec.partition(":")
     if not colon:
-        return label or name, name
-    from .experiments import METHODS
-    from .formulations import available_formulations
-
-    known = name in available_formulations() or name in METHODS
-    if "=" in rest or known:  # a registered formulation with parameters
+        return name
+    if "=" in rest or name in available_formulations() or name in METHODS:
         params = {}
         for item in rest.split(","):
             key, equal, value = item.partition("=")
             if not equal or not key.strip():
-                raise _BadInput(f"--method {text!r}: parameters are written name=value,...")
+                raise _BadInput(f"{option} {given!r}: parameters are written name=value,...")
             try:
                 params[key.strip()] = ast.literal_eval(value.strip())
             except (ValueError, SyntaxError):
-                params[key.strip()] = value.strip()
-        return label or spec, get_formulation(name, **params)
+                params[key.strip()] = value.strip()  # a bare word: a string
+        return get_formulation(name, **params)
     try:
         module = importlib.import_module(name)
     except ImportError as exc:
-        raise _BadInput(f"--method {text!r}: cannot import module {name!r} ({exc}).") from exc
+        raise _BadInput(f"{option} {given!r}: cannot import module {name!r} ({exc}).") from exc
     try:
         found = getattr(module, rest)
     except AttributeError as exc:
-        raise _BadInput(f"--method {text!r}: module {name!r} has no {rest!r}.") from exc
+        raise _BadInput(f"{option} {given!r}: module {name!r} has no {rest!r}.") from exc
     if isinstance(found, type):
         try:
             found = found()  # a Formulation class: its defaults
         except TypeError as exc:
             raise _BadInput(
-                f"--method {text!r}: {rest} needs arguments ({exc}); expose an instance."
+                f"{option} {given!r}: {rest} needs arguments ({exc}); expose an instance."
             ) from exc
-    return label or rest, found
+    return found
+
+
+def _study_method(text: str):
+    """``[label=]spec`` of ``study --method``; the label defaults to the spec's name."""
+    label, _, spec = text.partition("=") if "=" in text.split(":", 1)[0] else ("", "", text)
+    name, colon, rest = spec.partition(":")
+    default = rest if colon and "=" not in rest and _importable(name) else spec
+    return label or default, _resolve(spec, "--method", text)
+
+
+def _importable(name: str) -> bool:
+    from .experiments import METHODS
+    from .formulations import available_formulations
+
+    return name not in available_formulations() and name not in METHODS
 
 
 def _cmd_study(args: argparse.Namespace) -> int:
@@ -509,7 +520,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_input_arguments(fit, "X, M x N with samples as columns (--transpose: as rows)")
     fit.add_argument("--rank", type=int, required=True, help="number of factors r")
-    fit.add_argument("--formulation", default="column-sum", help="criterion (default %(default)s)")
+    fit.add_argument(
+        "--formulation",
+        default="column-sum",
+        metavar="SPEC",
+        help=(
+            "criterion: a registered name, name:param=value,... or module:object "
+            "(default %(default)s)"
+        ),
+    )
     fit.add_argument(
         "--robust",
         action="store_true",

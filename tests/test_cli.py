@@ -1350,3 +1350,48 @@ def test_study_refuses_a_label_given_twice(capsys):
     argv = ["study", "--method", "column-sum", "--method", "column-sum", "--trials", "1"]
     status, _, err = run(argv, capsys)
     assert status == 2 and "given twice; name them label=spec" in err
+
+
+def test_fit_takes_a_formulation_with_parameters_or_from_a_module(
+    tmp_path, paper_X, monkeypatch, capsys
+):
+    """--formulation name:param=value reaches the library; module:object loads a user's class."""
+    X, _ = paper_X
+    np.save(tmp_path / "X.npy", X)
+    (tmp_path / "my_variants.py").write_text(_USER_MODULE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    cap = float(1.05 * cvxvolmin.fit(X, 4, random_state=0).H.max())  # the truth meets it
+    for spec, formulation in (
+        (f"bounded-abundance:upper={cap!r}", cvxvolmin.BoundedAbundanceVolMin(upper=cap)),
+        ("my_variants:Capped", None),
+    ):
+        out = tmp_path / "fit.npz"
+        argv = ["fit", str(tmp_path / "X.npy"), "--rank", "4", "--seed", "0", "--formulation"]
+        status, _, err = run([*argv, spec, "--out", str(out)], capsys)
+        assert status == 0, err
+        with np.load(out, allow_pickle=False) as saved:
+            H = saved["H"]
+        if formulation is not None:
+            np.testing.assert_array_equal(
+                H, cvxvolmin.fit(X, 4, formulation=formulation, random_state=0).H
+            )
+            assert H.max() <= cap * (1 + 1e-9)
+        else:
+            assert H.max() <= 0.05 * (1 + 1e-9)  # the module's cap holds
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("bounded-abundance:upper", r"--formulation 'bounded-abundance:upper': parameters are"),
+        ("bounded-abundance:upper=-1", r"upper"),
+        ("box:size=2", r"size"),
+        ("no_such_module:Thing", r"cannot import module 'no_such_module'"),
+    ],
+)
+def test_fit_refuses_a_bad_formulation_spec_in_one_line(tmp_path, paper_X, capsys, spec, message):
+    X, _ = paper_X
+    np.save(tmp_path / "X.npy", X)
+    argv = ["fit", str(tmp_path / "X.npy"), "--rank", "4", "--formulation", spec]
+    status, _, err = run(argv, capsys)
+    assert status == 2 and len(err.strip().splitlines()) == 1 and re.search(message, err), err
