@@ -393,6 +393,7 @@ def _cmd_study(args: argparse.Namespace) -> int:
         trials=args.trials,
         seed=args.seed,
         progress=sys.stderr.isatty(),
+        n_jobs=args.jobs,
     )
     text = result.to_json() if args.json else result.to_markdown()
     if out is not None:
@@ -688,6 +689,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--trials", type=int, default=10, help="trials per case and rank (default %(default)s)"
     )
     study.add_argument("--seed", type=int, default=0, help="root random seed (default %(default)s)")
+    study.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="worker processes, same records as one (default %(default)s)",
+    )
     study.add_argument("--json", action="store_true", help="print one JSON object")
     study.add_argument(
         "--out", help="also write the table to FILE.md, or the records to FILE.json (default: none)"

@@ -1314,7 +1314,7 @@ def test_study_runs_names_parameters_and_a_users_own_module(tmp_path, monkeypatc
         "--method", "bounded=bounded-abundance:upper=0.05",
         "--method", "capped=my_variants:Capped",
         "--method", "my_variants:truth_blind",
-        "--cases", "3", "--trials", "2", "--out", str(out),
+        "--cases", "3", "--trials", "2", "--jobs", "2", "--out", str(out),
     ]  # fmt: skip
     status, printed, err = run(argv, capsys)
     assert status == 0, err

@@ -127,3 +127,22 @@ def test_a_draw_that_returns_the_wrong_shapes_is_named():
         InvalidParameterError, match=r"case 'bad': .*H must be N x rank = \(50, 3\)"
     ):
         run_study(["column-sum"], cases={"bad": bad}, ranks=(3,), trials=1)
+
+
+def test_worker_processes_give_the_same_records():
+    """n_jobs splits the trials between processes; each trial has its own stream."""
+    config = {"cases": (1, 3), "ranks": (3,), "trials": 2, "n_samples": 40, "n_features": 30}
+    capped = cvxvolmin.get_formulation("bounded-abundance", upper=0.5)
+    methods = {"nmf": "plain-nmf", "cs": "column-sum", "capped": capped}
+    here = run_study(methods, **config)
+    split = run_study(methods, n_jobs=2, **config)
+    assert [(r.method, r.case, r.rank, r.trial, r.mse) for r in here.records] == [
+        (r.method, r.case, r.rank, r.trial, r.mse) for r in split.records
+    ]
+
+
+def test_worker_processes_need_picklable_methods_and_a_count():
+    with pytest.raises(InvalidParameterError, match=r"n_jobs=2 .* picklable .* module level"):
+        run_study({"mine": lambda X, rank, rng: X}, cases=(3,), trials=1, n_jobs=2)
+    with pytest.raises(InvalidParameterError, match=r"n_jobs"):
+        run_study(["column-sum"], cases=(3,), trials=1, n_jobs=0)

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import json
 import math
+import pickle
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from types import MappingProxyType
 
 import numpy as np
@@ -156,6 +158,7 @@ def run_study(
     n_features: int = 200,
     n_samples: int = 200,
     progress: bool = False,
+    n_jobs: int = 1,
 ) -> StudyResult:
     """Run seeded trials of any methods on the paper's cases or one's own data.
 
@@ -183,6 +186,12 @@ def run_study(
         M and N of the paper's cases.
     progress : bool, default False
         A progress bar on stderr, if tqdm is installed and stderr is a terminal.
+    n_jobs : int, default 1
+        Worker processes; the trials are split between them, with the same
+        records as with one (each trial has its own random stream). Methods
+        and cases must then be picklable (module-level functions, not
+        lambdas). Each worker's BLAS runs one thread, when threadpoolctl is
+        installed, so that the workers do not oversubscribe the cores.
 
     Returns
     -------
@@ -227,19 +236,24 @@ def run_study(
             raise InvalidParameterError(f"rank {rank} exceeds min(n_features, n_samples).")
     root = np.random.SeedSequence(_check_seed(seed))
 
+    n_jobs = check_positive_int(n_jobs, "n_jobs")
+    jobs = [
+        _Trial(labelled, draws[case], case, rank, t, root, n_features, n_samples)
+        for rank in ranks
+        for case in draws
+        for t in range(trials)
+    ]
+    if n_jobs > 1:
+        try:
+            pickle.dumps(jobs[0])
+        except (pickle.PicklingError, AttributeError, TypeError) as exc:
+            raise InvalidParameterError(
+                f"n_jobs={n_jobs} sends the methods and cases to worker processes, which needs "
+                f"them picklable ({exc}); define callables at module level, or use n_jobs=1."
+            ) from exc
     records: list[StudyRecord] = []
-    jobs = [(rank, case, t) for rank in ranks for case in draws for t in range(trials)]
-    bar = terminal_bar(progress, iterable=jobs, desc="study", unit="trial")
-    for rank, case, t in jobs if bar is None else bar:
-        key = (*root.spawn_key, rank, _case_key(case), t)
-        data_rng = np.random.default_rng(np.random.SeedSequence(root.entropy, spawn_key=(*key, 0)))
-        X, _, H = _draw(draws[case], case, rank, data_rng, n_features, n_samples)
-        for label, estimate_H in labelled.items():
-            method_seed = np.random.SeedSequence(
-                root.entropy, spawn_key=(*key, 1, zlib.crc32(label.encode()))
-            )
-            rng = np.random.default_rng(method_seed)
-            records.append(_run_one(label, estimate_H, X, H, rank, case, t, rng))
+    for trial_records in _map(jobs, n_jobs, progress):
+        records += trial_records
     rows = tuple(
         _summarize([r for r in records if (r.method, r.case, r.rank) == (m, case, rank)])
         for m in labelled
@@ -258,19 +272,92 @@ def run_study(
     return StudyResult(rows=rows, records=tuple(records), config=MappingProxyType(config))
 
 
+@dataclass(frozen=True)
+class _Trial:
+    """One (rank, case, trial): its data and every method on them, from its own stream."""
+
+    methods: dict
+    draw: object
+    case: int | str
+    rank: int
+    trial: int
+    root: np.random.SeedSequence
+    n_features: int
+    n_samples: int
+
+    def __call__(self) -> list[StudyRecord]:
+        root = self.root
+        key = (*root.spawn_key, self.rank, _case_key(self.case), self.trial)
+        data_rng = np.random.default_rng(np.random.SeedSequence(root.entropy, spawn_key=(*key, 0)))
+        X, _, H = _draw(self.draw, self.case, self.rank, data_rng, self.n_features, self.n_samples)
+        records = []
+        for label, estimate_H in self.methods.items():
+            method_seed = np.random.SeedSequence(
+                root.entropy, spawn_key=(*key, 1, zlib.crc32(label.encode()))
+            )
+            rng = np.random.default_rng(method_seed)
+            records.append(_run_one(label, estimate_H, X, H, self.rank, self.case, self.trial, rng))
+        return records
+
+
+def _call(trial: _Trial) -> list[StudyRecord]:
+    return trial()
+
+
+def _one_blas_thread() -> None:
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # optional: the workers then use the BLAS default
+        return
+    threadpool_limits(1, user_api="blas")
+
+
+def _map(jobs: list[_Trial], n_jobs: int, progress: bool):
+    """The records of each trial, in order, run here or by ``n_jobs`` worker processes."""
+    bar = terminal_bar(progress, total=len(jobs), desc="study", unit="trial")
+    if n_jobs == 1:
+        results = map(_call, jobs)
+    else:
+        import concurrent.futures
+        import multiprocessing
+
+        # Spawned, not forked: a fork copies solver and BLAS state mid-use.
+        pool = concurrent.futures.ProcessPoolExecutor(
+            max_workers=min(n_jobs, len(jobs)),
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_one_blas_thread,
+        )
+        results = pool.map(_call, jobs)
+    try:
+        for trial_records in results:
+            if bar is not None:
+                bar.update(1)
+            yield trial_records
+    finally:
+        if n_jobs > 1:
+            pool.shutdown(cancel_futures=True)
+        if bar is not None:
+            bar.close()
+
+
+def _fitted_H(formulation, X: np.ndarray, rank: int, rng: np.random.Generator) -> np.ndarray:
+    # Module level (through functools.partial), so that a method can go to a worker.
+    return fit(X, rank, formulation=formulation, random_state=rng).H
+
+
 def _estimator(spec, where: str) -> EstimateH:
     if isinstance(spec, str):
         if spec in METHODS:
             return METHODS[spec].estimate_H
         if spec in available_formulations():
-            return lambda X, rank, rng: fit(X, rank, formulation=spec, random_state=rng).H
+            return partial(_fitted_H, spec)
         raise InvalidParameterError(
             f"{where}: unknown method {spec!r}; use one of {', '.join(METHODS)}, a registered "
             f"formulation ({', '.join(available_formulations())}), a Formulation instance "
             "or a callable estimate_H(X, rank, rng)."
         )
     if isinstance(spec, Formulation):
-        return lambda X, rank, rng: fit(X, rank, formulation=spec, random_state=rng).H
+        return partial(_fitted_H, spec)
     if isinstance(spec, type) and issubclass(spec, Formulation):
         raise InvalidParameterError(
             f"{where}: {spec.__name__} is a class; pass an instance, e.g. {spec.__name__}()."
