@@ -22,7 +22,6 @@ import numpy as np
 
 from ..exceptions import InvalidParameterError
 from ..synthetic import CASES
-from ..validation import check_positive_int
 from .methods import METHODS
 from .study import StudyRecord, StudyRow, _check_unique_ints, run_study
 
@@ -268,17 +267,12 @@ def run_table2(
     >>> bool(result.row("column-sum", 5, 3).mean_mse < 1e-20)
     True
     """
-    ranks = _check_unique_ints(ranks, "ranks")
+    # Only the paper's case numbers here (run_study also takes a user's draws);
+    # run_study checks everything else, before any trial runs.
     cases = _check_unique_ints(cases, "cases")
     for case in cases:
         if case not in CASES:
             raise InvalidParameterError(f"cases must be among {sorted(CASES)}; got {case!r}.")
-    trials = check_positive_int(trials, "trials")
-    n_features = check_positive_int(n_features, "n_features")
-    n_samples = check_positive_int(n_samples, "n_samples")
-    for rank in ranks:
-        if rank > min(n_features, n_samples):
-            raise InvalidParameterError(f"rank {rank} exceeds min(n_features, n_samples).")
     method_names = _check_methods(methods)
     study = run_study(
         {name: METHODS[name].estimate_H for name in method_names},
@@ -293,16 +287,7 @@ def run_table2(
     rows = tuple(
         Table2Row(**{f.name: getattr(row, f.name) for f in fields(StudyRow)}) for row in study.rows
     )
-    config = {
-        "ranks": list(ranks),
-        "cases": list(cases),
-        "trials": trials,
-        "methods": list(method_names),
-        "seed": study.config["seed"],
-        "n_features": n_features,
-        "n_samples": n_samples,
-    }
-    return Table2Result(rows=rows, records=study.records, config=MappingProxyType(config))
+    return Table2Result(rows=rows, records=study.records, config=study.config)
 
 
 def _check_methods(methods: Sequence[str] | None) -> tuple[str, ...]:
