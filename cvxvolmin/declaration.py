@@ -99,7 +99,9 @@ def _declare(
     return Declaration(flat, constraints, {})
 
 
-def _check_position_free(formulation: Formulation, reduction: Reduction, joint: bool) -> None:
+def _check_position_free(
+    formulation: Formulation, reduction: Reduction, joint: bool, component: int = 0
+) -> None:
     """Refuse constraints of a column-separable formulation that depend on which samples are held.
 
     Declared over all samples and over a strict subset, the elementwise
@@ -113,8 +115,8 @@ def _check_position_free(formulation: Formulation, reduction: Reduction, joint: 
         subset = np.arange(1, n)  # a strict subset even for small N
     if subset.size == 0:
         return
-    full = _declare(formulation, reduction, None, joint)
-    part = _declare(formulation, reduction, subset, joint)
+    full = _declare(formulation, reduction, None, joint, component)
+    part = _declare(formulation, reduction, subset, joint, component)
     points = [np.zeros(full.q.size), *np.eye(full.q.size)]
     pairs = list(zip(full.constraints, part.constraints, strict=False))
     if len(full.constraints) != len(part.constraints):
@@ -180,14 +182,14 @@ def _build(
             f"formulation {formulation.name!r} does not declare column_separable = True, "
             "so its LPs cannot be solved on working sets of columns; use working_set=False."
         )
-    if formulation.column_separable and component == 0:
-        _check_position_free(formulation, reduction, joint)  # the same meaning at any N
+    if formulation.column_separable:  # every component's own constraints: the same at any N
+        _check_position_free(formulation, reduction, joint, component)
     if not working_set:
         declared = _declare(formulation, reduction, None, joint, component, reads)
         return RowLP(declared.q, declared.constraints, solver, owner=owner, hint=hint)
-    _declare(formulation, reduction, None, joint, component, reads)  # records Row.index reads
     return WorkingSetLP(
-        lambda columns: _declare(formulation, reduction, columns, joint, component),
+        # Every declaration records whether the constraints read Row.index.
+        lambda columns: _declare(formulation, reduction, columns, joint, component, reads),
         reduction.n_samples,
         initial_columns(reduction.Xt, 20 * reduction.rank),
         solver,

@@ -711,3 +711,19 @@ def test_known_entries_through_fit_robust():
     )
     assert result.h_solver == "qp"
     np.testing.assert_allclose(result.H[samples], truth[samples], rtol=0, atol=1e-6 * truth.max())
+
+
+def test_a_slice_in_one_components_constraints_is_refused_too():
+    """The pre-flight declares every component's own constraints, not only the first's."""
+
+    class SecondSliced(ColumnSumVolMin):
+        name = "test-second-sliced"
+        column_separable = True
+
+        def row_constraints(self, row, reduction):
+            extra = [row.h[:5] <= 0.5 * row.unit] if row.index == 1 else []
+            return [*super().row_constraints(row, reduction), *extra]
+
+    X, _, _ = cvxvolmin.make_paper_data(3, case=3, n_samples=60, random_state=0)
+    with pytest.raises(cvxvolmin.InvalidParameterError, match=r"changes with the set of samples"):
+        cvxvolmin.fit(X, 3, formulation=SecondSliced())
