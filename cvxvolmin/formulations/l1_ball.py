@@ -45,11 +45,11 @@ class L1BallVolMin(Formulation):
     -----
     The components are coupled, so the engine moves all rows of Q at once
     by conditional-gradient steps, which can need many more steps than row
-    updates: measured at N = 5000, r = 3 (rows on the facets), one draw was
-    exact after 4 steps and another after 207 to 233 (about 50 s on a
-    loaded 2-core machine), beyond the default ``max_iter=100``, where the
-    fit stops with a :class:`~cvxvolmin.ConvergenceWarning` (MSE 0.39).
-    Raise ``max_iter`` when the warning appears. (Updating one row with the
+    updates: on rows at the facets at N = 5000 some draws need more than
+    the default ``max_iter=100`` (``python benchmarks/bench_variants.py
+    l1-ball`` measures two), and the fit then stops with a
+    :class:`~cvxvolmin.ConvergenceWarning`. Raise ``max_iter`` when the
+    warning appears. (Updating one row with the
     others fixed stalls at once here: the ball's budget is shared.)
 
     Examples

@@ -56,8 +56,8 @@ class RowSumVolMin(Formulation):
         else ``"l1"`` (so on the paper's data it is Table 2's criterion). On
         mixed-sign data off any affine set neither fits the model (a
         :class:`~cvxvolmin.ModelMismatchWarning` says so); l1 is then the
-        better baseline (paper's case 3, r = 5, seeds 0 to 2: MSE of H 0.020
-        to 0.035, against 0.27 to 0.28 without normalization).
+        better baseline on the paper's case 3 (measured in the Table 2 page
+        of the docs).
     n_restarts : int, default 5
         Largest number of starts, each from a random feasible Q; the largest
         ``|det Q|`` is kept, and the starts stop as soon as two of them reach
