@@ -2,7 +2,10 @@
 
 Each tree runs :func:`cvxvolmin.robust.run_snr_study` in its own process
 (the older one from a temporary ``git worktree``), with the same seed, so
-both see the same noisy data; the two studies run one after the other, one
+both see the same noisy data (for commits from the one where the study
+became a configuration of :func:`cvxvolmin.run_study`; older ones draw
+other noise, so their cells compare two draws); the two studies run one
+after the other, one
 BLAS thread each unless ``--threads`` says otherwise. Printed: the wall time
 of each study and their ratio, the total time of each method, and every
 cell's median MSE of H side by side with its ratio (new / old).

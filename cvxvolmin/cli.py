@@ -391,6 +391,7 @@ def _cmd_study(args: argparse.Namespace) -> int:
         cases=args.cases,
         ranks=args.ranks,
         trials=args.trials,
+        snrs_db=args.snr,
         seed=args.seed,
         progress=sys.stderr.isatty(),
         n_jobs=args.jobs,
@@ -687,6 +688,12 @@ def build_parser() -> argparse.ArgumentParser:
     study.add_argument("--ranks", type=int, nargs="+", default=[5], help="ranks r (default 5)")
     study.add_argument(
         "--trials", type=int, default=10, help="trials per case and rank (default %(default)s)"
+    )
+    study.add_argument(
+        "--snr",
+        type=float,
+        nargs="+",
+        help="run on noisy copies of the data, white noise at these SNRs in dB (default: clean)",
     )
     study.add_argument("--seed", type=int, default=0, help="root random seed (default %(default)s)")
     study.add_argument(

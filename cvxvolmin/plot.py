@@ -15,7 +15,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
     from .experiments import StudyResult
-    from .robust import SNRStudyResult
     from .scattering import ScatteringResult
 
 #: The slice 1.x = 1 of R^3 drawn as an equilateral triangle of side 1.
@@ -122,38 +121,55 @@ def scattering(H, ax: Axes | None = None, result: ScatteringResult | None = None
     return ax
 
 
-def snr_study(result: SNRStudyResult) -> Figure:
-    """Median MSE of H against SNR, one panel per case, one line per method.
+def snr_study(result: StudyResult) -> Figure:
+    """Median MSE of H against SNR, one panel per case, one line per method (and rank).
 
     The y axis is logarithmic. A cell whose trials all failed is left out of
     its line; where some trials failed, the marker is hollow.
 
     Parameters
     ----------
-    result : SNRStudyResult
-        From :func:`cvxvolmin.robust.run_snr_study` (or ``cvxvolmin reproduce
-        noise``).
+    result : StudyResult
+        A study over SNRs: :func:`cvxvolmin.robust.run_snr_study`,
+        :func:`cvxvolmin.run_study` with ``snrs_db``, or ``cvxvolmin
+        reproduce noise``.
 
     Returns
     -------
     matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import cvxvolmin
+    >>> study = cvxvolmin.run_study(["column-sum"], cases=(3,), trials=1, snrs_db=(30, 60),
+    ...                             n_samples=60)
+    >>> figure = cvxvolmin.plot.snr_study(study)
+    >>> [ax.get_xlabel() for ax in figure.axes]
+    ['SNR (dB)']
     """
     from .synthetic import CASES
 
-    plt = _import_pyplot()
     cfg = result.config
-    cases, snrs = cfg["cases"], cfg["snrs_db"]
+    if not cfg.get("snrs_db"):
+        raise InvalidParameterError(
+            "this study ran on clean data; plot.snr_study needs one over SNRs "
+            "(run_study(..., snrs_db=...)); plot.study draws a clean one."
+        )
+    plt = _import_pyplot()
+    cases, snrs, ranks = cfg["cases"], cfg["snrs_db"], cfg["ranks"]
     fig, axes = plt.subplots(
         1, len(cases), figsize=(3.6 * len(cases), 3.4), sharey=True, squeeze=False
     )
     floor = np.finfo(float).tiny  # an exact recovery (MSE 0) still shows on a log axis
+    lines = [(method, rank) for method in cfg["methods"] for rank in ranks]
     for ax, case in zip(axes[0], cases, strict=True):
-        for k, method in enumerate(cfg["methods"]):
-            rows = [result.row(method, snr, case) for snr in snrs]
+        for k, (method, rank) in enumerate(lines):
+            rows = [result.row(method, case, rank, snr) for snr in snrs]
             kept = [row for row in rows if not np.isnan(row.median_mse)]
             x = [row.snr_db for row in kept]
             y = [max(row.median_mse, floor) for row in kept]
-            line = ax.semilogy(x, y, "-", color=f"C{k}", label=method)[0]
+            label = method if len(ranks) == 1 else f"{method}, r = {rank}"
+            line = ax.semilogy(x, y, "-", color=f"C{k % 10}", label=label)[0]
             for row, yi in zip(kept, y, strict=True):
                 ax.plot(
                     row.snr_db,
@@ -162,7 +178,7 @@ def snr_study(result: SNRStudyResult) -> Figure:
                     color=line.get_color(),
                     mfc="none" if row.n_failed else line.get_color(),
                 )
-        ax.set_title(f"case {case}: {CASES[case]}", fontsize=9)
+        ax.set_title(f"case {case}: {CASES[case]}" if case in CASES else f"{case}", fontsize=9)
         ax.set_xlabel("SNR (dB)")
         ax.grid(True, which="major", alpha=0.3)
     axes[0][0].set_ylabel(f"median MSE of H ({cfg['trials']} trials)")
@@ -196,8 +212,12 @@ def study(result: StudyResult, ax: Axes | None = None) -> Axes:
     >>> [t.get_text() for t in ax.get_xticklabels()]
     ['3']
     """
-    plt = _import_pyplot()
     cfg = result.config
+    if cfg.get("snrs_db"):
+        raise InvalidParameterError(
+            "this study ran over SNRs; plot.snr_study draws it (MSE against SNR per case)."
+        )
+    plt = _import_pyplot()
     if ax is None:
         ax = plt.subplots(figsize=(1.2 + 1.6 * len(cfg["cases"]), 3.4))[1]
     series = [(m, rank) for m in cfg["methods"] for rank in cfg["ranks"]]

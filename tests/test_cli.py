@@ -1330,6 +1330,26 @@ def test_study_runs_names_parameters_and_a_users_own_module(tmp_path, monkeypatc
     assert rows[0]["max_mse"] == again.max_mse
 
 
+def test_study_over_snrs_is_the_noise_study_with_a_users_methods(capsys):
+    """study --snr: the robust criterion by name beside any method, on noisy paper data."""
+    argv = [
+        "study", "--method", "robust-column-sum", "--method", "cs=column-sum",
+        "--cases", "3", "--trials", "1", "--snr", "30", "60", "--json",
+    ]  # fmt: skip
+    status, printed, err = run(argv, capsys)
+    assert status == 0, err
+    payload = json.loads(printed)
+    assert payload["config"]["snrs_db"] == [30.0, 60.0]
+    cells = {(row["method"], row["snr_db"]): row["mean_mse"] for row in payload["rows"]}
+    assert set(cells) == {(m, s) for m in ("robust-column-sum", "cs") for s in (30.0, 60.0)}
+    from cvxvolmin.robust import run_snr_study
+
+    again = run_snr_study(snrs_db=(30, 60), cases=(3,), trials=1, methods=["robust-column-sum"])
+    assert cells["robust-column-sum", 30.0] == again.row("robust-column-sum", 3, 5, 30).mean_mse
+    status, _, err = run([*argv[:-4], "--snr", "inf"], capsys)
+    assert status == 2 and "snrs_db must be a nonempty sequence of finite numbers" in err
+
+
 @pytest.mark.parametrize(
     ("method", "message"),
     [

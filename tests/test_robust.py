@@ -183,15 +183,17 @@ def test_snr_study_smoke():
     result = run_snr_study(
         snrs_db=(20.0,), cases=(3,), trials=1, methods=["robust-column-sum"], n_samples=80
     )
-    row = result.row("robust-column-sum", 20.0, 3)
-    assert row.n_failed == 0 and row.trials == 1
+    row = result.row("robust-column-sum", 3, 5, 20.0)
+    assert row.n_failed == 0 and row.trials == 1 and row.snr_db == 20.0
     assert row.median_mse < 2e-3  # measured 2.6e-4; the exact fit is above 1e-2 here
     assert [record.mse for record in result.records] == [row.median_mse]
-    # The Markdown cell shows this median and mean (two digits).
+    # The Markdown cell shows this mean and median (three digits), on the SNR's line.
     line = next(x for x in result.to_markdown().splitlines() if "| robust-column-sum |" in x)
-    cell = line.strip("|").split("|")[-1].split()
-    assert float(cell[0]) == pytest.approx(row.median_mse, rel=0.05)
-    assert float(cell[1].strip("()")) == pytest.approx(row.mean_mse, rel=0.05)
+    cells = [c.strip() for c in line.strip("|").split("|")]
+    assert cells[:3] == ["robust-column-sum", "5", "20"]
+    mean, median = cells[3].split()
+    assert float(mean) == pytest.approx(row.mean_mse, rel=5e-3)
+    assert float(median.strip("()")) == pytest.approx(row.median_mse, rel=5e-3)
 
 
 @pytest.mark.parametrize("case", [1, 2])
@@ -417,7 +419,7 @@ def test_snr_study_defaults_and_mean():
     result = run_snr_study(
         snrs_db=(30.0,), cases=(2,), trials=2, methods=["plain-nmf"], n_samples=60
     )
-    row = result.row("plain-nmf", 30.0, 2)
+    row = result.row("plain-nmf", 2, 5, 30.0)
     mses = [r.mse for r in result.records]
     assert (row.trials, row.n_failed, len(mses)) == (2, 0, 2)
     # Plain NMF is short of exact on dense W (case 2; measured 5e-4) but not lost.

@@ -1,10 +1,11 @@
 """Seeded studies of any methods on any data: the one runner behind Table 2 and a user's own.
 
-A study runs every method on every (rank, case, trial) and scores each
-estimated H against the true one by :func:`cvxvolmin.matched_mse`. Methods
-are registered formulation names, Formulation instances (a researcher's
-variant) or callables; cases are the paper's case numbers or callables that
-draw data.
+A study runs every method on every (rank, case, trial), on the clean data
+or on noisy copies of them at given SNRs, and scores each estimated H
+against the true one by :func:`cvxvolmin.matched_mse`. Methods are names
+(Table 2's, the robust criteria, registered formulations), Formulation
+instances (a researcher's variant) or callables; cases are the paper's case
+numbers or callables that draw data.
 """
 
 from __future__ import annotations
@@ -25,9 +26,10 @@ from ..factorization import fit
 from ..formulations import Formulation, available_formulations
 from ..metrics import matched_mse
 from ..progress import terminal_bar
+from ..robust.noise import add_noise
 from ..synthetic import CASES, make_paper_data
 from ..validation import check_positive_int
-from .methods import METHODS
+from .methods import METHODS, ROBUST_METHODS
 from .trial import cell_statistics, json_float, run_method
 
 #: ``estimate_H(X, rank, rng) -> H`` (N x r).
@@ -38,7 +40,10 @@ DrawData = Callable[[int, np.random.Generator], tuple[np.ndarray, np.ndarray, np
 
 @dataclass(frozen=True)
 class StudyRecord:
-    """One method on one trial; ``mse`` is nan when the method raised (``error`` says what)."""
+    """One method on one trial; ``mse`` is nan when the method raised (``error`` says what).
+
+    ``snr_db`` is the SNR of the noise added to the trial's data, None for clean data.
+    """
 
     method: str
     case: int | str
@@ -48,11 +53,15 @@ class StudyRecord:
     time_s: float
     error: str | None = None
     warnings: tuple[str, ...] = ()
+    snr_db: float | None = None
 
 
 @dataclass(frozen=True)
 class StudyRow:
-    """One (method, case, rank) cell over its trials (failed trials left out of the MSEs)."""
+    """One (method, case, rank, SNR) cell over its trials (failed trials left out of the MSEs).
+
+    ``snr_db`` is None for clean data.
+    """
 
     method: str
     case: int | str
@@ -65,13 +74,16 @@ class StudyRow:
     n_failed: int = 0
     warnings: MappingProxyType[str, int] = field(default_factory=lambda: MappingProxyType({}))
     errors: MappingProxyType[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    snr_db: float | None = None
 
     def to_dict(self) -> dict:
-        """JSON-ready: nan becomes None."""
+        """JSON-ready: nan becomes None; ``snr_db`` only for noisy data."""
+        noise = {} if self.snr_db is None else {"snr_db": self.snr_db}
         return {
             "method": self.method,
             "case": self.case,
             "rank": self.rank,
+            **noise,
             "mean_mse": json_float(self.mean_mse),
             "median_mse": json_float(self.median_mse),
             "max_mse": json_float(self.max_mse),
@@ -90,23 +102,26 @@ class StudyResult:
     Attributes
     ----------
     rows : tuple of StudyRow
-        One per (method, case, rank), methods and cases in the order given.
+        One per (method, rank, SNR, case), each in the order given.
     records : tuple of StudyRecord
-        Every (method, case, rank, trial).
+        Every (method, case, rank, SNR, trial).
     config : mapping
-        What was run: methods, cases (labels), ranks, trials, seed, sizes.
+        What was run: methods, cases (labels), ranks, trials, seed, sizes,
+        and ``snrs_db`` when noise was added.
     """
 
     rows: tuple[StudyRow, ...]
     records: tuple[StudyRecord, ...] = field(repr=False)
     config: MappingProxyType = field(repr=False)
 
-    def row(self, method: str, case: int | str, rank: int) -> StudyRow:
-        """The row of one cell."""
+    def row(self, method: str, case: int | str, rank: int, snr_db: float | None = None) -> StudyRow:
+        """The row of one cell (``snr_db`` None: the clean data)."""
+        snr = None if snr_db is None else float(snr_db)
         for row in self.rows:
-            if (row.method, row.case, row.rank) == (method, case, rank):
+            if (row.method, row.case, row.rank, row.snr_db) == (method, case, rank, snr):
                 return row
-        raise KeyError(f"no row for method={method!r}, case={case!r}, rank={rank}.")
+        at = "" if snr is None else f", snr_db={snr:g}"
+        raise KeyError(f"no row for method={method!r}, case={case!r}, rank={rank}{at}.")
 
     def to_dict(self) -> dict:
         """``{"config": ..., "rows": [...]}``, ready for ``json.dump``."""
@@ -117,9 +132,12 @@ class StudyResult:
         return json.dumps(self.to_dict(), indent=2)
 
     def to_markdown(self) -> str:
-        """Mean (median) MSE of H: one line per (method, rank), one column per case."""
+        """Mean (median) MSE of H: one line per (method, rank, SNR), one column per case."""
         cfg = self.config
-        header = ["method", "r", *(f"case {c}" for c in cfg["cases"]), "median time/fit (s)"]
+        snrs = cfg.get("snrs_db") or [None]
+        noisy = snrs != [None]
+        header = ["method", "r", *(["SNR (dB)"] if noisy else [])]
+        header += [*(f"case {c}" for c in cfg["cases"]), "median time/fit (s)"]
         lines = [
             f"Mean (median) MSE of H over {cfg['trials']} trials, M = {cfg['n_features']}, "
             f"N = {cfg['n_samples']}, seed {cfg['seed']}; failed trials excluded and counted.",
@@ -129,22 +147,39 @@ class StudyResult:
         ]
         for method in cfg["methods"]:
             for rank in cfg["ranks"]:
-                cells = [method, str(rank)]
-                for case in cfg["cases"]:
-                    row = self.row(method, case, rank)
-                    cell = f"{_fmt(row.mean_mse)} ({_fmt(row.median_mse)})"
-                    if row.n_failed:
-                        cell += f", {row.n_failed}/{row.trials} failed"
-                    cells.append(cell)
-                times = [r.time_s for r in self.records if (r.method, r.rank) == (method, rank)]
-                cells.append(f"{np.median(times):.3g}")
-                lines.append("| " + " | ".join(cells) + " |")
+                for snr in snrs:
+                    cells = [method, str(rank), *([f"{snr:g}"] if noisy else [])]
+                    for case in cfg["cases"]:
+                        row = self.row(method, case, rank, snr)
+                        cell = f"{_fmt(row.mean_mse)} ({_fmt(row.median_mse)})"
+                        if row.n_failed:
+                            cell += f", {row.n_failed}/{row.trials} failed"
+                        cells.append(cell)
+                    times = [
+                        r.time_s
+                        for r in self.records
+                        if (r.method, r.rank, r.snr_db) == (method, rank, snr)
+                    ]
+                    cells.append(f"{np.median(times):.3g}")
+                    lines.append("| " + " | ".join(cells) + " |")
         return "\n".join(lines) + "\n"
 
     def plot(self, ax=None):
-        """Median MSE of H per method and case (log scale); see :func:`cvxvolmin.plot.study`."""
-        from ..plot import study
+        """Median MSE of H per method and case (log scale).
 
+        Bars per case (:func:`cvxvolmin.plot.study`) for clean data; for
+        noisy data a new figure of MSE against SNR, one panel per case
+        (:func:`cvxvolmin.plot.snr_study`, which draws no ``ax``).
+        """
+        from ..plot import snr_study, study
+
+        if self.config.get("snrs_db"):
+            if ax is not None:
+                raise InvalidParameterError(
+                    "a study over SNRs draws one panel per case on a new figure; call plot() "
+                    "without ax."
+                )
+            return snr_study(self)
         return study(self, ax=ax)
 
 
@@ -154,19 +189,21 @@ def run_study(
     cases: Mapping[str, int | DrawData] | Sequence[int] = (1, 2, 3),
     ranks: Sequence[int] = (5,),
     trials: int = 10,
+    snrs_db: Sequence[float] | None = None,
     seed: int | None = 0,
     n_features: int = 200,
     n_samples: int = 200,
     progress: bool = False,
     n_jobs: int = 1,
 ) -> StudyResult:
-    """Run seeded trials of any methods on the paper's cases or one's own data.
+    """Run seeded trials of any methods on the paper's cases or one's own data, clean or noisy.
 
     Parameters
     ----------
     methods : mapping of label to method, or sequence of methods
         A method is a name (``"plain-nmf"``, ``"row-sum"``, ``"column-sum"``
-        as in Table 2, or any registered formulation), a
+        as in Table 2, ``"robust-column-sum"`` or ``"robust-row-sum"`` by
+        :func:`cvxvolmin.fit_robust`, or any registered formulation), a
         :class:`~cvxvolmin.Formulation` instance (fitted by
         :func:`cvxvolmin.fit`) or a callable ``estimate_H(X, rank, rng)``
         returning H (N x r). A sequence is labelled by the names (the
@@ -179,6 +216,12 @@ def run_study(
     ranks : sequence of int, default (5,)
     trials : int, default 10
         Trials per (case, rank).
+    snrs_db : sequence of float, optional
+        Run every method on noisy copies of each trial's data instead, white
+        Gaussian noise at each of these SNRs in dB
+        (:func:`cvxvolmin.add_noise`); the SNR study
+        (:func:`cvxvolmin.robust.run_snr_study`) is this study. None (the
+        default): the clean data.
     seed : int or None, default 0
         Root of every random stream; None draws fresh entropy, recorded in
         ``config["seed"]`` so that the run can be repeated.
@@ -208,11 +251,15 @@ def run_study(
     Every (rank, case, trial) has its own random stream (a
     ``numpy.random.SeedSequence`` child keyed by the rank, the case number,
     or the crc32 of a case's label, and the trial), so a trial's data do not
-    depend on which methods, ranks or other cases run; each method gets a
-    child of it keyed by its label. With the paper's cases and methods this
-    is :func:`cvxvolmin.experiments.run_table2`'s scheme: the same seed gives
-    the same trials. A method that raises is recorded and the run goes on;
-    warnings are silenced and counted.
+    depend on which methods, ranks, SNRs or other cases run; each method
+    gets a child of it keyed by its label. With the paper's cases and
+    methods this is :func:`cvxvolmin.experiments.run_table2`'s scheme: the
+    same seed gives the same trials. Under noise, each SNR's noise has its
+    own child of the trial's stream (keyed by the SNR), so every SNR
+    perturbs the same clean data and every method sees the same noisy X,
+    and each method's child is keyed by its label and the SNR. A method
+    that raises is recorded and the run goes on; warnings are silenced and
+    counted.
 
     Examples
     --------
@@ -234,11 +281,12 @@ def run_study(
     for rank in ranks:
         if rank > min(n_features, n_samples):
             raise InvalidParameterError(f"rank {rank} exceeds min(n_features, n_samples).")
+    snrs = _check_snrs(snrs_db)
     root = np.random.SeedSequence(_check_seed(seed))
 
     n_jobs = check_positive_int(n_jobs, "n_jobs")
     jobs = [
-        _Trial(labelled, draws[case], case, rank, t, root, n_features, n_samples)
+        _Trial(labelled, draws[case], case, rank, t, root, n_features, n_samples, snrs)
         for rank in ranks
         for case in draws
         for t in range(trials)
@@ -254,10 +302,14 @@ def run_study(
     records: list[StudyRecord] = []
     for trial_records in _map(jobs, n_jobs, progress):
         records += trial_records
+    cells: dict[tuple, list[StudyRecord]] = {}
+    for rec in records:
+        cells.setdefault((rec.method, rec.rank, rec.snr_db, rec.case), []).append(rec)
     rows = tuple(
-        _summarize([r for r in records if (r.method, r.case, r.rank) == (m, case, rank)])
+        _summarize(cells[m, rank, snr, case])
         for m in labelled
         for rank in ranks
+        for snr in snrs or (None,)
         for case in draws
     )
     config = {
@@ -265,6 +317,7 @@ def run_study(
         "cases": list(draws),
         "ranks": list(ranks),
         "trials": trials,
+        **({} if snrs is None else {"snrs_db": list(snrs)}),
         "seed": root.entropy,
         "n_features": n_features,
         "n_samples": n_samples,
@@ -284,20 +337,30 @@ class _Trial:
     root: np.random.SeedSequence
     n_features: int
     n_samples: int
+    snrs: tuple[float, ...] | None = None
 
     def __call__(self) -> list[StudyRecord]:
-        root = self.root
-        key = (*root.spawn_key, self.rank, _case_key(self.case), self.trial)
-        data_rng = np.random.default_rng(np.random.SeedSequence(root.entropy, spawn_key=(*key, 0)))
-        X, _, H = _draw(self.draw, self.case, self.rank, data_rng, self.n_features, self.n_samples)
+        key = (self.rank, _case_key(self.case), self.trial)
+        X, _, H = _draw(
+            self.draw, self.case, self.rank, self._rng(*key, 0), self.n_features, self.n_samples
+        )
         records = []
-        for label, estimate_H in self.methods.items():
-            method_seed = np.random.SeedSequence(
-                root.entropy, spawn_key=(*key, 1, zlib.crc32(label.encode()))
-            )
-            rng = np.random.default_rng(method_seed)
-            records.append(_run_one(label, estimate_H, X, H, self.rank, self.case, self.trial, rng))
+        for snr in self.snrs or (None,):
+            noisy, snr_key = X, ()
+            if snr is not None:
+                snr_key = (zlib.crc32(f"{snr:.9g}".encode()),)  # an SNR of any sign
+                noisy = add_noise(X, snr, random_state=self._rng(*key, 2, *snr_key))
+            for label, estimate_H in self.methods.items():
+                rng = self._rng(*key, 1, zlib.crc32(label.encode()), *snr_key)
+                cell = (label, self.case, self.rank, self.trial, snr)
+                records.append(_run_one(cell, estimate_H, noisy, H, rng))
         return records
+
+    def _rng(self, *key: int) -> np.random.Generator:
+        root = self.root
+        return np.random.default_rng(
+            np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, *key))
+        )
 
 
 def _call(trial: _Trial) -> list[StudyRecord]:
@@ -347,12 +410,13 @@ def _fitted_H(formulation, X: np.ndarray, rank: int, rng: np.random.Generator) -
 
 def _estimator(spec, where: str) -> EstimateH:
     if isinstance(spec, str):
-        if spec in METHODS:
-            return METHODS[spec].estimate_H
+        named = {**METHODS, **ROBUST_METHODS}
+        if spec in named:
+            return named[spec].estimate_H
         if spec in available_formulations():
             return partial(_fitted_H, spec)
         raise InvalidParameterError(
-            f"{where}: unknown method {spec!r}; use one of {', '.join(METHODS)}, a registered "
+            f"{where}: unknown method {spec!r}; use one of {', '.join(named)}, a registered "
             f"formulation ({', '.join(available_formulations())}), a Formulation instance "
             "or a callable estimate_H(X, rank, rng)."
         )
@@ -445,7 +509,8 @@ def _draw(spec, case, rank: int, rng, n_features: int, n_samples: int):
     return X, W, H
 
 
-def _run_one(label, estimate_H, X, H, rank, case, trial, rng) -> StudyRecord:
+def _run_one(cell: tuple, estimate_H, X, H, rng) -> StudyRecord:
+    label, case, rank, trial, snr_db = cell
     outcome = run_method(lambda: estimate_H(X, rank, rng))
     mse, error = math.nan, None
     if outcome.error is not None:
@@ -464,13 +529,18 @@ def _run_one(label, estimate_H, X, H, rank, case, trial, rng) -> StudyRecord:
         time_s=outcome.time_s,
         error=error,
         warnings=outcome.warnings,
+        snr_db=snr_db,
     )
 
 
 def _summarize(records: list[StudyRecord]) -> StudyRow:
     first = records[0]
     return StudyRow(
-        method=first.method, case=first.case, rank=first.rank, **cell_statistics(records)
+        method=first.method,
+        case=first.case,
+        rank=first.rank,
+        snr_db=first.snr_db,
+        **cell_statistics(records),
     )
 
 
@@ -485,6 +555,26 @@ def _check_unique_ints(values, name: str) -> tuple[int, ...]:
             f"{name} must be a nonempty sequence without repeats; got {values!r}."
         )
     return checked
+
+
+def _check_snrs(snrs_db) -> tuple[float, ...] | None:
+    if snrs_db is None:
+        return None
+    message = (
+        "snrs_db must be a nonempty sequence of finite numbers (or None: the clean data); "
+        f"got {snrs_db!r}."
+    )
+    if isinstance(snrs_db, (str, bytes)) or not isinstance(snrs_db, Iterable):
+        raise InvalidParameterError(message)
+    try:
+        snrs = tuple(float(s) for s in snrs_db)
+    except (TypeError, ValueError):
+        raise InvalidParameterError(message) from None
+    if not snrs or not all(math.isfinite(s) for s in snrs):
+        raise InvalidParameterError(message)
+    if len(set(snrs)) != len(snrs):
+        raise InvalidParameterError(f"snrs_db must not repeat an SNR; got {snrs_db!r}.")
+    return snrs
 
 
 def _check_seed(seed: int | None) -> int | None:

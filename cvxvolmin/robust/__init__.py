@@ -16,19 +16,19 @@ that is mostly noise weighs by its (small) energy, not by its direction.
 * :func:`fit_robust` solves it (:class:`RobustFitResult`).
 * :func:`add_noise` adds white noise at a given SNR in dB.
 * :func:`run_snr_study` compares plain NMF, the exact and the robust
-  criterion over SNRs on the paper's data (:class:`SNRStudyResult`).
+  criterion over SNRs on the paper's data (a configuration of
+  :func:`cvxvolmin.run_study`).
 """
 
 from .noise import add_noise, noise_std
 from .solver import QP_SOLVERS, RobustFitResult, fit_robust
-from .study import DEFAULT_SNR_METHODS, SNR_METHODS, SNRStudyResult, run_snr_study
+from .study import DEFAULT_SNR_METHODS, SNR_METHODS, run_snr_study
 
 __all__ = [
     "DEFAULT_SNR_METHODS",
     "QP_SOLVERS",
     "SNR_METHODS",
     "RobustFitResult",
-    "SNRStudyResult",
     "add_noise",
     "fit_robust",
     "noise_std",
