@@ -217,8 +217,10 @@ def _save_and_summarize(args: argparse.Namespace, result, out: Path | None, arra
 
 
 def _print_fit_lines(result, scattering, out: Path | None, written: str) -> None:
+    from .formulations import RowSumVolMin
+
     print(f"  fit error ||X - W H^T|| / ||X|| = {result.fit_error:.3e}")
-    if result.formulation.fixed_row_sum:
+    if isinstance(result.formulation, RowSumVolMin):  # no column sums to report
         print(f"  min H = {result.min_H:.3e}")
     else:
         print(f"  min H = {result.min_H:.3e}, max |H^T 1 - rho| = {result.colsum_error:.3e}")

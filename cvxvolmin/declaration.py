@@ -3,12 +3,14 @@
 The engine asks for an LP and gets an object with ``maximize(direction)``;
 this module is where a formulation's constraints become that LP: one row of
 Q for formulations whose rows decouple (:func:`build_row_lp`), all of Q for
-those with a fixed row sum (:func:`build_joint_lp`), solved directly
+coupled ones (:func:`build_joint_lp`), solved directly
 (:class:`~cvxvolmin.lp.RowLP`) or by constraint generation on working sets
 of columns (:class:`~cvxvolmin.working_set.WorkingSetLP`).
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import cvxpy as cp
 import numpy as np
@@ -92,11 +94,22 @@ def _declare(
     for k, q in enumerate(rows):
         constraints += formulation.row_constraints(row(q, k), reduction)
     if formulation.coupled:
-        H = (XtT @ cp.reshape(flat, (r, r), order="C").T) / unit  # N x r, the user's units
-        constraints += list(formulation.joint_constraints(H, reduction))
-    if formulation.fixed_row_sum:
-        constraints.append(cp.sum(cp.vstack(rows), axis=0) == formulation.row_sum(reduction))
+        H = (XtT @ cp.reshape(flat, (r, r), order="C").T) / unit  # N x r (or held samples x r)
+        constraints += list(formulation.joint_constraints(H, _held(reduction, columns)))
     return Declaration(flat, constraints, {})
+
+
+def _held(reduction: Reduction, columns: np.ndarray | None) -> Reduction:
+    """The reduction of the samples an LP holds (all, or a working set's), aligned with its H."""
+    if columns is None:
+        return reduction
+    norms = reduction.column_norms
+    return replace(
+        reduction,
+        Xt=reduction.Xt[:, columns],
+        column_scale=reduction.column_scale[columns],
+        column_norms=None if norms is None else norms[columns],
+    )
 
 
 def _check_position_free(
@@ -104,10 +117,11 @@ def _check_position_free(
 ) -> None:
     """Refuse constraints of a column-separable formulation that depend on which samples are held.
 
-    Declared over all samples and over a strict subset, the elementwise
-    constraints change length and every other one must be the same affine
-    function of the row variable; ``cp.sum(row.h)`` or a slice ``row.h[:10]``
-    is not (on a working set it would mean something else), at any N.
+    Declared over all samples and over a strict subset, the sample-wise
+    constraints (shape ``(N,)`` or ``(N, k)``) change their first length
+    and every other one must be the same affine function of the variable;
+    ``cp.sum(row.h)`` or a slice ``row.h[:10]`` is not (on a working set it
+    would mean something else), at any N.
     """
     n, r = reduction.n_samples, reduction.rank
     subset = initial_columns(reduction.Xt, 20 * r)
@@ -122,8 +136,12 @@ def _check_position_free(
     if len(full.constraints) != len(part.constraints):
         pairs.append((None, None))  # the count itself changes: refused below
     for number, (whole, some) in enumerate(pairs, start=1):
-        if whole is not None and whole.shape == (n,) and some.shape == (subset.size,):
-            continue  # elementwise over the samples held
+        if (
+            whole is not None
+            and whole.shape[:1] == (n,)
+            and some.shape == (subset.size, *whole.shape[1:])
+        ):
+            continue  # sample by sample over the samples held
         same = whole is not None and whole.shape == some.shape
         for point in points if same else ():
             full.q.value, part.q.value = point, point
@@ -214,13 +232,13 @@ def build_row_lp(
     Raises
     ------
     ValueError
-        For a formulation with ``fixed_row_sum`` (its rows move together:
-        see :func:`build_joint_lp`).
+        For a coupled formulation (its rows move together: see
+        :func:`build_joint_lp`).
     """
-    if formulation.fixed_row_sum:
+    if formulation.coupled:
         raise InvalidParameterError(
-            f"formulation {formulation.name!r} fixes the sum of the rows of Q, so no "
-            "row moves alone; use build_joint_lp."
+            f"formulation {formulation.name!r} declares joint constraints that couple the "
+            "rows of Q, so no row moves alone; use build_joint_lp."
         )
     return _build(formulation, reduction, solver, False, working_set, component, reads)
 
@@ -228,12 +246,11 @@ def build_row_lp(
 def build_joint_lp(
     formulation: Formulation, reduction: Reduction, solver: str, working_set: bool = False
 ) -> RowLP | WorkingSetLP:
-    """Declare in cvxpy the LP over all of Q, for formulations with ``fixed_row_sum``.
+    """Declare in cvxpy the LP over all of Q, for coupled formulations.
 
     The variable is Q flattened row by row (``Q.ravel()``). Every row meets
-    the formulation's row constraints, H its joint constraints (when
-    ``coupled``), and the rows sum to ``formulation.row_sum(reduction)``
-    (when ``fixed_row_sum``). Only the objective changes between
-    steps, so a persistent solver restarts from its previous basis.
+    the formulation's row constraints and H its joint constraints. Only the
+    objective changes between steps, so a persistent solver restarts from
+    its previous basis.
     """
     return _build(formulation, reduction, solver, joint=True, working_set=working_set)

@@ -7,8 +7,9 @@ update maximizes ``|p @ q|`` over the formulation's polytope: two LPs,
 normalized to unit length because LP solvers use absolute optimality
 tolerances (raw cofactors are of the order of ``|det Q|``, which can be tiny).
 
-**Rows with a fixed sum** (``fixed_row_sum``, row-sum criteria). A single row
-cannot move alone, so each step moves all rows at once: it maximizes the
+**Coupled rows** (formulations with joint constraints: row-sum VolMin, whose
+``H 1 = 1`` fixes the sum of the rows of Q, and polytopic criteria). A single
+row cannot move alone, so each step moves all rows at once: it maximizes the
 linearization of ``log|det Q|`` at Q (gradient ``inv(Q).T``) over the whole
 feasible set of Q, one LP over the r * r entries, and then moves along the
 segment from Q to that LP's vertex V to the point of largest ``|det|``. The
@@ -57,10 +58,11 @@ from .declaration import (
     constraint_hint,
 )
 from .exceptions import DegenerateError, InvalidParameterError
-from .formulations.base import Formulation
+from .formulations.base import Formulation, declares_own_start
 from .lp import RowLP
-from .polish import VertexPolisher
+from .polish import VertexPolisher, constraint_values
 from .reduction import Reduction
+from .working_set import WorkingSetLP
 
 # |p @ q| below this times ||q|| (p has unit norm, so |p @ q| <= ||q||) means
 # the best row is orthogonal to the cofactors up to rounding: no feasible row
@@ -72,9 +74,9 @@ _DEGENERATE = 1e-10
 # of log|det Q| is already relative (the log of a ratio of determinants), and
 # the AO ends at exact LP vertices, so distinct optima differ far more.
 _SAME_OPTIMUM = 1e-7
-# Rows of Q must sum to the fixed row sum to this, relative to the size of the
-# terms summed (rounding in a sum of r rows is about r * eps of them).
-_ROW_SUM = 1e-9
+# A coupled formulation's own start must meet its constraints to this, relative
+# to each constraint's terms (rounding in evaluating them is about r * eps).
+_START_FEASIBILITY = 1e-9
 # The line search scans this many intervals of [0, 1] before refining: the
 # gain along a segment need not be unimodal.
 _LINE_GRID = 32
@@ -205,14 +207,33 @@ def feasible_start(lp: RowLP, rank: int, rng: np.random.Generator, hint: str = "
     return Q
 
 
-def _check_row_sum(Q: np.ndarray, row_sum: np.ndarray) -> None:
-    gap = np.max(np.abs(Q.sum(axis=0) - row_sum))
-    size = max(np.abs(Q).sum(axis=0).max(), np.abs(row_sum).max())
-    if gap > _ROW_SUM * size:
+def start_violation(lp: RowLP | WorkingSetLP, Q: np.ndarray) -> float:
+    """The largest violation of the joint LP's constraints at Q, relative to their terms.
+
+    Over every sample (a working-set LP checks its full declaration).
+    """
+    q = np.asarray(Q, dtype=float).ravel()
+    if isinstance(lp, WorkingSetLP):
+        return float(lp.violations(q).max(initial=0.0))
+    lp.q.value = q
+    worst = 0.0
+    for constraint in lp.problem.constraints:
+        values, equality = constraint_values(constraint)
+        terms = np.concatenate([np.abs(np.ravel(arg.value)) for arg in constraint.args])
+        size = max(float(terms.max(initial=0.0)), np.finfo(float).tiny)
+        missed = np.abs(values) if equality else np.maximum(values, 0.0)
+        worst = max(worst, float(missed.max(initial=0.0)) / size)
+    return worst
+
+
+def _check_start(lp: RowLP | WorkingSetLP, Q: np.ndarray, formulation: Formulation) -> None:
+    violation = start_violation(lp, Q)
+    if violation > _START_FEASIBILITY:
         raise InvalidParameterError(
-            f"the initial Q's rows sum to a vector {gap:.3g} away from the formulation's "
-            "row_sum; joint steps move Q within its feasible set, so initial_Q must "
-            "return rows that sum to row_sum(reduction) (and satisfy the row constraints)."
+            f"formulation {formulation.name!r}: initial_Q returned a start that misses its "
+            f"constraints by {violation:.3g} (relative); joint steps move Q within the "
+            "feasible set, so a coupled formulation's initial_Q must meet every row and "
+            "joint constraint, or be left to the engine (which finds a feasible start)."
         )
 
 
@@ -222,17 +243,16 @@ def maximize_volume(
     *,
     max_iter: int,
     tol: float,
-    row_sum: np.ndarray | None = None,
     verbose: bool = False,
     callback: Callable[[int, float], None] | None = None,
     hint: str = "",
-    joint: bool | None = None,
+    joint: bool = False,
 ) -> AOTrace:
     """Improve ``log|det Q|`` step by step, each step LPs, until it settles.
 
-    Without ``row_sum``, a step is a sweep over the rows of Q (``lp`` from
-    :func:`build_row_lp`); with it, a step is one joint move of all rows
-    (``lp`` from :func:`build_joint_lp`, and Q0 feasible). Stops after step k
+    A step is a sweep over the rows of Q (``lp`` from :func:`build_row_lp`),
+    or with ``joint`` one move of all rows (``lp`` from
+    :func:`build_joint_lp`, and Q0 feasible). Stops after step k
     when ``L_k - L_{k-1} <= tol * max(1, |L_{k-1}|)`` with ``L = log|det Q|``,
     or after ``max_iter`` steps.
 
@@ -240,17 +260,13 @@ def maximize_volume(
     ----------
     lp : RowLP or sequence of RowLP
         The row LP shared by all rows, or one per row (:func:`build_row_lps`),
-        or the joint LP when ``row_sum`` is given.
+        or the joint LP with ``joint``.
     Q0 : ndarray of shape (r, r)
         Nonsingular start; copied.
     max_iter : int
         Maximum number of steps.
     tol : float
         Relative stopping threshold on the gain of ``log|det Q|``.
-    row_sum : ndarray of shape (r,), optional
-        When given, the rows of Q keep this sum and Q0 must already have it
-        (and meet the constraints: the joint steps stay on segments of the
-        feasible set).
     verbose : bool, default False
         Print ``log|det Q|`` after each step to stderr.
     callback : callable, optional
@@ -258,16 +274,12 @@ def maximize_volume(
     hint : str, optional
         Appended to a :class:`~cvxvolmin.DegenerateError`'s message (see
         :func:`~cvxvolmin.declaration.constraint_hint`).
-    joint : bool, optional
-        Joint steps over the joint LP (Q0 feasible); default: when
-        ``row_sum`` is given. Coupled formulations take them without a row sum.
+    joint : bool, default False
+        Joint steps over the joint LP; Q0 must be feasible (the steps stay
+        on segments of the feasible set).
     """
     Q = np.array(Q0, dtype=float)  # a copy (np.array copies by default)
     lps = list(lp) if isinstance(lp, Sequence) else [lp] * Q.shape[0]
-    if joint is None:
-        joint = row_sum is not None
-    if row_sum is not None:
-        _check_row_sum(Q, row_sum)
     if joint:
         step_once = partial(_joint_step, lps[0])
     else:
@@ -341,8 +353,8 @@ def optimize(
     if working_set is None:
         working_set = formulation.column_separable and reduction.n_samples > WORKING_SET_THRESHOLD
     hint = constraint_hint(formulation)
-    joint = formulation.fixed_row_sum or formulation.coupled
-    row_sum = formulation.row_sum(reduction) if formulation.fixed_row_sum else None
+    joint = formulation.coupled
+    own_start = not joint or declares_own_start(formulation)
     if joint:
         lp = build_joint_lp(formulation, reduction, solver, working_set)
     else:
@@ -352,16 +364,17 @@ def optimize(
     for k in range(n_starts):
         if verbose and n_starts > 1:
             print(f"start {k + 1} of {n_starts}", file=sys.stderr)
-        if formulation.coupled:
-            Q0 = feasible_start(lp, reduction.rank, rng, hint)  # phase one
-        else:
+        if own_start:
             Q0 = formulation.initial_Q(reduction, rng)
+            if joint:
+                _check_start(lp, Q0, formulation)
+        else:
+            Q0 = feasible_start(lp, reduction.rank, rng, hint)  # phase one
         trace = maximize_volume(
             lp,
             Q0,
             max_iter=max_iter,
             tol=tol,
-            row_sum=row_sum,
             joint=joint,
             verbose=verbose,
             callback=callback,

@@ -15,6 +15,12 @@ change between row updates. Two solve paths share that declaration:
   (DPP) fast path, one fresh solver call per LP.
 
 Swapping the solver path touches this module alone.
+
+Equalities with more rows than independent ones (``H 1 = 1`` declared on
+every sample: N rows, rank r in the r^2 entries of Q) are replaced by an
+orthonormal basis of their row space before either path sees them
+(:func:`independent_equalities`); HiGHS, given the N dependent rows with
+their rounding, reported such LPs infeasible.
 """
 
 from __future__ import annotations
@@ -108,6 +114,59 @@ def check_linear(
             )
 
 
+# Singular values below this fraction of the largest are rounding: the rows
+# they belong to depend on the others.
+_DEPENDENT = 1e-10
+# Dependent equalities whose right-hand side is off their row space by more
+# than this (relative) are inconsistent: they are left to the solver, which
+# reports the LP infeasible.
+_INCONSISTENT = 1e-8
+
+
+def independent_equalities(
+    q: cp.Variable, constraints: Sequence[cp.Constraint]
+) -> list[cp.Constraint]:
+    """The constraints with every redundant equality replaced by its independent rows.
+
+    An equality ``E q + b == 0`` (parameter-free) with more rows than its
+    rank k becomes ``V_k.T q == c``, V_k an orthonormal basis of the row
+    space of E (from its SVD): the same set of q whenever the rows are
+    consistent, in k well-conditioned rows. E and b are read through cvxpy
+    (the constraint's value at 0 and along each unit vector), so this works
+    for any declaration. Inconsistent or parametrized equalities, and every
+    inequality, are kept as they are.
+    """
+    kept = list(constraints)
+    for index, constraint in enumerate(kept):
+        if (
+            not isinstance(constraint, (cp.constraints.Equality, cp.constraints.Zero))
+            or constraint.size <= 1
+            or constraint.parameters()
+        ):
+            continue
+        saved = q.value
+        q.value = np.zeros(q.shape)
+        b = np.ravel(constraint.expr.value).astype(float)
+        E = np.empty((b.size, q.size))
+        for j in range(q.size):
+            q.value = np.eye(q.size)[j].reshape(q.shape)
+            E[:, j] = np.ravel(constraint.expr.value) - b
+        q.value = saved
+        U, sing, Vt = np.linalg.svd(E, full_matrices=False)
+        if sing.size == 0 or sing[0] == 0.0:
+            continue
+        rank = int(np.sum(sing > _DEPENDENT * sing[0]))
+        if rank >= b.size:
+            continue
+        Uk = U[:, :rank]
+        off = np.linalg.norm(b - Uk @ (Uk.T @ b))
+        if off > _INCONSISTENT * (np.linalg.norm(b) + sing[0] * np.sqrt(q.size)):
+            continue
+        c = -(Uk.T @ b) / sing[:rank]
+        kept[index] = Vt[:rank] @ cp.vec(q, order="C") == c
+    return kept
+
+
 class RowLP:
     """``maximize d @ q`` over a fixed polytope, for any direction ``d``.
 
@@ -144,6 +203,7 @@ class RowLP:
     ):
         self.parameters = dict(parameters or {})
         check_linear(constraints, owner, q, tuple(self.parameters.values()))
+        constraints = independent_equalities(q, constraints)
         self.q = q
         self.direction = cp.Parameter(q.shape[0], name="direction")
         self.problem = cp.Problem(cp.Maximize(self.direction @ q), list(constraints))

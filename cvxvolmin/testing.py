@@ -20,10 +20,12 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from .declaration import WORKING_SET_THRESHOLD
-from .exceptions import CvxvolminError, NoisyColumnsWarning
+from .declaration import WORKING_SET_THRESHOLD, build_joint_lp
+from .engine import start_violation
+from .exceptions import ConvergenceWarning, CvxvolminError, NoisyColumnsWarning
 from .factorization import fit
-from .formulations import Formulation, available_formulations, get_formulation
+from .formulations import Formulation, RowSumVolMin, available_formulations, get_formulation
+from .formulations.base import declares_own_start
 from .metrics import matched_mse
 from .synthetic import make_paper_data
 
@@ -92,9 +94,9 @@ def check_formulation(
     if not isinstance(formulation, Formulation):
         raise FormulationContractError(f"{formulation!r} is not a Formulation instance.")
     if recovery_cases is None:
-        recovery_cases = (1, 2) if formulation.fixed_row_sum else (1, 2, 3)
+        recovery_cases = (1, 2) if isinstance(formulation, RowSumVolMin) else (1, 2, 3)
     if draw is None:
-        case = 1 if formulation.fixed_row_sum else 3
+        case = 1 if isinstance(formulation, RowSumVolMin) else 3
 
         def draw(rank, n, rng):
             return make_paper_data(rank, case=case, n_samples=n, random_state=rng)
@@ -108,10 +110,12 @@ def check_formulation(
     return report
 
 
-def _fit(formulation, X, rank, random_state, **options):
+def _fit(formulation, X, rank, random_state, *, same_path=False, **options):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NoisyColumnsWarning)
+            if same_path:  # two fits compared step for step: converged or not, they must agree
+                warnings.simplefilter("ignore", ConvergenceWarning)
             return fit(X, rank, formulation=formulation, random_state=random_state, **options)
     except CvxvolminError as exc:
         raise FormulationContractError(
@@ -136,6 +140,9 @@ def _registry(formulation: Formulation) -> str:
 
 def _start(formulation: Formulation, X, rank: int, random_state: int) -> str:
     reduction = formulation.reduce(X, rank)
+    if formulation.coupled and not declares_own_start(formulation):
+        _fit(formulation, X, rank, random_state)
+        return "coupled: the engine finds a feasible start (phase one) and the fit runs"
     Q = np.asarray(formulation.initial_Q(reduction, np.random.default_rng(random_state)))
     if Q.shape != (rank, rank) or not np.all(np.isfinite(Q)):
         raise FormulationContractError(
@@ -146,12 +153,13 @@ def _start(formulation: Formulation, X, rank: int, random_state: int) -> str:
         raise FormulationContractError(
             "initial_Q returned a singular Q; the start must be nonsingular."
         )
-    if formulation.fixed_row_sum:
-        gap = np.abs(Q.sum(axis=0) - formulation.row_sum(reduction)).max()
-        if gap > 1e-9 * max(1.0, np.abs(Q).max()):
+    if formulation.coupled:
+        lp = build_joint_lp(formulation, reduction, "HIGHS")
+        violation = start_violation(lp, Q)
+        if violation > 1e-9:
             raise FormulationContractError(
-                f"initial_Q's rows sum {gap:.3g} away from row_sum(reduction); a fixed-row-sum "
-                "start must have the rows' sum."
+                f"initial_Q's start misses the constraints by {violation:.3g} (relative); a "
+                "coupled formulation's own start must be feasible (or left to the engine)."
             )
     _fit(formulation, X, rank, random_state)
     return "initial_Q is a nonsingular start and the fit runs"
@@ -162,8 +170,8 @@ def _working_sets(formulation, draw, rank: int, random_state: int) -> str:
         return "skipped: not column_separable (the LPs always hold every sample)"
     n = WORKING_SET_THRESHOLD + 100
     X, _, _ = draw(rank, n, np.random.default_rng(random_state + 1))
-    on_sets = _fit(formulation, X, rank, random_state, working_set=True)
-    whole = _fit(formulation, X, rank, random_state, working_set=False)
+    on_sets = _fit(formulation, X, rank, random_state, same_path=True, working_set=True)
+    whole = _fit(formulation, X, rank, random_state, same_path=True, working_set=False)
     _agree(on_sets.H, whole.H, f"working sets at N = {n}", "the LPs over all samples")
     return f"at N = {n} the working-set fit equals the fit over all samples"
 

@@ -88,8 +88,9 @@ class WorkingSetLP:
         ``declare(columns)`` returns the :class:`Declaration` of the row LP
         restricted to those column indices; ``declare(None)`` declares it
         over all columns (only evaluated, never compiled). Constraints whose
-        shape is ``(n_columns,)`` in the full declaration are the per-column
-        ones; every other constraint must be identical in both.
+        first dimension is ``n_columns`` in the full declaration (shape
+        ``(N,)`` or ``(N, k)``, row n for column n) are the per-column ones;
+        every other constraint must be identical in both.
     n_columns : int
         N, the number of data columns.
     columns : ndarray of int
@@ -201,7 +202,7 @@ class WorkingSetLP:
         if self._constants is None:
             self._constants = [np.abs(b) for b in self._values_at(np.zeros(r))]
 
-    def _violations(self, q: np.ndarray) -> np.ndarray:
+    def violations(self, q: np.ndarray) -> np.ndarray:
         """Per-column violation of the full constraints at q, relative to their terms.
 
         Zeros if none. A constraint that is not per column (e.g. the column
@@ -224,8 +225,10 @@ class WorkingSetLP:
             violation = np.abs(values) if is_equality(constraint) else np.maximum(values, 0.0)
             size = norms * q_norm + constants
             relative = violation / np.where(size > 0, size, 1.0)
-            if constraint.shape == (self.n_columns,):
-                np.maximum(per_column, relative, out=per_column)
+            if constraint.shape[:1] == (self.n_columns,):
+                # Row-major values: each column's k entries are contiguous.
+                worst = relative.reshape(self.n_columns, -1).max(axis=1)
+                np.maximum(per_column, worst, out=per_column)
             elif np.max(relative, initial=0.0) > _REPRODUCED:
                 raise InvalidParameterError(
                     f"{self.owner} has a constraint over all columns (constraint {number} of "
@@ -257,7 +260,7 @@ class WorkingSetLP:
                 widenings += 1
                 self._widen()
                 continue
-            violation = self._violations(q)
+            violation = self.violations(q)
             # Columns already in the working set are held by the LP solver (to its
             # own tolerance); adding them again would loop.
             violated = np.flatnonzero((violation > _FEASIBILITY) & ~self._in_set)

@@ -30,9 +30,10 @@ def _inside(rank, n, rng):
 def test_coupled_is_declared_by_joint_constraints():
     assert not any(
         cvxvolmin.get_formulation(name).coupled
-        for name in ("column-sum", "row-sum", "box", "bounded-abundance")
+        for name in ("column-sum", "box", "bounded-abundance")
     )
     assert L1BallVolMin().coupled
+    assert cvxvolmin.RowSumVolMin().coupled  # H 1 = 1 ties each sample's components
 
     class Larger(L1BallVolMin):
         name = "test-larger-ball"
@@ -109,7 +110,7 @@ def test_l1_ball_keeps_the_plug_in_contract():
     report = check_formulation(
         L1BallVolMin(), rank=3, recovery_cases=(), draw=lambda r, n, rng: _on_facets(r, n, rng)
     )
-    assert report["working sets"].startswith("skipped")
+    assert report["working sets"].startswith("at N = 2100 the working-set fit equals")
     assert report["registry"] == "get_formulation('l1-ball') builds a L1BallVolMin"
 
 
@@ -123,13 +124,13 @@ def test_bound_and_rank_are_checked():
 
 
 def test_a_row_sum_variant_with_joint_constraints_starts_feasible():
-    """Coupled and fixed-row-sum: the phase-one start meets both, so joint steps keep both."""
+    """The row sum and a cap: the phase-one start meets both, so joint steps keep both."""
 
     class Capped(cvxvolmin.RowSumVolMin):
         name = "test-row-sum-joint-cap"
 
         def joint_constraints(self, H, reduction):
-            return [H <= 0.9]
+            return [*super().joint_constraints(H, reduction), H <= 0.9]
 
     X, _, _ = cvxvolmin.make_paper_data(3, case=2, n_samples=80, random_state=0)
     result = cvxvolmin.fit(X, 3, formulation=Capped(n_restarts=2), random_state=0)
@@ -137,3 +138,62 @@ def test_a_row_sum_variant_with_joint_constraints_starts_feasible():
     Hn = result.H[norms > 0] / norms[norms > 0, None]  # the normalized rows
     np.testing.assert_allclose(Hn.sum(axis=1), 1.0, rtol=1e-9)
     assert Hn.max() <= 0.9 + 1e-9 and Hn.min() >= -1e-9
+
+
+class _AtMostOne(Formulation):
+    """Each sample's coefficients nonnegative, summing to at most one: (N, r) and (N,) shapes."""
+
+    name = "test-at-most-one-separable"
+    column_separable = True  # both constraints read one sample each
+
+    def unit(self, reduction):
+        return 1.0
+
+    def row_constraints(self, row, reduction):
+        return []
+
+    def joint_constraints(self, H, reduction):
+        return [H >= 0, cp.sum(H, axis=1) <= 1]
+
+
+def _in_the_simplex(rank, n, rng):
+    H = rng.dirichlet(np.ones(rank), n) * rng.uniform(0.5, 1.0, (n, 1))
+    H[:rank] = np.eye(rank)  # the simplex's vertices are among the samples
+    return rng.standard_normal((15, rank)) @ H.T, H
+
+
+@pytest.mark.parametrize(
+    ("formulation", "draw"),
+    [
+        (_AtMostOne(), _in_the_simplex),
+        (  # H 1 = 1 on every sample: N equalities, reduced to r before HiGHS
+            cvxvolmin.RowSumVolMin(normalize="l1"),
+            lambda r, n, rng: cvxvolmin.make_paper_data(r, case=1, n_samples=n, random_state=rng)[
+                ::2
+            ],
+        ),
+    ],
+    ids=["at-most-one", "row-sum"],
+)
+def test_sample_wise_joint_constraints_run_on_working_sets(formulation, draw):
+    """Above 2000 samples the joint LP holds a working set; the answer is the full LP's."""
+    X, H = draw(4, 2500, np.random.default_rng(0))
+    on_sets = cvxvolmin.fit(X, 4, formulation=formulation, random_state=0)  # working sets
+    whole = cvxvolmin.fit(X, 4, formulation=formulation, random_state=0, working_set=False)
+    assert cvxvolmin.matched_mse(H, on_sets.H) < 1e-18
+    assert cvxvolmin.matched_mse(whole.H, on_sets.H) < 1e-20
+
+
+def test_a_joint_sum_over_the_samples_is_refused_on_working_sets():
+    class Budget(_AtMostOne):
+        name = "test-joint-budget"
+        column_separable = True  # claimed, but the budget sums over the samples held
+
+        def joint_constraints(self, H, reduction):
+            return [*super().joint_constraints(H, reduction), cp.sum(H) <= 0.9 * H.shape[0]]
+
+    X, _ = _in_the_simplex(3, 300, np.random.default_rng(1))
+    with pytest.raises(
+        cvxvolmin.InvalidParameterError, match=r"constraint 3 of 3 changes with the set of samples"
+    ):
+        cvxvolmin.fit(X, 3, formulation=Budget())

@@ -9,18 +9,21 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.spatial import ConvexHull
 
 import cvxvolmin
 from cvxvolmin import engine
 from cvxvolmin.declaration import WORKING_SET_THRESHOLD, constraint_hint
 from cvxvolmin.engine import (
-    _check_row_sum,
+    _check_start,
     _confirmed,
     feasible_start,
     line_search,
     maximize_volume,
     optimize,
+    start_violation,
 )
 from cvxvolmin.formulations import (
     BoundedAbundanceVolMin,
@@ -211,7 +214,7 @@ def test_lp_objectives_have_unit_norm_whatever_the_scale_of_Q(joint, scale):
     # the order of 1 / |Q|) and the gradient inv(Q).T of a joint step are normalized.
     Q0 = scale * np.random.default_rng(0).standard_normal((3, 3))
     box = _RecordingBox(2.0 * scale)
-    maximize_volume(box, Q0, max_iter=3, tol=1e-9, row_sum=Q0.sum(axis=0) if joint else None)
+    maximize_volume(box, Q0, max_iter=3, tol=1e-9, joint=joint)
     assert len(box.norms) >= 2
     np.testing.assert_allclose(box.norms, 1.0, rtol=1e-12)
 
@@ -229,7 +232,7 @@ def test_a_joint_step_to_the_vertex_lands_on_it_exactly():
     Q0 = np.eye(3) + rng.uniform(0.1, 0.2, (3, 3))
     V = 3.0 * Q0 + rng.uniform(0.0, 0.01, (3, 3))  # |det| grows all along the segment
     assert not np.array_equal(Q0 + (V - Q0), V)  # the rounding a step t = 1 must avoid
-    trace = maximize_volume(_OneVertex(V), Q0, max_iter=5, tol=1e-12, row_sum=Q0.sum(axis=0))
+    trace = maximize_volume(_OneVertex(V), Q0, max_iter=5, tol=1e-12, joint=True)
     np.testing.assert_array_equal(trace.Q, V)
     assert (trace.n_iter, trace.converged) == (2, True)  # the second step stays at V
 
@@ -377,32 +380,40 @@ def test_degenerate_error_names_a_line_and_the_formulations_constraints():
         cvxvolmin.fit(X, 2, formulation=_PlainSubclass())
 
 
-def test_row_sum_check_is_relative_to_the_rows_size():
-    # Rows of size 1e12 summing to e_r up to rounding are accepted ...
-    rng = np.random.default_rng(0)
-    Q = 1e12 * rng.standard_normal((3, 3))
-    Q[-1] = np.array([0.0, 0.0, 1.0]) - Q[:-1].sum(axis=0)
-    _check_row_sum(Q, np.array([0.0, 0.0, 1.0]))
-    # ... and a real gap is refused, before any LP.
-    with pytest.raises(cvxvolmin.InvalidParameterError, match="row_sum"):
-        _check_row_sum(Q + 1e4, np.array([0.0, 0.0, 1.0]))
+def _simplex_rows_lp(scale):
+    """The joint LP of 2 x 2 matrices with rows summing to (0, scale) and Q >= -scale."""
+    import cvxpy as cp
+
+    from cvxvolmin.lp import RowLP
+
+    q = cp.Variable(4, name="Q")
+    sums = q[0:2] + q[2:4] == np.array([0.0, scale])
+    return RowLP(q, [q >= -scale, sums], "HIGHS")
 
 
-@pytest.mark.parametrize("scale", [1e-12, 1.0, 1e12])
-def test_row_sum_tolerance_is_relative_to_the_largest_column(scale):
-    # Q = I plus ones in its first row: every column has l1 norm 2 (the first row 11,
-    # all of Q 20), so the tolerance is 1e-9 * 2 * scale.
-    Q = np.eye(10)
-    Q[0] += 1.0
-    Q *= scale
-    row_sum = Q.sum(axis=0)
-    off = np.eye(10)[3]
-    _check_row_sum(Q, row_sum + 1e-14 * scale * off)  # rounding: accepted
-    gap = 5e-9 * 2.0 * scale  # five times the tolerance, a fifth of 1e-9 of all of Q
-    with pytest.raises(
-        cvxvolmin.InvalidParameterError, match=re.escape(f"a vector {gap:.3g} away from")
-    ):
-        _check_row_sum(Q, row_sum + gap * off)
+@settings(max_examples=20, deadline=None)
+@given(exponent=st.floats(-8.0, 8.0), miss=st.sampled_from([0.0, 1e-12, 1e-6, 1e-3]))
+def test_a_starts_violation_is_relative_to_its_constraints(exponent, miss):
+    """The same start, scaled with the polytope from 1e-8 to 1e8, misses it by the same."""
+    scale = 10.0**exponent
+    lp = _simplex_rows_lp(scale)
+    Q = scale * np.array([[0.25, 0.5], [-0.25, 0.5]])  # feasible, inside
+    assert start_violation(lp, Q) <= 1e-15
+    off = Q.copy()
+    off[1, 1] += miss * scale  # the second sum misses scale by miss * scale
+    assert start_violation(lp, off) == pytest.approx(miss / (1.0 + miss), rel=1e-6, abs=1e-15)
+    off = Q.copy()
+    off[0, 0] = -(1.0 + miss) * scale  # below the bound -scale by miss * scale
+    off[1, 0] = (1.0 + miss) * scale
+    assert start_violation(lp, off) == pytest.approx(miss / (1.0 + miss), rel=1e-6, abs=1e-15)
+
+
+def test_a_coupled_formulations_own_start_must_be_feasible():
+    lp = _simplex_rows_lp(1.0)
+    form = SimpleNamespace(name="own-start-test-only")
+    _check_start(lp, np.array([[0.25, 0.5], [-0.25, 0.5]]), form)  # feasible: accepted
+    with pytest.raises(cvxvolmin.InvalidParameterError, match=r"misses its constraints by 0\.5"):
+        _check_start(lp, np.array([[0.25, 0.5], [-0.25, 1.5]]), form)
 
 
 @pytest.mark.parametrize(
@@ -428,23 +439,34 @@ class _RandomStarts(Formulation):
 
     name = "random-starts-test-only"
 
-    def __init__(self, n_starts, fixed_row_sum=False, column_separable=False):
+    def __init__(self, n_starts, column_separable=False):
         self.n_starts = n_starts
-        self.fixed_row_sum, self.column_separable = fixed_row_sum, column_separable
+        self.column_separable = column_separable
         self.starts = []
 
     def row_constraints(self, row, reduction):
         return []
 
-    def row_sum(self, reduction):
-        return np.array([0.0, 1.0])
-
     def initial_Q(self, reduction, rng):
         Q = rng.standard_normal((2, 2))
-        if self.fixed_row_sum:
-            Q[1] = self.row_sum(reduction) - Q[0]
         self.starts.append(Q)
         return Q.copy()
+
+
+class _CoupledRandomStarts(_RandomStarts):
+    """The same starts, for a formulation with joint constraints (rows moved together)."""
+
+    name = "coupled-random-starts-test-only"
+
+    def joint_constraints(self, H, reduction):
+        return []
+
+    def initial_Q(self, reduction, rng):  # its own start, meant for its constraints
+        return super().initial_Q(reduction, rng)
+
+
+def _random_starts(coupled, *args, **kwargs):
+    return (_CoupledRandomStarts if coupled else _RandomStarts)(*args, **kwargs)
 
 
 def _lp_from(monkeypatch, build):
@@ -539,8 +561,8 @@ def test_on_a_tie_the_first_start_is_kept(monkeypatch, max_iter):
     assert trace.n_lp_solves == box.n_solves == 4 * len(steps) > first.n_lp_solves
 
 
-@pytest.mark.parametrize("fixed_row_sum", [False, True])
-def test_joint_steps_return_the_snapped_Q(monkeypatch, fixed_row_sum):
+@pytest.mark.parametrize("coupled", [False, True])
+def test_joint_steps_return_the_snapped_Q(monkeypatch, coupled):
     # The joint LP's vertex meets its active constraints only to the solver's
     # tolerance, so optimize returns the kept Q snapped onto them (by _snap, here a
     # stand-in that marks its answer); row moves keep their Q.
@@ -552,7 +574,8 @@ def test_joint_steps_return_the_snapped_Q(monkeypatch, fixed_row_sum):
         return Q + 1.0
 
     monkeypatch.setattr(engine, "_snap", snap)
-    form = _RandomStarts(1, fixed_row_sum=fixed_row_sum)
+    monkeypatch.setattr(engine, "_check_start", lambda lp, Q, formulation: None)  # a box: any Q
+    form = _random_starts(coupled, 1)
     trace = optimize(
         form,
         SimpleNamespace(n_samples=10),
@@ -561,9 +584,8 @@ def test_joint_steps_return_the_snapped_Q(monkeypatch, fixed_row_sum):
         max_iter=10,
         tol=1e-9,
     )
-    row_sum = form.row_sum(None) if fixed_row_sum else None
-    kept = maximize_volume(_TinyBox(1.0), form.starts[0], max_iter=10, tol=1e-9, row_sum=row_sum)
-    if fixed_row_sum:
+    kept = maximize_volume(_TinyBox(1.0), form.starts[0], max_iter=10, tol=1e-9, joint=coupled)
+    if coupled:
         assert len(snapped) == 1
         np.testing.assert_array_equal(snapped[0], kept.Q)
         np.testing.assert_array_equal(trace.Q, kept.Q + 1.0)
@@ -664,7 +686,7 @@ class _Built(Exception):
     pass
 
 
-@pytest.mark.parametrize("fixed_row_sum", [False, True])
+@pytest.mark.parametrize("coupled", [False, True])
 @pytest.mark.parametrize(
     ("separable", "n_samples", "working_set", "expected"),
     [
@@ -676,7 +698,7 @@ class _Built(Exception):
     ],
 )
 def test_working_sets_by_default_above_the_threshold(
-    monkeypatch, fixed_row_sum, separable, n_samples, working_set, expected
+    monkeypatch, coupled, separable, n_samples, working_set, expected
 ):
     asked = []
 
@@ -685,7 +707,7 @@ def test_working_sets_by_default_above_the_threshold(
         raise _Built
 
     _lp_from(monkeypatch, build)
-    form = _RandomStarts(1, fixed_row_sum=fixed_row_sum, column_separable=separable)
+    form = _random_starts(coupled, 1, column_separable=separable)
     reduction = SimpleNamespace(n_samples=n_samples)
     with pytest.raises(_Built):
         optimize(

@@ -227,9 +227,12 @@ def test_a_subclass_column_scale_is_what_the_default_reduce_divides_by():
     np.testing.assert_allclose(H, reduction.Xt.T * (scale[:, None] / 40), rtol=1e-15)
 
 
-def test_row_sum_is_refused_by_criteria_without_a_fixed_row_sum():
-    with pytest.raises(NotImplementedError, match=r"^ColumnSumVolMin has no fixed row sum"):
-        ColumnSumVolMin().row_sum(None)
+@pytest.mark.parametrize("retired", ["fixed_row_sum", "row_sum"])
+def test_a_class_with_the_retired_row_sum_hooks_is_told_what_to_write(retired):
+    # Ignored, they would silently drop the class's constraint that rows of H sum to one.
+    body = {"name": "retired-test-only", retired: True}
+    with pytest.raises(cvxvolmin.InvalidParameterError, match=rf"defines {retired}, .*joint"):
+        type("Retired", (ColumnSumVolMin,), body)
 
 
 # -- H.T 1 = rho 1 --------------------------------------------------------------
@@ -451,8 +454,8 @@ def _declared_projection(formulation, G, reduction):
     for k in range(G.shape[1]):  # column k of H, in LP units; total defaults to its sum
         row = Row(cp.Variable(reduction.rank), H[:, k] * unit, unit)
         constraints += formulation.row_constraints(row, reduction)
-    if formulation.fixed_row_sum:
-        constraints.append(cp.sum(H, axis=1) == 1)
+    if formulation.coupled:
+        constraints += formulation.joint_constraints(H, reduction)
     tight = {"tol_gap_abs": 1e-12, "tol_gap_rel": 1e-12, "tol_feas": 1e-12}
     cp.Problem(cp.Minimize(cp.sum_squares(H - G)), constraints).solve(solver="CLARABEL", **tight)
     projection = H.value.copy()
@@ -727,3 +730,20 @@ def test_a_slice_in_one_components_constraints_is_refused_too():
     X, _, _ = cvxvolmin.make_paper_data(3, case=3, n_samples=60, random_state=0)
     with pytest.raises(cvxvolmin.InvalidParameterError, match=r"changes with the set of samples"):
         cvxvolmin.fit(X, 3, formulation=SecondSliced())
+
+
+def test_a_subclass_adding_joint_constraints_loses_its_parents_shortcuts():
+    """The parent's polytope and start were written for the parent's constraints only."""
+    from cvxvolmin.formulations.base import declares_own_start, fast_polytope
+
+    class JointCap(RowSumVolMin):
+        name = "test-joint-cap"
+
+        def joint_constraints(self, H, reduction):
+            return [*super().joint_constraints(H, reduction), H <= 0.9]
+
+    assert fast_polytope(RowSumVolMin()) == Simplex(axis=1)
+    assert declares_own_start(RowSumVolMin())
+    assert fast_polytope(JointCap()) is None  # the robust H update declares the cap
+    assert not declares_own_start(JointCap())  # the engine's phase-one start meets it
+    assert not declares_own_start(ColumnSumVolMin())  # rows that decouple: the base start

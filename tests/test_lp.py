@@ -8,10 +8,12 @@ import re
 import cvxpy as cp
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import cvxvolmin
 import cvxvolmin.lp as lp_module
-from cvxvolmin.lp import RowLP
+from cvxvolmin.lp import RowLP, independent_equalities
 from cvxvolmin.reduction import svd_reduction
 
 
@@ -383,3 +385,51 @@ def test_only_a_highs_row_lp_silences_the_banner(loud_highs, capfd, solver, made
     RowLP(q, [q >= 0, cp.sum(q) == 1], solver)
     assert loud_highs.made == made
     assert capfd.readouterr().out == ""
+
+
+def _dependent_rows(scale, seed, rows=40, rank=2, n=6):
+    rng = np.random.default_rng(seed)
+    B = scale * rng.standard_normal((rows, rank)) @ rng.standard_normal((rank, n))
+    return B, rng.standard_normal(n)
+
+
+@settings(max_examples=20, deadline=None)
+@given(exponent=st.floats(-8.0, 8.0), seed=st.integers(0, 2**16))
+def test_dependent_equalities_become_their_independent_rows(exponent, seed):
+    """40 equalities of rank 2 (as H 1 = 1 on every sample): the same set, in 2 rows."""
+    B, x0 = _dependent_rows(10.0**exponent, seed)
+    q = cp.Variable(6)
+    bound = q <= 10.0
+    kept = independent_equalities(q, [B @ q == B @ x0, bound])
+    assert kept[0].size == 2 and kept[1] is bound
+    null = np.linalg.svd(B)[2][-1]  # B @ null = 0: a move within the set
+    across = np.linalg.svd(B)[2][0]  # a move off it
+    for point, inside in ((x0, True), (x0 + null, True), (x0 + 1e-3 * across, False)):
+        q.value = point
+        residual = np.abs(kept[0].expr.value).max()
+        assert bool(residual <= 1e-9 * max(1.0, np.abs(point).max())) is inside
+
+
+def test_inconsistent_or_parametrized_equalities_are_left_to_the_solver():
+    B, x0 = _dependent_rows(1.0, 0)
+    q = cp.Variable(6)
+    off = B @ x0 + np.eye(40)[0]  # off the row space: no q meets all 40
+    inconsistent = B @ q == off
+    assert independent_equalities(q, [inconsistent])[0] is inconsistent
+    with pytest.raises(cvxvolmin.InfeasibleError):
+        RowLP(q, [inconsistent, q <= 5, q >= -5], "HIGHS").maximize(np.ones(6))
+    p = cp.Parameter(40, value=B @ x0)
+    parametrized = B @ q == p
+    assert independent_equalities(q, [parametrized])[0] is parametrized
+
+
+def test_an_lp_with_dependent_equalities_has_the_optimum_of_the_independent_one():
+    B, x0 = _dependent_rows(1.0, 3)
+    q = cp.Variable(6)
+    box = [q <= 5, q >= -5]
+    direction = np.random.default_rng(4).standard_normal(6)
+    dependent = RowLP(q, [B @ q == B @ x0, *box], "HIGHS").maximize(direction)
+    Vt = np.linalg.svd(B)[2]
+    independent = RowLP(q, [Vt[:2] @ q == Vt[:2] @ x0, *box], "HIGHS").maximize(direction)
+    np.testing.assert_allclose(dependent, independent, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(B @ dependent, B @ x0, rtol=1e-9, atol=1e-9)

@@ -278,7 +278,7 @@ def test_projected_gradient_reproduces_the_declared_qp(formulation, case):
     )
     assert fast_mse == pytest.approx(reference_mse, rel=0.1)
     polytope = cvxvolmin.formulations.fast_polytope(fast.formulation)
-    if fast.formulation.fixed_row_sum:  # rows sum to the l1 norms of X's columns
+    if isinstance(fast.formulation, cvxvolmin.RowSumVolMin):  # rows sum to the columns' l1 norms
         scale = np.abs(noisy).sum(axis=0)[:, None]
         assert polytope.feasibility_error(fast.H / scale) <= 1e-12
     else:

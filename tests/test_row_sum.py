@@ -28,7 +28,7 @@ def simplex_data(rank: int, n_features: int = 60, n_samples: int = 150, seed: in
 
 def test_is_registered_and_validates_its_options():
     assert isinstance(get_formulation("row-sum"), RowSumVolMin)
-    assert RowSumVolMin.fixed_row_sum
+    assert RowSumVolMin().coupled and RowSumVolMin.column_separable  # H 1 = 1 per sample
     with pytest.raises(ValueError, match="normalize must be 'auto', 'l1' or None; got 'l2'"):
         RowSumVolMin(normalize="l2")
     with pytest.raises(ValueError, match="n_restarts must be a positive integer; got 0"):
@@ -103,7 +103,7 @@ def test_joint_lp_holds_every_row_and_the_row_sum():
         build_row_lp(form, reduction, "HIGHS")
     lp = build_joint_lp(form, reduction, "HIGHS")
     Q = lp.maximize(np.random.default_rng(1).standard_normal(16)).reshape(4, 4)
-    np.testing.assert_allclose(Q.sum(axis=0), form.row_sum(reduction), atol=1e-9)
+    np.testing.assert_allclose(Q.sum(axis=0), np.eye(4)[-1], atol=1e-9)  # Xt's last row is ones
     assert (reduction.Xt.T @ Q.T).min() >= -1e-9
 
 
@@ -233,7 +233,7 @@ def test_initial_Q_is_feasible_nonsingular_and_sums_to_e_r():
     assert edge[nonzero].min() == pytest.approx(0.0, abs=1e-12)
 
 
-def test_engine_refuses_a_start_that_breaks_the_row_sum():
+def test_engine_refuses_an_own_start_that_breaks_the_row_sum():
     class BadStart(RowSumVolMin):
         name = "bad-start-row-sum"
 
@@ -241,7 +241,7 @@ def test_engine_refuses_a_start_that_breaks_the_row_sum():
             return rng.standard_normal((reduction.rank, reduction.rank))
 
     X, _, _ = cvxvolmin.make_paper_data(3, case=1, random_state=0)
-    with pytest.raises(ValueError, match="initial_Q must return rows that sum to row_sum"):
+    with pytest.raises(ValueError, match=r"'bad-start-row-sum': initial_Q returned a start that"):
         cvxvolmin.fit(X, 3, formulation=BadStart(), random_state=0)
 
 

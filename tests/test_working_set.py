@@ -208,7 +208,7 @@ def test_violations_are_relative_to_each_columns_size():
     big = 1e10 * across[1]  # h is rounding of 1e10-sized terms
     augmented = np.column_stack([Xt, tiny, big])
     working = WorkingSetLP(_declare_with(augmented, totals, n), n + 2, np.arange(n), "HIGHS")
-    violation = working._violations(q)
+    violation = working.violations(q)
     assert violation[n] == pytest.approx(1e-6, rel=1e-6)
     assert violation[n + 1] <= 1e-15
 
@@ -233,7 +233,7 @@ def test_columns_already_in_the_working_set_are_not_added_again(monkeypatch):
         raise AssertionError("the working set was rebuilt with columns it already holds")
 
     monkeypatch.setattr(working, "_build", no_rebuild)
-    assert working._violations(nudged)[j] > 1e-9  # violated beyond the tolerance ...
+    assert working.violations(nudged)[j] > 1e-9  # violated beyond the tolerance ...
     np.testing.assert_array_equal(working.maximize(d), nudged)  # ... and accepted
 
 
@@ -356,7 +356,7 @@ def test_violations_follow_the_declared_parameters():
         working.set_parameters(s=np.array(s))
         size = norms * np.linalg.norm(q) + abs(s)
         expected = np.maximum(s - h, 0.0) / np.where(size > 0, size, 1.0)
-        np.testing.assert_allclose(working._violations(q), expected, rtol=1e-9, atol=1e-15)
+        np.testing.assert_allclose(working.violations(q), expected, rtol=1e-9, atol=1e-15)
 
 
 def test_parameters_hold_across_rebuilds():
@@ -446,5 +446,5 @@ def test_a_constraint_over_all_columns_is_checked_in_both_directions(scale):
         match=r"\(constraint 2 of 2\) that the working-set LP does not reproduce; .* or fit "
         r"with working_set=False\.",
     ) as caught:
-        working._violations(q)
+        working.violations(q)
     assert "[" not in str(caught.value)  # the constraint's expression (the data) is not printed

@@ -36,7 +36,7 @@ class Row:
     ----------
     q : cvxpy.Expression of shape (r,)
         The row of Q being updated: the LP variable, or an affine expression
-        of it (the joint LP of fixed-row-sum formulations passes one row's
+        of it (the joint LP of coupled formulations passes one row's
         slice of the flattened Q).
     h : cvxpy.Expression
         ``Xt.T @ q``: the column of H this row produces, in LP units. For
@@ -137,12 +137,6 @@ class Formulation(ABC):
 
     #: Name under which the formulation is registered.
     name: ClassVar[str] = ""
-    #: Whether the rows of Q must sum to a fixed vector (row-sum criteria).
-    #: The engine then moves all rows at once (one LP over Q per step, see
-    #: :mod:`cvxvolmin.engine`); every row must satisfy :meth:`row_constraints`,
-    #: :meth:`row_sum` gives the sum, and :meth:`initial_Q` must return a
-    #: feasible Q whose rows sum to it.
-    fixed_row_sum: ClassVar[bool] = False
     #: Largest number of starts the engine runs from :meth:`initial_Q`,
     #: keeping the one with the largest ``|det Q|`` and stopping once two
     #: starts agree on it; instances may override it (for an alternating
@@ -162,6 +156,14 @@ class Formulation(ABC):
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
+        retired = [name for name in ("fixed_row_sum", "row_sum") if name in vars(cls)]
+        if retired:
+            # Silently ignored, these would drop the class's row-sum constraint.
+            raise InvalidParameterError(
+                f"{cls.__name__} defines {' and '.join(retired)}, which formulations no "
+                "longer use: declare rows of H summing to one as joint_constraints, "
+                "returning [cp.sum(H, axis=1) == 1] (as RowSumVolMin does)."
+            )
         # A capability holds for the method it describes: redefine the method and
         # the capability must be declared again (else a variant coupling columns
         # would be solved on working sets, where it means something else).
@@ -256,17 +258,31 @@ class Formulation(ABC):
         """Linear constraints on the whole H, for criteria that couple components.
 
         Override it for constraints that tie the components of a sample
-        together (e.g. each row of H in an l1 ball): the engine then moves
-        all rows of Q at once, by conditional-gradient steps over the joint
-        LP (as for ``fixed_row_sum``), from a feasible nonsingular start it
-        finds itself (phase-one LPs over all the constraints, a fixed row
-        sum included), so :meth:`initial_Q` is not used.
+        together (each row of H summing to one, as in row-sum VolMin, or
+        lying in an l1 ball): the engine then moves all rows of Q at once,
+        by conditional-gradient steps over the joint LP, from a feasible
+        nonsingular start that it finds itself (phase-one LPs over all the
+        constraints) unless the class defines its own :meth:`initial_Q`
+        (which must then meet every constraint; the engine checks).
+
+        Constraints that act on each sample alone (shape ``(N,)`` or
+        ``(N, k)``, row n of the constraint reading only ``H[n]``) keep
+        their meaning on working sets of samples, so a class whose every
+        constraint is of this kind (or a sum over all samples through
+        ``row.total``) may declare ``column_separable = True``.
+        Equalities on every sample (``cp.sum(H, axis=1) == 1``, N rows of
+        rank r) are reduced to their independent rows before the solver
+        sees them.
 
         Parameters
         ----------
         H : cvxpy.Expression of shape (N, r)
-            ``Xt.T @ Q.T / unit``: H in the user's units, affine in Q.
+            ``Xt.T @ Q.T / unit``, affine in Q: H of the data as the
+            reduction sees them (divided by :meth:`column_scale`, which
+            :meth:`recover` multiplies back into the rows of H).
         reduction : Reduction
+            The reduced data of the samples H holds: all of them, or a
+            working set's (row n of H is the sample ``reduction.Xt[:, n]``).
 
         Returns
         -------
@@ -280,21 +296,13 @@ class Formulation(ABC):
         """Whether the class declares :meth:`joint_constraints` (its rows of Q move together)."""
         return _defining_class(type(self), "joint_constraints") is not Formulation
 
-    def row_sum(self, reduction: Reduction) -> np.ndarray:
-        """The fixed sum of the rows of Q (only when ``fixed_row_sum``).
-
-        Returns
-        -------
-        ndarray of shape (r,)
-        """
-        raise NotImplementedError(f"{type(self).__name__} has no fixed row sum.")
-
     def initial_Q(self, reduction: Reduction, rng: np.random.Generator) -> np.ndarray:
         """A nonsingular start; the first sweep makes every row feasible.
 
-        Formulations with ``fixed_row_sum`` must override it: joint steps move
-        along segments of the feasible set, so the start must be feasible
-        and have the rows' sum.
+        Not used by coupled formulations (joint steps move along segments of
+        the feasible set, so their start must be feasible: the engine finds
+        one), unless the class overrides it with a feasible start of its
+        own, checked against every constraint before the first step.
         """
         return rng.standard_normal((reduction.rank, reduction.rank))
 
@@ -318,8 +326,8 @@ class Formulation(ABC):
 
         The noise-robust solver updates H by projected gradient over it
         instead of a general QP. It must describe exactly the constraints of
-        :meth:`row_constraints` (and, with ``fixed_row_sum``, ``H 1 = 1``), in
-        the user's units. Default None: the robust solver declares the
+        :meth:`row_constraints` and :meth:`joint_constraints`, in the user's
+        units. Default None: the robust solver declares the
         constraints in cvxpy (:class:`cvxvolmin.robust.h_step.DeclaredQP`).
         Only trusted when declared by the class that declares the row
         constraints, or below it (see :func:`fast_polytope`).
@@ -348,15 +356,40 @@ def _defining_class(cls: type, name: str) -> type:
     return next(klass for klass in cls.__mro__ if name in vars(klass))
 
 
+def _meant_for_its_constraints(formulation: Formulation, method: str) -> bool:
+    """Whether ``method`` is defined by a class at or below those defining both constraint sets."""
+    cls = type(formulation)
+    owner = _defining_class(cls, method)
+    return all(
+        issubclass(owner, _defining_class(cls, constraints))
+        for constraints in ("row_constraints", "joint_constraints")
+    )
+
+
+def declares_own_start(formulation: Formulation) -> bool:
+    """Whether a coupled formulation's :meth:`~Formulation.initial_Q` is meant for its constraints.
+
+    True when the class defining ``initial_Q`` (other than the base's random
+    start) is the one that defines the constraints, or a subclass of it; a
+    subclass adding a constraint then gets the engine's phase-one start, not
+    a start written for its parent's constraints.
+    """
+    cls = type(formulation)
+    return _defining_class(cls, "initial_Q") is not Formulation and _meant_for_its_constraints(
+        formulation, "initial_Q"
+    )
+
+
 def fast_polytope(formulation: Formulation) -> AbundancePolytope | None:
     """The formulation's :meth:`~Formulation.abundance_polytope`, if it can be trusted.
 
     A subclass that overrides :meth:`~Formulation.row_constraints` (adding a
-    bound, say) and inherits the polytope of its parent would have the
-    robust solver silently drop its constraints. So the polytope counts only
-    when the class that defines ``abundance_polytope`` is the one that
-    defines ``row_constraints``, or a subclass of it; otherwise None, and
-    the constraints are declared in cvxpy instead.
+    bound, say) or :meth:`~Formulation.joint_constraints` and inherits the
+    polytope of its parent would have the robust solver silently drop its
+    constraints. So the polytope counts only when the class that defines
+    ``abundance_polytope`` is the one that defines both constraint methods,
+    or a subclass of them; otherwise None, and the constraints are declared
+    in cvxpy instead.
 
     Examples
     --------
@@ -371,10 +404,7 @@ def fast_polytope(formulation: Formulation) -> AbundancePolytope | None:
     >>> fast_polytope(Capped()) is None
     True
     """
-    cls = type(formulation)
-    constraints = _defining_class(cls, "row_constraints")
-    polytope = _defining_class(cls, "abundance_polytope")
-    if not issubclass(polytope, constraints):
+    if not _meant_for_its_constraints(formulation, "abundance_polytope"):
         return None
     return formulation.abundance_polytope()
 

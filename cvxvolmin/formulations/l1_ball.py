@@ -65,6 +65,7 @@ class L1BallVolMin(Formulation):
     """
 
     name = "l1-ball"
+    column_separable = True  # every facet inequality reads one sample: working sets stay exact
 
     def __init__(self, bound: float = 1.0):
         if isinstance(bound, bool) or not isinstance(bound, (int, float)) or not bound > 0:

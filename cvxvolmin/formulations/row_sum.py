@@ -14,11 +14,13 @@ sign); on mixed-sign W it breaks the model and the criterion fails (Fu,
 Huang and Sidiropoulos, IEEE SPL 2018, Table 2). Identifiability then asks
 the *normalized* H to be sufficiently scattered.
 
-In the reduced frame ``H 1 = 1`` reads ``Q.T 1 = a`` with ``Xt.T a = 1``:
-the rows of Q have a fixed sum (``fixed_row_sum``), so the engine moves all
-rows at once (conditional-gradient steps, one LP over Q each; see
-:mod:`cvxvolmin.engine` for why moves of one or two rows stall). MVES's
-affine set fitting lifts the data with a row of ones, so that ``a = e_r``.
+``H 1 = 1`` couples the components of each sample, so it is declared as a
+joint constraint (:meth:`Formulation.joint_constraints`) and the engine
+moves all rows of Q at once (conditional-gradient steps, one LP over Q
+each; see :mod:`cvxvolmin.engine` for why moves of one or two rows stall).
+In the reduced frame it reads ``Q.T 1 = a`` with ``Xt.T a = 1``: N
+equalities of rank r, which the LP layer reduces to r. MVES's affine set
+fitting lifts the data with a row of ones, so that ``a = e_r``.
 """
 
 from __future__ import annotations
@@ -92,8 +94,7 @@ class RowSumVolMin(Formulation):
     """
 
     name = "row-sum"
-    fixed_row_sum = True
-    column_separable = True
+    column_separable = True  # H >= 0 and H 1 = 1 act on each sample alone
 
     def __init__(self, normalize: str | None = "auto", n_restarts: int = 5):
         if normalize not in _NORMALIZATIONS:
@@ -164,30 +165,35 @@ class RowSumVolMin(Formulation):
     def row_constraints(self, row: Row, reduction: Reduction) -> list[cp.Constraint]:
         return [row.h >= 0]
 
+    def joint_constraints(self, H: cp.Expression, reduction: Reduction) -> list[cp.Constraint]:
+        """Every row of H sums to one (N equalities, one per sample).
+
+        Except a zero column's: no convex combination of W's columns is
+        zero, so its row of H is zero (its column of ``Xt`` is zero).
+        """
+        return [cp.sum(H, axis=1) == np.any(reduction.Xt != 0, axis=0).astype(float)]
+
     def abundance_polytope(self) -> Simplex:
-        # With H 1 = 1 (fixed_row_sum): every row of H on the unit simplex (total 1).
+        # H >= 0 and H 1 = 1: every row of H on the unit simplex (total 1).
         return Simplex(axis=1)
 
-    def row_sum(self, reduction: Reduction) -> np.ndarray:
-        """``e_r``: the affine set fitting puts a row of ones last in ``Xt``."""
-        a = np.zeros(reduction.rank)
-        a[-1] = 1.0
-        return a
-
     def initial_Q(self, reduction: Reduction, rng: np.random.Generator) -> np.ndarray:
-        """A random, feasible, nonsingular Q whose rows sum to ``e_r``.
+        """A random, feasible, nonsingular Q whose rows sum to ``a = e_r``.
 
-        Rows ``a / r + t d_i`` with random ``d_i`` summing to zero: ``a / r``
-        gives every sample the abundances ``1 / r``, and t is half the step
-        that keeps every row's abundances nonnegative. The engine's joint
-        steps move along segments of the feasible set, so the start must be
-        feasible; a subclass whose extra constraints this start may break
-        must override it. A random start suffices: the first joint step
-        already jumps to a vertex of the feasible set, and the optimum was
-        reached from every random start measured (see ``n_restarts``).
+        The affine set fitting puts a row of ones last in ``Xt``, so
+        ``Xt.T a = 1``. Rows ``a / r + t d_i`` with random ``d_i`` summing
+        to zero: ``a / r`` gives every sample the abundances ``1 / r``, and
+        t is half the step that keeps every row's abundances nonnegative.
+        The engine's joint steps move along segments of the feasible set, so
+        the start must be feasible; a subclass with constraints of its own
+        gets the engine's phase-one start instead, unless it defines its own
+        ``initial_Q``. A random start suffices: the first joint step already
+        jumps to a vertex of the feasible set, and the optimum was reached
+        from every random start measured (see ``n_restarts``).
         """
         r = reduction.rank
-        a = self.row_sum(reduction)
+        a = np.zeros(r)
+        a[-1] = 1.0
         D = rng.standard_normal((r, r))
         D -= D.mean(axis=0)
         base = reduction.Xt.T @ a / r

@@ -136,7 +136,7 @@ class DeclaredQP:
     The variable is ``G = unit * H`` (LP units, entries of order one); every
     column of G gets the formulation's :meth:`~cvxvolmin.Formulation.row_constraints`
     through a :class:`~cvxvolmin.formulations.base.Row` whose ``h`` is that
-    column and ``total`` its sum (a fixed row sum adds ``H 1 = 1``). The
+    column and ``total`` its sum, and H its :meth:`~cvxvolmin.Formulation.joint_constraints`). The
     constraints must act on ``row.h`` and ``row.total`` only: one that uses
     ``row.q`` (the reduced-frame row, which this update has no use for) or a
     variable of its own is refused, never silently dropped.
@@ -171,8 +171,6 @@ class DeclaredQP:
             constraints += list(formulation.row_constraints(row, reduction))
         if formulation.coupled:
             constraints += list(formulation.joint_constraints(self.G / self.unit, reduction))
-        if formulation.fixed_row_sum:
-            constraints.append(cp.sum(self.G, axis=1) == self.unit)
         for number, constraint in enumerate(constraints, start=1):
             others = [v for v in constraint.variables() if v is not self.G]
             if others:

@@ -597,15 +597,10 @@ def fit_robust(
             f"formulation {criterion.name!r} declares no abundance polytope, so its H "
             "update has no fast projection; use h_solver='auto' or 'qp'."
         )
-    if criterion.fixed_row_sum and not isinstance(criterion, RowSumVolMin):
-        raise InvalidParameterError(
-            f"formulation {criterion.name!r} fixes the row sums of Q but is no "
-            "RowSumVolMin: fit_robust knows the row-sum criterion's constraints only."
-        )
     n = X.shape[1]
     # Normalized as cvxvolmin.fit normalizes (the formulation's column_scale);
     # H goes back to X's units at the end, as Formulation.recover does.
-    if criterion.fixed_row_sum:
+    if isinstance(criterion, RowSumVolMin):
         # The row-sum reduction normalizes (and warns, ModelMismatchWarning, when
         # the normalized X is off the affine model) as in cvxvolmin.fit.
         column_scale = criterion.reduce(X, rank).column_scale
@@ -724,7 +719,8 @@ def _uniform(n: int, rank: int, criterion: Formulation, polytope) -> np.ndarray:
     whenever any point is (``upper * N >= total``). The QP path ignores it.
     """
     total = 1.0 if polytope is None else polytope.total
-    return np.full((n, rank), total / (rank if criterion.fixed_row_sum else n))
+    per_row = polytope is not None and polytope.axis == 1  # each row of H on the polytope
+    return np.full((n, rank), total / (rank if per_row else n))
 
 
 def _check_choice(value, choices: tuple[str, ...], name: str) -> str:
