@@ -140,20 +140,11 @@ def test_a_row_sum_variant_with_joint_constraints_starts_feasible():
     assert Hn.max() <= 0.9 + 1e-9 and Hn.min() >= -1e-9
 
 
-class _AtMostOne(Formulation):
-    """Each sample's coefficients nonnegative, summing to at most one: (N, r) and (N,) shapes."""
+class _SeparableAtMostOne(_AtMostOne):
+    """The same constraints, of shapes (N, r) and (N,): each reads one sample."""
 
     name = "test-at-most-one-separable"
-    column_separable = True  # both constraints read one sample each
-
-    def unit(self, reduction):
-        return 1.0
-
-    def row_constraints(self, row, reduction):
-        return []
-
-    def joint_constraints(self, H, reduction):
-        return [H >= 0, cp.sum(H, axis=1) <= 1]
+    column_separable = True
 
 
 def _in_the_simplex(rank, n, rng):
@@ -165,7 +156,7 @@ def _in_the_simplex(rank, n, rng):
 @pytest.mark.parametrize(
     ("formulation", "draw"),
     [
-        (_AtMostOne(), _in_the_simplex),
+        (_SeparableAtMostOne(), _in_the_simplex),
         (  # H 1 = 1 on every sample: N equalities, reduced to r before HiGHS
             cvxvolmin.RowSumVolMin(normalize="l1"),
             lambda r, n, rng: cvxvolmin.make_paper_data(r, case=1, n_samples=n, random_state=rng)[
@@ -185,7 +176,7 @@ def test_sample_wise_joint_constraints_run_on_working_sets(formulation, draw):
 
 
 def test_a_joint_sum_over_the_samples_is_refused_on_working_sets():
-    class Budget(_AtMostOne):
+    class Budget(_SeparableAtMostOne):
         name = "test-joint-budget"
         column_separable = True  # claimed, but the budget sums over the samples held
 
