@@ -42,23 +42,34 @@ def _on_facets(rng: np.random.Generator, n: int, r: int = 3):
 
 
 def l1_ball() -> None:
-    """Two draws of rows on the l1 ball's facets, N = 5000, r = 3, two step budgets."""
+    """Two draws of rows on the l1 ball's facets, N = 5000, r = 3, two step budgets.
+
+    With 600 steps, also the LPs over all samples (``working_set=False``)
+    beside the default working sets, one after the other.
+    """
     rng = np.random.default_rng(0)
     for draw in (1, 2):
         X, H = _on_facets(rng, 5000)
-        for max_iter in (100, 600):
+        for max_iter, working_set in ((100, None), (600, None), (600, False)):
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 start = time.perf_counter()
                 result = cvxvolmin.fit(
-                    X, 3, formulation=L1BallVolMin(), max_iter=max_iter, random_state=0
+                    X,
+                    3,
+                    formulation=L1BallVolMin(),
+                    max_iter=max_iter,
+                    random_state=0,
+                    working_set=working_set,
                 )
                 elapsed = time.perf_counter() - start
             mse = cvxvolmin.matched_mse(H, result.H, signs=True)
             warned = any(w.category is cvxvolmin.ConvergenceWarning for w in caught)
+            lps = "all samples" if working_set is False else "working sets"
             print(
-                f"draw {draw}, max_iter {max_iter}: {result.n_iter} steps, {elapsed:.1f} s, "
-                f"converged {result.converged}, ConvergenceWarning {warned}, MSE {mse:.1e}"
+                f"draw {draw}, max_iter {max_iter}, {lps}: {result.n_iter} steps, "
+                f"{elapsed:.1f} s, converged {result.converged}, ConvergenceWarning {warned}, "
+                f"MSE {mse:.1e}"
             )
 
 
