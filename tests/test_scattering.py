@@ -455,11 +455,48 @@ def test_sampling_is_deterministic():
     assert np.array_equal(a.witness_point, b.witness_point)
 
 
-def test_auto_stops_at_the_first_decisive_stage():
+def test_auto_stops_at_the_first_decisive_stage(monkeypatch):
+    """Below r = 10 the facets come first; from it the search, then sampling, then facets."""
+    from cvxvolmin.scattering import check as check_module
+    from cvxvolmin.scattering.search import SearchOutcome
+
     assert check_scattering(LOCAL_FAIL).method == "necessary"
-    assert check_scattering(hexagon(0.45), random_state=0).method == "sample"
+    res = check_scattering(hexagon(0.45), random_state=0)  # r = 3: facets in milliseconds
+    assert res.method == "exact" and res.stats["stages"] == ["necessary", "exact"]
+    monkeypatch.setattr(check_module, "_SEARCH_FIRST_RANK", 3)  # as for r >= 10
+    res = check_scattering(hexagon(0.45), random_state=0)
+    assert res.method == "search" and res.stats["stages"] == ["necessary", "search"]
+    assert res.stats["search_starts"] >= 1 and res.stats["search_lps"] >= 1
+    # A search that finds nothing leaves the refutation to sampling, then to the facets.
+    monkeypatch.setattr(
+        check_module, "search_refutation", lambda rows, tol, deadline: SearchOutcome(None, 0, 0, 1)
+    )
+    res = check_scattering(hexagon(0.45), random_state=0)
+    assert res.method == "sample" and res.stats["stages"] == ["necessary", "search", "sample"]
     res = check_scattering(hexagon(0.25), random_state=0)
-    assert res.method == "exact" and res.stats["stages"] == ["necessary", "sample", "exact"]
+    assert res.method == "exact"
+    assert res.stats["stages"] == ["necessary", "search", "sample", "exact"]
+
+
+def test_facets_that_are_slow_at_small_r_leave_the_search_its_turn(monkeypatch):
+    """The facets get 1 s before the search below r = 10; undecided, they run again after."""
+    from cvxvolmin.scattering import check as check_module
+
+    budgets = []
+    real = check_module.decide_within
+
+    def first_times_out(rows, tol, time_limit):
+        budgets.append(time_limit)
+        return (None, {}) if len(budgets) == 1 else real(rows, tol, time_limit)
+
+    monkeypatch.setattr(check_module, "decide_within", first_times_out)
+    res = check_scattering(hexagon(0.25), method="exact", time_limit=30.0)
+    assert res.verdict == "sufficiently_scattered" and res.method == "exact"
+    assert res.stats["stages"] == ["necessary", "exact", "search", "exact"]
+    assert budgets[0] == 1.0 and 28.0 < budgets[1] <= 30.0  # the rest of the time limit
+    budgets.clear()
+    res = check_scattering(hexagon(0.45), method="exact", time_limit=30.0)
+    assert res.method == "search" and res.stats["stages"] == ["necessary", "exact", "search"]
 
 
 @pytest.mark.parametrize("H", [hexagon(0.3), pairs(4), hexagon(0.36), separable(4, 0)])
@@ -699,7 +736,7 @@ def test_progress_names_each_stage_as_it_starts():
     _, _, H = make_paper_data(5, random_state=1)
     seen: list[str] = []
     result = check_scattering(H, random_state=0, progress=seen.append)
-    assert seen == result.stats["stages"] == ["necessary", "sample", "exact"]
+    assert seen == result.stats["stages"] == ["necessary", "exact"]
 
 
 def test_lp_rounding_of_zeros_is_read_as_zero():

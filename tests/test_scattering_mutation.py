@@ -372,11 +372,13 @@ def test_common_zeros_of_each_facet(r):
 
 
 def test_exact_stats_count_what_it_enumerated():
+    res = check_scattering(hexagon(0.25), method="sample", n_samples=50, random_state=0)
+    assert res.stats["stages"] == ["sample"] and res.stats["n_samples_tested"] == 50
     res = check_scattering(hexagon(0.25), n_samples=50, random_state=0)
-    assert res.stats["stages"] == ["necessary", "sample", "exact"]
-    assert res.stats["n_samples_tested"] == 50 and res.stats["subprocess"] is False
-    # a forked child only for r >= 7 under a time limit (Qhull cannot be interrupted)
-    assert check_scattering(pairs(7), time_limit=None).stats["subprocess"] is False
+    assert res.stats["stages"] == ["necessary", "exact"] and res.stats["subprocess"] is False
+    # a forked child only for r >= 7 under a time limit (Qhull cannot be interrupted),
+    # which the facets' first second before the search is, even without time_limit
+    assert check_scattering(pairs(7), time_limit=None).stats["subprocess"] is True
     assert check_scattering(pairs(6), method="exact").stats["subprocess"] is False
     # three cut vertices and the three e_k, from the six facets of the hexagon
     assert res.stats["n_facets"] == 6

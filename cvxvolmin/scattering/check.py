@@ -1,10 +1,11 @@
 """``check_scattering``: the public entry point; it only orchestrates.
 
 Stages (each a module of its own): input preparation (prepare.py), cheap
-necessary checks (necessary.py), the sampling screen (sample.py) and the
-exact facet enumeration (exact.py). "auto" runs them in that order and
-stops at the first decisive one; "exact" skips only the sampling (the
-necessary checks cost milliseconds and can spare a long enumeration).
+necessary checks (necessary.py), the refutation search (search.py), the
+sampling screen (sample.py) and the exact facet enumeration (exact.py).
+"auto" runs them in that order and stops at the first decisive one;
+"exact" skips only the sampling (the necessary checks and the search cost
+milliseconds to a second and can spare a long enumeration).
 """
 
 from __future__ import annotations
@@ -23,8 +24,17 @@ from .necessary import NecessaryReport, run_necessary
 from .prepare import PreparedH, prepare
 from .result import ScatteringResult
 from .sample import sample_screen
+from .search import search_refutation
 
 METHODS = ("auto", "sample", "exact")
+#: Below this r the facets come first (with ``_FACETS_FIRST_S``): measured on
+#: the paper's H at N = 200, they decide in 0.007 s at r = 5 and 0.14 s at
+#: r = 9, less than the refutation search costs (0.13 to 0.4 s); from r = 10
+#: they take seconds to minutes, which the search, run first, can spare.
+_SEARCH_FIRST_RANK = 10
+#: Seconds the facets get before the search when they come first; on
+#: degenerate H they can be slow at any r, and the search then still runs.
+_FACETS_FIRST_S = 1.0
 
 
 def check_scattering(
@@ -62,12 +72,14 @@ def check_scattering(
     method : {"auto", "sample", "exact"}, default "auto"
         "sample": test ``n_samples`` points of bd C for membership in
         cone(H.T); can only refute (a failing point) or say "inconclusive".
-        "exact": the necessary checks, then decide (1) and (2) from the
-        facets of cone(H.T) (all of them for r <= 7; an outer approximation
-        from a growing subset of rows for r >= 8). At N = 200: milliseconds
-        up to r = 9, about 1 s at r = 10, 9 s at r = 11, 100 s at r = 12.
-        "auto": necessary checks, then sampling, then the exact method in
-        the time that remains.
+        "exact": the necessary checks and the refutation search (local
+        maxima of ``||y||`` over the dual slice by successive LPs, which can
+        only refute), then decide (1) and (2) from the facets of cone(H.T)
+        (all of them for r <= 7; an outer approximation from a growing
+        subset of rows for r >= 8).
+        "auto": necessary checks, the search, sampling, then the facets in
+        the time that remains. The stage that decided is the result's
+        ``method``; the measured costs are in the docs (checking H).
     tol : float, default 1e-9
         Tolerance on ``||y||`` at the vertices of the dual slice: within
         ``tol`` of 1 the result says ``on_boundary=True``. Every stage
@@ -82,8 +94,9 @@ def check_scattering(
     random_state : None, int or numpy.random.Generator
         Seeds the sampling screen.
     progress : callable, optional
-        Called with the name of each stage ("necessary", "sample", "exact")
-        as it starts, e.g. to show on a terminal what a long check is doing.
+        Called with the name of each stage ("necessary", "search", "sample",
+        "exact") as it starts, e.g. to show on a terminal what a long check
+        is doing.
 
     Returns
     -------
@@ -176,6 +189,34 @@ def check_scattering(
         if not report.passed:
             return _from_necessary(report, finish)
 
+    if method in ("auto", "exact") and prepared.r < _SEARCH_FIRST_RANK:
+        begin("exact")
+        budget = min(_FACETS_FIRST_S, max(deadline - time.perf_counter(), 0.0))
+        summary, info = decide_within(prepared.rows, tol, budget)
+        if summary is not None:
+            return _decided_by_facets(summary, info, tol, time_limit, prepared, stats, finish)
+
+    if method in ("auto", "exact"):
+        begin("search")
+        found = search_refutation(prepared.rows, tol, deadline)
+        stats.update(search_starts=found.n_starts, search_lps=found.n_lps)
+        if found.witness is not None:
+            y = found.witness
+            return finish(
+                verdict="not_sufficiently_scattered",
+                condition1=False,
+                condition2=None,
+                witness=y,
+                witness_point=primal_point(y),
+                margin=_norm_margin(y),
+                method="search",
+                reason=(
+                    f"a local maximum of ||y|| over the dual slice has ||y|| = "
+                    f"{np.linalg.norm(y):.12g} > 1 (found by successive LPs from "
+                    f"{found.n_starts} starts): (1) fails"
+                ),
+            )
+
     if method in ("auto", "sample"):
         begin("sample")
         outcome = sample_screen(prepared.rows, n_samples, rng, tol, deadline)
@@ -216,6 +257,19 @@ def check_scattering(
 
     begin("exact")
     summary, info = decide_within(prepared.rows, tol, max(deadline - time.perf_counter(), 0.0))
+    return _decided_by_facets(summary, info, tol, time_limit, prepared, stats, finish)
+
+
+def _decided_by_facets(
+    summary: FacetSummary | None,
+    info: dict,
+    tol: float,
+    time_limit: float,
+    prepared: PreparedH,
+    stats: dict,
+    finish,
+) -> ScatteringResult:
+    """The result of the facet stage (``summary`` None: it ran out of time)."""
     stats.update(info)
     if summary is not None:
         stats.update(

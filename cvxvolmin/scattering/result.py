@@ -63,8 +63,8 @@ class ScatteringResult:
         is then "not_sufficiently_scattered" with ``condition1=True`` and
         ``condition2=False`` (true up to ``tol``), never a coin flip.
     method : str
-        The stage that decided: "necessary", "sample" or "exact" (for
-        ``method="auto"``, ``stats["stages"]`` lists every stage that ran).
+        The stage that decided: "necessary", "search", "sample" or "exact"
+        (``stats["stages"]`` lists every stage that ran).
     time_s : float
         Wall-clock time of the check.
     reason : str
