@@ -395,9 +395,9 @@ def _snap(lp: RowLP, Q: np.ndarray) -> np.ndarray:
     """The joint LP's vertex Q with its active constraints solved exactly.
 
     HiGHS meets the many (degenerate) active constraints of the optimum only
-    to about 1e-12. Measured on the paper's data, snapping takes the worst
-    MSE of H from 4e-25 to 5e-28 (r = 5) and the worst violation of
-    ``H >= 0`` from 1e-12 to 5e-14, for 0.1 to 0.2 s at r = 10.
+    to about 1e-12; snapping brings the recovered H of the paper's data to
+    rounding level (the figures are in the docs' Table 2 page), for 0.1 to
+    0.2 s at r = 10.
     """
     snapped, _ = VertexPolisher(lp).polish(Q.ravel())
     return snapped.reshape(Q.shape)
