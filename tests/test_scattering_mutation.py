@@ -12,18 +12,24 @@ benchmarks/mutation.py, but each asserts a documented property.)
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import inspect
 import json
 import re
+import time
+import warnings
 
 import numpy as np
 import pytest
+from scipy.optimize import nnls
 from scipy.spatial import QhullError
 from test_scattering import (
     INC,
     LOCAL_FAIL,
     NOT,
     SSC,
+    _centre_case,
     capped,
     capped_norm,
     hexagon,
@@ -44,7 +50,13 @@ from cvxvolmin.scattering.exact import (
     enumerate_facets,
     outer_approximation,
 )
-from cvxvolmin.scattering.geometry import inner_radius, primal_point, refutes_one, scale_witness
+from cvxvolmin.scattering.geometry import (
+    cone_projection,
+    inner_radius,
+    primal_point,
+    refutes_one,
+    scale_witness,
+)
 from cvxvolmin.scattering.prepare import prepare
 from cvxvolmin.scattering.sample import boundary_points, sample_screen
 from cvxvolmin.synthetic import make_paper_data
@@ -724,3 +736,351 @@ def test_the_exact_stage_refutes_a_centre_outside_the_cone_on_its_own(monkeypatc
     assert np.linalg.norm(res.witness) == pytest.approx(1.0)
     assert np.array_equal(res.witness_point, primal_point(res.witness))
     assert res.reason == "the all-ones direction is not inside cone(H.T): (1) fails"
+
+
+# ------------------------------------------- the necessary checks' evidence
+# Each failing check names itself, marks itself False and the later ones None,
+# and returns a certificate of the kind its docstring promises.
+
+#: Rank-deficient H: the null space of the rows is a line in the dual cone, and
+#: the witness is the direction on it with 1.y <= 0 (whichever sign the SVD gives).
+RANK_DEFICIENT = {
+    "a plane, r = 3": np.array([[1, 1, 0], [0, 1, 1], [1, 2, 1], [2, 3, 1]], dtype=float),
+    "a facet of the orthant, r = 4": np.array(
+        [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [1, 1, 1, 0], [1, 2, 3, 0]], dtype=float
+    ),
+    "one direction, r = 2": np.array([[1, 2], [2, 4], [3, 6]], dtype=float),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RANK_DEFICIENT))
+def test_the_rank_check_returns_a_null_direction_with_nonpositive_sum(name):
+    H = RANK_DEFICIENT[name]
+    rank, r = np.linalg.matrix_rank(H), H.shape[1]
+    report = necessary_conditions(H)
+    assert report.failure.startswith(f"rank: H has rank {rank} < r = {r}")
+    assert report.checks == {
+        "rank": False,
+        "zeros_per_column": None,
+        "centre": None,
+        "tangent_cones": None,
+    }
+    y = report.witness
+    assert np.linalg.norm(y) == pytest.approx(1.0) and y.sum() <= 0
+    assert np.abs(H @ y).max() <= 1e-12 * np.abs(H).max()  # both y and -y are in the dual cone
+
+
+@pytest.mark.parametrize("r", [1, 3])
+def test_an_all_zero_H_is_refuted_by_rank(r):
+    # no rows left: rank 0, no zeros counted, and every y is in the dual cone;
+    # the witness is the unit y with the most negative 1.y
+    H = np.zeros((4, r))
+    prepared = prepare(H)
+    assert prepared.rows.shape == (0, r) and prepared.rank == 0
+    report = necessary_conditions(H)
+    assert report.checks["rank"] is False and report.zeros_per_column == [0] * r
+    assert report.witness == pytest.approx(-np.ones(r) / np.sqrt(r))
+    if r == 1:  # (check_scattering's witness_point is undefined at r = 1)
+        return
+    res = check_scattering(H)
+    assert (res.verdict, res.method, res.margin) == (NOT, "necessary", np.inf)
+    assert res.reason.endswith(
+        f"rank: H has rank 0 < r = {r}, so cone(H.T) is not full-dimensional and cannot contain C"
+    )
+
+
+def test_zeros_per_column_counts_the_zeros_of_each_column():
+    # among the distinct nonzero rows: the duplicate and the zero row do not count
+    H = np.array(
+        [
+            [0, 1, 0.2],
+            [0, 2, 0.4],
+            [0, 1, 0.5],
+            [0, 0.3, 1],
+            [1, 0, 0],
+            [1, 0, 1],
+            [1, 1, 0.3],
+            [0, 0, 0],
+        ]
+    )
+    assert necessary_conditions(H).zeros_per_column == [3, 2, 1]
+
+
+@pytest.mark.parametrize(
+    ("a", "vertex"),
+    [(0.6, [7 / 6, 1 / 3, -1 / 2]), (0.4, [1.5, -1.5, 1.0])],
+)
+def test_a_face_of_too_low_rank_is_refuted_by_the_far_end_of_its_edge(a, vertex):
+    # column 0 has one zero, in the row (0, a, 1 - a): rank 1 < r - 1 = 2. The
+    # edge from e_0 runs along the face's null direction z with 1.z <= 0 (the
+    # SVD gives z with 1.z > 0 for a = 0.6, < 0 for a = 0.4) and ends where
+    # another row becomes active: a vertex of P of norm above 1
+    H = np.array([[0, a, 1 - a], [1, 0, 0], [0.3, 0, 0.7], [0.5, 0.5, 0]])
+    report = necessary_conditions(H)
+    assert report.failure.startswith(
+        "zeros_per_column: column 0 has 1 zeros spanning rank 1 < r - 1 = 2, so e_0 "
+    )
+    assert report.checks == {
+        "rank": True,
+        "zeros_per_column": False,
+        "centre": None,
+        "tangent_cones": None,
+    }
+    assert report.witness == pytest.approx(vertex, rel=1e-12)
+
+
+def test_r2_a_column_without_zeros_is_refuted_along_an_unbounded_edge():
+    # rows (1, 0) and (1/2, 1/2): column 0 has no zero, so P = {y_0 >= 0, 1.y = 1}
+    # is unbounded from e_0 along d = (1, -1) / sqrt(2); the witness is one unit step
+    report = necessary_conditions(np.array([[1.0, 0.0], [1.0, 1.0]]))
+    assert report.failure.startswith("zeros_per_column: column 0 has 0 zeros spanning rank 0")
+    assert report.checks["zeros_per_column"] is False
+    assert report.witness == pytest.approx(np.array([1.0, 0.0]) + np.array([1, -1]) / np.sqrt(2))
+
+
+def test_r1_passes_every_necessary_check():
+    report = necessary_conditions(np.array([[2.0], [3.0]]))
+    assert report.passed and report.failure is None and report.witness is None
+    assert report.checks == dict.fromkeys(
+        ("rank", "zeros_per_column", "centre", "tangent_cones"), True
+    )
+
+
+def test_a_scattered_H_passes_every_necessary_check():
+    report = necessary_conditions(hexagon(0.25))
+    assert report.passed and report.failure is None and report.witness is None
+    assert report.checks == dict.fromkeys(
+        ("rank", "zeros_per_column", "centre", "tangent_cones"), True
+    )
+
+
+def _tangent_case(eps: float) -> np.ndarray:
+    """LOCAL_FAIL's shape: the rows with a zero in column 0, (0, 1, 0) and
+    (0, 1, 1 - eps), span a cone missing (1, 1) by about eps / sqrt(2)."""
+    return np.array([[0, 1, 0], [0, 1, 1 - eps], [1, 0, 0], [1, 0, 1], [1, 1, 0]], dtype=float)
+
+
+def _centre_distance(H: np.ndarray) -> float:
+    rows = prepare(H).rows
+    return float(nnls(rows.T, np.ones(H.shape[1]))[1])
+
+
+def _tangent_distance(H: np.ndarray) -> float:
+    rows = prepare(H).rows
+    face = np.delete(rows[rows[:, 0] == 0], 0, axis=1)
+    return float(nnls(face.T, np.ones(2))[1])
+
+
+@pytest.mark.parametrize("factor", [0.85, 1.2])
+@pytest.mark.parametrize(
+    ("check", "H", "distance", "norm"),
+    [
+        ("centre", _centre_case(2 + 2e-7), _centre_distance, np.sqrt(3)),
+        ("tangent_cones", _tangent_case(1e-3), _tangent_distance, np.sqrt(2)),
+    ],
+)
+def test_a_projection_refutes_only_beyond_tol_times_the_projected_norm(
+    check, H, distance, norm, factor
+):
+    # the all-ones vector (of length r, or r - 1 on a face) lies at distance d
+    # from its cone: the check fails iff d > tol ||ones||, here tol = d / ||ones|| / factor
+    tol = distance(H) / norm / factor
+    report = necessary_conditions(H, tol=tol)
+    assert report.checks[check] is (factor < 1)
+
+
+# ---------------------------------------------------- the cone projection
+
+
+def test_cone_projection_returns_a_certificate_only_beyond_the_threshold():
+    gens = np.array([[1.0, 0.0, 0.0], [1.0, 1.0, 0.0]])
+    # the target a generator: distance exactly 0, no certificate at the default threshold 0
+    assert cone_projection(np.eye(3), np.ones(3)) == (0.0, None)
+    distance, y = cone_projection(gens, np.array([1.0, 1.0, 0.5]))  # default threshold 0
+    assert distance == pytest.approx(0.5) and y == pytest.approx([0.0, 0.0, -0.5])
+    assert cone_projection(gens, np.array([1.0, 1.0, 0.5]), threshold=0.5) == (
+        pytest.approx(0.5),
+        None,
+    )
+    # one generator: projected onto its ray
+    distance, y = cone_projection(gens[:1], np.ones(3))
+    assert distance == pytest.approx(np.sqrt(2)) and y == pytest.approx([0.0, -1.0, -1.0])
+
+
+@pytest.mark.parametrize(
+    ("gens", "target"),
+    [
+        (np.empty((0, 3)), np.array([1.0, 2.0, 2.0])),  # the cone {0}
+        (np.eye(2), np.array([-1.0, -2.0])),  # at an obtuse angle to every generator
+    ],
+)
+def test_cone_projection_onto_the_apex_returns_minus_the_target(gens, target):
+    # the nearest point of the cone is 0: the distance is ||target|| and
+    # y = 0 - target, which has gens y >= 0 and target.y = -||y||^2
+    distance, y = cone_projection(gens, target)
+    assert distance == pytest.approx(np.linalg.norm(target), rel=1e-12)
+    assert np.array_equal(y, -target)
+    assert np.all(gens @ y >= 0)
+
+
+# ----------------------------------------------------------- thresholds
+
+
+def test_zero_thresholds_are_inclusive():
+    # "at most 1e-9 times the row's largest" and "down to -1e-9 times H's largest"
+    H = np.array([[1.0, 1e-9, 0.5], [-1e-9, 1e-3, 1e-3], [0.0, 0.0, 1.0]])
+    rows = prepare(H).rows
+    assert rows[0, 1] == 0.0 and rows[1, 0] == 0.0
+    assert np.count_nonzero(rows == 0) == 4
+
+
+def test_a_row_on_a_face_never_merges_with_one_off_it():
+    # at r = 2100 a positive entry just above the zero threshold (1.001e-9 of
+    # the row's largest) is 4.8e-13 of the row's sum and rounds to 0 at 12
+    # decimals, like the zero of the row on the face x_{r-1} = 0: the rows stay
+    # apart (zeros get a merge key of their own)
+    r = 2100
+    on_face, off_face = np.ones(r), np.ones(r)
+    on_face[-1], off_face[-1] = 0.0, 1.001e-9
+    assert np.round(off_face[-1] / off_face.sum(), 12) == 0.0
+    H = np.vstack([on_face, off_face, np.zeros((r - 2, r))])  # N >= r: zero rows
+    prepared = prepare(H)
+    assert prepared.rows.shape[0] == 2 and np.count_nonzero(prepared.rows[:, -1] == 0) == 1
+
+
+@pytest.mark.parametrize(
+    "H",
+    [
+        # a computed product of rank r - 1 = 4 with 200 rows: rounding of 1e-16
+        np.random.default_rng(0).uniform(size=(200, 4))
+        @ np.random.default_rng(1).uniform(size=(4, 5)),
+        # a row off the plane of two others by 1e-15
+        np.array([[0.5, 0.25, 0.25], [0.25, 0.25, 0.5], [0.375 + 1e-15, 0.25 - 1e-15, 0.375]]),
+    ],
+)
+def test_the_rank_ignores_rounding(H):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        prepared = prepare(H)
+    assert prepared.rank == H.shape[1] - 1
+    # while a row off that plane by 1e-12 of its size counts
+    if H.shape[0] == 3:
+        H = H.copy()
+        H[2] += 1e-12 * np.array([1.0, -1.0, 0.0])
+        assert prepare(H).rank == 3
+
+
+@pytest.mark.parametrize("which", ["between the rules", "above both"])
+def test_the_sampling_tests_a_point_only_beyond_tol_times_its_norm(which):
+    # hexagon(0.4): every point outside the cone refutes (1) with the cut's
+    # normal (norm 1.17); the screen stops at the first point whose NNLS residual
+    # exceeds tol ||x||. tol = the first outside point's residual rho puts it
+    # above the threshold (||x|| < 1); tol between rho / ||x|| and the largest
+    # relative residual skips it
+    rows = prepare(hexagon(0.4)).rows
+    points = boundary_points(3, 100, np.random.default_rng(1))
+    residuals = np.array([nnls(rows.T, x)[1] for x in points])
+    norms = np.linalg.norm(points, axis=1)
+    first = int(np.flatnonzero(residuals > 0)[0])
+    if which == "between the rules":
+        tol = residuals[first]
+    else:
+        tol = (residuals[first] / norms[first] + (residuals / norms).max()) / 2
+    expected = 1 + int(np.flatnonzero(residuals > tol * norms)[0])
+    assert (expected == first + 1) is (which == "between the rules")
+    found = sample_screen(rows, 100, np.random.default_rng(1), tol)
+    assert found.n_tested == expected and found.point is not None
+
+
+# ------------------------------------------------------------- the counts
+
+
+def test_stats_count_the_rows_as_documented():
+    # 7 rows: 2 all-zero, one a multiple of another: 4 distinct, r = 3, rank 3
+    H = np.array([[0, 1, 0.2], [0, 2, 0.4], [0, 0, 0], [1, 0, 0], [1, 0, 1], [1, 1, 0], [0, 0, 0]])
+    expected = {"r": 3, "n_rows": 7, "n_zero_rows": 2, "n_distinct_rows": 5 - 1, "rank": 3}
+    assert prepare(H).stats() == expected
+    start = time.perf_counter()
+    report = necessary_conditions(H)
+    elapsed = time.perf_counter() - start
+    assert report.stats == expected and 0 < report.time_s <= elapsed
+    res = check_scattering(H, method="exact")
+    assert {key: res.stats[key] for key in expected} == expected
+    assert json.loads(json.dumps(res.to_dict()))["stats"]["n_distinct_rows"] == 4
+
+
+# ------------------------------------------------- answers of check_scattering
+
+
+def test_r1_answer_in_full():
+    res = check_scattering(np.array([[2.0], [0.0], [1.0]]))
+    assert (res.verdict, res.condition1, res.condition2, res.on_boundary) == (
+        SSC,
+        True,
+        True,
+        False,
+    )
+    assert (res.witness, res.witness_point, res.gap) == (None, None, None)
+    assert res.margin == 1.0 and res.method == "necessary" and res.stats["stages"] == []
+
+
+def test_tol_zero_puts_an_exact_tangency_on_the_boundary():
+    # pairs(4): the top vertex (1, 1, 1, -1) / 2 has norm exactly 1; "within tol
+    # of 1" holds at tol = 0, so (1) holds with equality and (2) fails
+    res = check_scattering(pairs(4), method="exact", tol=0.0)
+    assert 1 - res.gap == 1.0
+    assert (res.verdict, res.condition1, res.condition2, res.on_boundary) == (
+        NOT,
+        True,
+        False,
+        True,
+    )
+
+
+def test_a_sampling_refutation_in_full():
+    res = check_scattering(hexagon(0.4), method="sample", random_state=0)
+    assert (res.verdict, res.condition1, res.condition2, res.method) == (NOT, False, None, "sample")
+    assert res.witness.sum() == pytest.approx(1.0)
+    assert res.margin == pytest.approx(np.linalg.norm(res.witness), rel=1e-12)
+    n = res.stats["n_samples_tested"]
+    assert re.fullmatch(
+        rf"sample {n} of bd C lies outside cone\(H\.T\) \(NNLS residual \S+\)", res.reason
+    )
+
+
+def test_sampling_alone_is_inconclusive_by_the_sample_method():
+    res = check_scattering(hexagon(0.25), method="sample", random_state=0)
+    assert res.verdict == INC and res.method == "sample"
+    # n_samples defaults to 2000, as documented
+    assert res.stats["n_samples_tested"] == 2000
+    assert res.reason.startswith("all 2000 samples of bd C lie in cone(H.T)")
+
+
+def test_a_time_limit_that_runs_out_says_so(monkeypatch):
+    # the facets never finish (stubbed): with the time gone before they start,
+    # each call gets a budget of 0; sampling tests one point, then stops
+    from cvxvolmin.scattering import check as check_module
+
+    budgets = []
+
+    def never_finishes(rows, tol, time_limit):
+        budgets.append(time_limit)
+        return None, {}
+
+    monkeypatch.setattr(check_module, "decide_within", never_finishes)
+    res = check_scattering(hexagon(0.25), time_limit=1e-6, random_state=0)
+    assert res.verdict == INC and res.method == "sample" and res.stats["n_samples_tested"] == 1
+    assert res.reason.endswith("time_limit=1e-06 s ran out before the exact stage")
+    budgets.clear()
+    res = check_scattering(hexagon(0.25), method="exact", time_limit=1e-6)
+    assert res.verdict == INC and res.method == "exact" and budgets == [0.0, 0.0]
+    assert res.reason.startswith("the exact stage did not finish within time_limit=1e-06 s")
+
+
+@pytest.mark.parametrize("function", [check_scattering, necessary_conditions])
+def test_documented_defaults_are_the_signature_defaults(function):
+    documented = dict(re.findall(r"^    (\w+) : .*, default (.+)$", function.__doc__, re.MULTILINE))
+    assert documented  # the docstring states defaults
+    signature = inspect.signature(function)
+    for name, value in documented.items():
+        assert signature.parameters[name].default == ast.literal_eval(value), name

@@ -124,7 +124,7 @@ def run_necessary(prepared: PreparedH, tol: float) -> NecessaryReport:
     """The checks on already prepared rows (used by check_scattering)."""
     start = time.perf_counter()
     rows, r = prepared.rows, prepared.r
-    zeros = [int(np.sum(rows[:, k] == 0)) for k in range(r)] if rows.size else [0] * r
+    zeros = [int(np.sum(rows[:, k] == 0)) for k in range(r)]  # [0] * r for no rows
     checks: dict[str, bool | None] = dict.fromkeys(CHECKS)
 
     def done(failure: str | None, witness: np.ndarray | None) -> NecessaryReport:
