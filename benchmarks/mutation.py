@@ -73,14 +73,22 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
     "working_set": (["cvxvolmin/working_set.py"], ["tests/test_working_set.py"]),
     "formulations": (
         ["cvxvolmin/formulations/*"],
-        ["tests/test_formulations.py", "tests/test_row_sum.py"],
+        [
+            "tests/test_formulations.py",
+            "tests/test_row_sum.py",
+            "tests/test_box.py",
+            "tests/test_coupled.py",
+        ],
     ),
+    # the snap of joint steps at the degenerate row-sum optimum
+    "polish": (["cvxvolmin/polish.py"], ["tests/test_polish.py", "tests/test_row_sum.py"]),
     "scattering": (
         ["cvxvolmin/scattering/*"],
         [
             "tests/test_scattering.py",
             "tests/test_scattering_properties.py",
             "tests/test_scattering_mutation.py",
+            "tests/test_scattering_search.py",
         ],
     ),
     "validation": (
