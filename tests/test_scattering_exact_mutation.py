@@ -330,6 +330,20 @@ def test_a_unit_vertex_found_by_the_fallback_does_not_count_as_the_best():
 # ------------------------------------------------------------ the outer approximation
 
 
+def _start_vertex_cut(by_row_norm: bool) -> np.ndarray:
+    """Three rows (the start: each the largest in its column) whose top dual
+    vertex v (norm 1.42) a fourth row D cuts by 1e-12 ||D|| (within rounding:
+    relative to ||D|| ||v||, 0.7e-12) or by 1e-12 ||v|| (beyond: 2e-12)."""
+    R = np.array([[0.979, 0.015, 0.006], [0.194, 0.79, 0.015], [0.03, 0.008, 0.962]])
+    v = np.linalg.solve(np.vstack([R[1], R[2], np.ones(3)]), [0.0, 0.0, 1.0])
+    assert np.linalg.norm(v) == pytest.approx(1.419, abs=1e-3)
+    D, w = np.array([0.4, 0.3, 0.3]), v - v.mean()  # w: along the slice, keeps 1.D = 1
+    for _ in range(3):
+        target = -1e-12 * (np.linalg.norm(D) if by_row_norm else np.linalg.norm(v))
+        D = D + (target - D @ v) / (w @ v) * w
+    return np.vstack([R, D])
+
+
 OUTER_ROUNDS = {
     "capped(6) scattered": (lambda: capped(6, 1 / 3 * 1.01), 1e-9),
     "capped(6) fails (1)": (lambda: capped(6, 1 / 3 * 0.99), 1e-9),
@@ -343,6 +357,8 @@ OUTER_ROUNDS = {
     "paper r=7": (lambda: make_paper_data(7, random_state=1)[2], 1e-9),
     "paper r=7, tol 2%": (lambda: make_paper_data(7, random_state=1)[2], 0.02),
     "paper r=8": (lambda: make_paper_data(8, random_state=0)[2], 1e-9),
+    "start vertex cut within rounding": (lambda: _start_vertex_cut(True), 1e-9),
+    "start vertex cut beyond rounding": (lambda: _start_vertex_cut(False), 1e-9),
     "centre outside": (lambda: np.array([[0, 1, 0], [0, 0, 1], [1, 0, 3], [1, 3, 0]], float), 1e-9),
     "centre outside, r=5": (
         lambda: 0.7 * prepare(capped(5, 0.3)).rows + 0.3 * np.eye(5)[0],
