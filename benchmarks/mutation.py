@@ -89,6 +89,7 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
             "tests/test_scattering_properties.py",
             "tests/test_scattering_mutation.py",
             "tests/test_scattering_search.py",
+            "tests/test_scattering_exact_mutation.py",
         ],
     ),
     "validation": (
