@@ -306,6 +306,29 @@ def test_refine_stops_below_the_floor_and_the_best_after_a_chunk(random_slice, a
     assert (unit == -1).all() and n_unrefined == 0
 
 
+def test_refine_tries_a_candidate_whose_reach_equals_the_best(random_slice):
+    # "below both the floor and the best" is strict: after a first chunk of 64
+    # copies of the top vertex, a candidate whose reach is exactly the best (and
+    # below the floor) is still tried; too far from any vertex, it is counted
+    rows, vertices = random_slice
+    top, top_pair = vertices[0]
+    best = float(
+        np.linalg.norm(exact_module._solve_defining(rows, np.array([top_pair])), axis=1)[0]
+    )
+    c = _off(top, 0.5 * CLOSE)
+    c = c * best / (np.linalg.norm(c) * (1.0 + CLOSE))
+    for _ in range(100):  # to the last bit: norm(c) (1 + close) == best
+        reach = np.linalg.norm(c[None], axis=1)[0] * (1.0 + CLOSE)
+        if reach == best:
+            break
+        c = c * np.nextafter(1.0, 2.0 if reach < best else 0.0)
+    assert reach == best
+    cands = np.array([_off(top, 0.1 * CLOSE)] * 64 + [c])
+    simplices = np.array([top_pair] * 65)
+    Y, unit, n_unrefined = exact_module._refine(rows, cands, simplices, 2 * best, CLOSE)
+    assert n_unrefined == 1 and np.array_equal(Y[-1], c) and (unit == -1).all()
+
+
 def test_a_unit_vertex_found_by_the_fallback_does_not_count_as_the_best():
     # hexagon(0.25): e_0 (norm 1) is a unit vertex, the cut vertex w has norm
     # 0.87. A normal near e_0 whose own rows pin nothing is recognized as e_0 by
