@@ -1084,3 +1084,21 @@ def test_documented_defaults_are_the_signature_defaults(function):
     signature = inspect.signature(function)
     for name, value in documented.items():
         assert signature.parameters[name].default == ast.literal_eval(value), name
+
+
+def test_a_rank_read_below_r_by_prepare_always_has_a_null_direction():
+    """prepare's rank threshold is above scipy's null_space one; the witness must not vanish."""
+    H = np.array([[0.5, 0.25, 0.25], [0.25, 0.25, 0.5], [0.375 + 1e-15, 0.25 - 1e-15, 0.375]])
+    res = check_scattering(H)
+    assert res.verdict == NOT and res.method == "necessary" and "rank" in res.reason
+    y = res.witness
+    assert np.linalg.norm(y) == pytest.approx(1.0) and y.sum() <= 1e-12
+    assert np.abs(H @ y).max() <= 1e-14  # a direction of the (numerical) null space
+
+
+def test_an_all_zero_column_vector_has_a_finite_witness_point():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no division by zero on the way
+        res = check_scattering(np.zeros((3, 1)))
+    assert res.verdict == NOT and res.condition1 is False
+    np.testing.assert_array_equal(res.witness_point, [1.0])

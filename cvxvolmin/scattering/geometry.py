@@ -111,6 +111,8 @@ def primal_point(y: np.ndarray) -> np.ndarray:
     same certificate.
     """
     r = y.size
+    if r == 1:  # the slice is the point 1, inside C = [0, inf) (its boundary is 0 alone)
+        return np.ones(1)
     centre = np.full(r, 1.0 / r)
     direction = y - y.mean()
     norm = float(np.linalg.norm(direction))

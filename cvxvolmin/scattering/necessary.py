@@ -140,7 +140,9 @@ def run_necessary(prepared: PreparedH, tol: float) -> NecessaryReport:
 
     if prepared.rank < r:
         checks["rank"] = False
-        y = null_space(rows)[:, 0] if rows.size else np.ones(r)
+        # The right singular vector of the smallest singular value: null_space's own
+        # threshold (below prepare's) can find no null space for a rank read as < r.
+        y = np.linalg.svd(rows)[2][-1] if rows.size else np.ones(r)
         y = -y if y.sum() > 0 else y  # the line in the dual cone: pick 1.y <= 0
         return done(
             f"rank: H has rank {prepared.rank} < r = {r}, so cone(H.T) is not "
