@@ -188,3 +188,12 @@ def test_a_joint_sum_over_the_samples_is_refused_on_working_sets():
         cvxvolmin.InvalidParameterError, match=r"constraint 3 of 3 changes with the set of samples"
     ):
         cvxvolmin.fit(X, 3, formulation=Budget())
+
+
+def test_the_l1_ball_takes_a_number_and_ranks_up_to_twelve():
+    with pytest.raises(cvxvolmin.InvalidParameterError, match=r"bound must be a positive number"):
+        L1BallVolMin(True)
+    ball = L1BallVolMin(2.0)
+    assert len(ball.joint_constraints(cp.Variable((2, 12)), None)) == 2**12  # every facet
+    with pytest.raises(cvxvolmin.InvalidParameterError, match=r"rank 13 exceeds 12"):
+        ball.joint_constraints(cp.Variable((2, 13)), None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import runpy
+import warnings
 from pathlib import Path
 
 import cvxpy as cp
@@ -747,3 +748,41 @@ def test_a_subclass_adding_joint_constraints_loses_its_parents_shortcuts():
     assert fast_polytope(JointCap()) is None  # the robust H update declares the cap
     assert not declares_own_start(JointCap())  # the engine's phase-one start meets it
     assert not declares_own_start(ColumnSumVolMin())  # rows that decouple: the base start
+
+
+def test_the_retired_hooks_message_names_both_and_the_line_to_write():
+    with pytest.raises(cvxvolmin.InvalidParameterError) as info:
+        type("Both", (ColumnSumVolMin,), {"name": "both-test-only", "fixed_row_sum": True,
+                                         "row_sum": lambda self, reduction: None})  # fmt: skip
+    assert str(info.value) == (
+        "Both defines fixed_row_sum and row_sum, which formulations no longer use: declare "
+        "rows of H summing to one as joint_constraints, returning [cp.sum(H, axis=1) == 1] "
+        "(as RowSumVolMin does)."
+    )
+
+
+def test_a_subclass_defining_joint_constraints_must_say_again_that_it_is_separable():
+    class Joint(RowSumVolMin):
+        name = "joint-redefined-test-only"
+
+        def joint_constraints(self, H, reduction):
+            return [*super().joint_constraints(H, reduction), H <= 0.9]
+
+    class Declared(Joint):
+        name = "joint-declared-test-only"
+        column_separable = True
+
+        def joint_constraints(self, H, reduction):
+            return super().joint_constraints(H, reduction)
+
+    assert RowSumVolMin.column_separable and not Joint.column_separable
+    assert Declared.column_separable
+
+
+def test_the_row_sum_model_mismatch_warning_points_at_the_callers_line():
+    X, _, _ = cvxvolmin.make_paper_data(3, case=3, n_samples=60, random_state=0)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        cvxvolmin.fit(X, 3, formulation=RowSumVolMin(normalize="l1", n_restarts=1), max_iter=3)
+    mismatch = [w for w in record if w.category is cvxvolmin.ModelMismatchWarning]
+    assert mismatch and all(w.filename == __file__ for w in mismatch)
