@@ -202,19 +202,13 @@ def check_scattering(
         stats.update(search_starts=found.n_starts, search_lps=found.n_lps)
         if found.witness is not None:
             y = found.witness
-            return finish(
-                verdict="not_sufficiently_scattered",
-                condition1=False,
-                condition2=None,
-                witness=y,
-                witness_point=primal_point(y),
-                margin=_norm_margin(y),
-                method="search",
-                reason=(
-                    f"a local maximum of ||y|| over the dual slice has ||y|| = "
-                    f"{np.linalg.norm(y):.12g} > 1 (found by successive LPs from "
-                    f"{found.n_starts} starts): (1) fails"
-                ),
+            return _refuted(
+                finish,
+                y,
+                "search",
+                f"a local maximum of ||y|| over the dual slice has ||y|| = "
+                f"{np.linalg.norm(y):.12g} > 1 (found by successive LPs from "
+                f"{found.n_starts} starts): (1) fails",
             )
 
     if method in ("auto", "sample"):
@@ -222,19 +216,13 @@ def check_scattering(
         outcome = sample_screen(prepared.rows, n_samples, rng, tol, deadline)
         stats["n_samples_tested"] = outcome.n_tested
         if outcome.point is not None:
-            y = scale_witness(outcome.witness)
-            return finish(
-                verdict="not_sufficiently_scattered",
-                condition1=False,
-                condition2=None,
-                witness=y,
+            return _refuted(
+                finish,
+                scale_witness(outcome.witness),
+                "sample",
+                f"sample {outcome.n_tested} of bd C lies outside cone(H.T) "
+                f"(NNLS residual {outcome.residual:.3g})",
                 witness_point=outcome.point,
-                margin=_norm_margin(y),
-                method="sample",
-                reason=(
-                    f"sample {outcome.n_tested} of bd C lies outside cone(H.T) "
-                    f"(NNLS residual {outcome.residual:.3g})"
-                ),
             )
         if method == "sample" or time.perf_counter() >= deadline:
             return finish(
@@ -286,16 +274,23 @@ def _decided_by_facets(
 
 
 def _from_necessary(report: NecessaryReport, finish) -> ScatteringResult:
-    y = report.witness
+    reason = f"a necessary condition for (1) fails: {report.failure}"
+    return _refuted(finish, report.witness, "necessary", reason)
+
+
+def _refuted(
+    finish, y: np.ndarray, method: str, reason: str, witness_point: np.ndarray | None = None
+) -> ScatteringResult:
+    """(1) fails, certified by y (its norm is the margin found); by default x from y."""
     return finish(
         verdict="not_sufficiently_scattered",
         condition1=False,
         condition2=None,
         witness=y,
-        witness_point=primal_point(y),
+        witness_point=primal_point(y) if witness_point is None else witness_point,
         margin=_norm_margin(y),
-        method="necessary",
-        reason=f"a necessary condition for (1) fails: {report.failure}",
+        method=method,
+        reason=reason,
     )
 
 
