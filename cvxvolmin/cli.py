@@ -12,7 +12,9 @@ Exit status, with one line on stderr for every error and never a traceback:
   any other exception, which is a bug: the line names it as an internal
   error, to be reported; also, silently, when the reader of stdout goes
   away (``| head``);
-* 130 when interrupted (Ctrl-C).
+* 130 when interrupted (Ctrl-C);
+* with ``check --strict``: 3 when H is not sufficiently scattered and 4 when
+  the checker is inconclusive, so that a script can branch on the verdict.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ SOLVER_FAILURE = 1
 INTERNAL_ERROR = 1
 OUTPUT_CLOSED = 1
 INTERRUPTED = 130
+# check --strict: the verdict as the exit status.
+VERDICT_STATUS = {"sufficiently_scattered": 0, "not_sufficiently_scattered": 3, "inconclusive": 4}
 
 # The input's fault: exit status 2 with the library's own message.
 _INPUT_ERRORS = (InvalidParameterError, InfeasibleError, DegenerateError)
@@ -248,9 +252,10 @@ def _cmd_check(args: argparse.Namespace) -> int:
             random_state=args.seed,
             progress=progress,
         )
+    status = VERDICT_STATUS[result.verdict] if args.strict else 0
     if args.json:
         print(json.dumps(result.to_dict()))
-        return 0
+        return status
     shape = f"{H.shape[0]} x {H.shape[1]}"
     print(f"H ({shape}) is {_verdict_text(result)}: {result.reason}")
     conditions = {True: "holds", False: "fails", None: "not decided"}
@@ -262,7 +267,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
         witness = ", ".join(f"{v:.4g}" for v in result.witness)
         print(f"  witness y = [{witness}]")
     print(f"  method {result.method}, {result.time_s:.3f} s")
-    return 0
+    return status
 
 
 def _cmd_reproduce(args: argparse.Namespace) -> int:
@@ -406,6 +411,45 @@ def _cmd_study(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from . import make_paper_data
+
+    folder = Path(args.folder)
+    if not folder.is_dir():
+        raise _BadInput(f"no such folder: {args.folder}; create it first.")
+    X, W, H = make_paper_data(
+        args.rank,
+        case=args.case,
+        n_features=args.features,
+        n_samples=args.samples,
+        zero_fraction=args.zeros,
+        random_state=args.seed,
+    )
+    factors = {"X": X, "W": W, "H": H}
+    if args.format == "mat":
+        import scipy.io
+
+        written = [folder / "data.mat"]
+        with _writing(written[0]):
+            scipy.io.savemat(written[0], factors)
+    else:
+        written = []
+        for name, array in factors.items():
+            path = folder / f"{name}.{args.format}"
+            written.append(path)
+            with _writing(path):
+                if args.format == "npy":
+                    np.save(path, array)
+                else:  # every digit: the CSV holds the same numbers
+                    np.savetxt(path, array, delimiter=",", fmt="%.17g")
+    shapes = ", ".join(f"{name} ({a.shape[0]} x {a.shape[1]})" for name, a in factors.items())
+    print(
+        f"wrote {shapes} to {', '.join(map(str, written))}: the paper's case {args.case}, "
+        f"X = W H^T, seed {args.seed}"
+    )
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from . import (
         ModelMismatchWarning,
@@ -507,6 +551,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     # From the defining modules: the package-level names may be wrapped or replaced.
     from .factorization import fit as fit_function
+    from .formulations import available_formulations
     from .robust import DEFAULT_SNR_METHODS, SNR_METHODS
     from .robust.solver import fit_robust
 
@@ -529,8 +574,9 @@ def build_parser() -> argparse.ArgumentParser:
         default="column-sum",
         metavar="SPEC",
         help=(
-            "criterion: a registered name, name:param=value,... or module:object "
-            "(default %(default)s)"
+            f"criterion: a name ({', '.join(available_formulations())}), "
+            "name:param=value,... (e.g. bounded-abundance:upper=0.05; a formulation's "
+            "parameters default as in its class) or module:object (default %(default)s)"
         ),
     )
     fit.add_argument(
@@ -594,6 +640,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--seed", type=int, help="random seed of the sampling (default: fresh)")
     check.add_argument("--json", action="store_true", help="print one JSON object")
+    check.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit with the verdict: 0 sufficiently scattered, 3 not, 4 inconclusive "
+        "(default: 0 for every verdict)",
+    )
     check.set_defaults(handler=_cmd_check)
 
     reproduce = commands.add_parser(
@@ -709,6 +761,54 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", help="also write the table to FILE.md, or the records to FILE.json (default: none)"
     )
     study.set_defaults(handler=_cmd_study)
+
+    from .synthetic import make_paper_data
+
+    generate = commands.add_parser(
+        "generate",
+        help="write the paper's synthetic data X = W H^T to files",
+        description=(
+            "Write the paper's synthetic data (Table 2's generator: H uniform with a fraction "
+            "of zeros, W by case) to FOLDER: X.npy, W.npy, H.npy, or the same as .csv, or one "
+            "data.mat holding X, W and H."
+        ),
+    )
+    generate.add_argument("folder", help="an existing folder to write into")
+    generate.add_argument("--rank", type=int, default=5, help="rank r (default %(default)s)")
+    generate.add_argument(
+        "--case",
+        type=int,
+        choices=cases,
+        default=_default(make_paper_data, "case"),
+        help="W: 1 sparse nonnegative, 2 dense nonnegative, 3 Gaussian; from %(choices)s "
+        "(default %(default)s)",
+    )
+    generate.add_argument(
+        "--features",
+        type=int,
+        default=_default(make_paper_data, "n_features"),
+        help="M, rows of X (default %(default)s)",
+    )
+    generate.add_argument(
+        "--samples",
+        type=int,
+        default=_default(make_paper_data, "n_samples"),
+        help="N, columns of X (default %(default)s)",
+    )
+    generate.add_argument(
+        "--zeros",
+        type=float,
+        default=_default(make_paper_data, "zero_fraction"),
+        help="fraction of zeros in H (default %(default)s)",
+    )
+    generate.add_argument(
+        "--format",
+        choices=("npy", "csv", "mat"),
+        default="npy",
+        help="file format, from %(choices)s (default %(default)s)",
+    )
+    generate.add_argument("--seed", type=int, default=0, help="random seed (default %(default)s)")
+    generate.set_defaults(handler=_cmd_generate)
 
     demo = commands.add_parser(
         "demo",

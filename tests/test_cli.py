@@ -688,6 +688,8 @@ def test_choices_are_enforced_in_one_line_and_each_is_accepted(capsys):
         (("check",), "method"),
         (("reproduce", "noise"), "cases"),
         (("study",), "cases"),
+        (("generate",), "case"),
+        (("generate",), "format"),
     }
     for path, parser, action in options:
         # argparse checks a given value, never the default: the default must be a choice
@@ -1415,3 +1417,80 @@ def test_fit_refuses_a_bad_formulation_spec_in_one_line(tmp_path, paper_X, capsy
     argv = ["fit", str(tmp_path / "X.npy"), "--rank", "4", "--formulation", spec]
     status, _, err = run(argv, capsys)
     assert status == 2 and len(err.strip().splitlines()) == 1 and re.search(message, err), err
+
+
+@pytest.mark.parametrize("fmt", ["npy", "csv", "mat"])
+def test_generate_writes_the_paper_data_exactly(tmp_path, capsys, fmt):
+    status, out, err = run(
+        [
+            "generate",
+            str(tmp_path),
+            "--rank",
+            "3",
+            "--case",
+            "1",
+            "--samples",
+            "40",
+            "--features",
+            "20",
+            "--zeros",
+            "0.2",
+            "--seed",
+            "7",
+            "--format",
+            fmt,
+        ],
+        capsys,
+    )
+    assert status == 0 and err == ""
+    expected = dict(
+        zip(
+            "XWH",
+            cvxvolmin.make_paper_data(
+                3, case=1, n_features=20, n_samples=40, zero_fraction=0.2, random_state=7
+            ),
+            strict=True,
+        )
+    )
+    if fmt == "mat":
+        stored = scipy.io.loadmat(tmp_path / "data.mat")
+        read = {name: stored[name] for name in expected}
+    else:
+        from cvxvolmin.io import load_matrix
+
+        read = {name: load_matrix(tmp_path / f"{name}.{fmt}") for name in expected}
+    for name, array in expected.items():
+        np.testing.assert_array_equal(read[name], array)  # every digit, in every format
+    assert "X (20 x 40), W (20 x 3), H (40 x 3)" in out and "case 1" in out
+    # What it wrote is what `fit` and `check` read.
+    data = "data.mat" if fmt == "mat" else f"X.{fmt}"
+    extra = ["--var", "X"] if fmt == "mat" else []
+    status, out, _ = run(
+        ["fit", str(tmp_path / data), *extra, "--rank", "3", "--json", "--seed", "0"], capsys
+    )
+    assert status == 0 and json.loads(out)["fit_error"] < 1e-10
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["generate", "{missing}"], "no such folder"),
+        (["generate", "{tmp}", "--rank", "0"], "rank"),
+        (["generate", "{tmp}", "--zeros", "1"], "zero_fraction"),
+        (["generate", "{tmp}", "--case", "4"], "invalid choice"),
+        (["generate", "{tmp}", "--format", "xlsx"], "invalid choice"),
+    ],
+)
+def test_generate_refuses_bad_input_in_one_line(tmp_path, capsys, argv, message):
+    argv = [a.format(tmp=tmp_path, missing=tmp_path / "nowhere") for a in argv]
+    status, out, err = run(argv, capsys)
+    assert status == 2 and out == ""
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+def test_fit_help_lists_the_registered_formulations(capsys):
+    assert main(["fit", "--help"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    for name in cvxvolmin.available_formulations():
+        assert name in out
