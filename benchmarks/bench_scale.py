@@ -1,27 +1,45 @@
-"""Benchmark: column-sum VolMin as the number of samples N grows.
+"""Benchmark: column-sum VolMin as the number of samples N grows, and beside a busy process.
 
-For each N, generates the paper's case 3 (Gaussian W) at M = 200, times one
-fit, measures in a second fit the peak memory that numpy allocates
-(tracemalloc, relative to the size of X), and times one product X @ X.T on
-the same data: the floor that any method pays to read X. Each size runs in
-its own process so that memory figures do not leak between sizes.
+Sizes (default): for each N, generates the paper's case 3 (Gaussian W) at
+M = 200, times one fit, measures in a second fit the peak memory that numpy
+allocates (tracemalloc, relative to the size of X), and times one product
+X @ X.T on the same data: the floor that any method pays to read X. Each
+size runs in its own process so that memory figures do not leak between
+sizes.
+
+``--threads``: at one N (1e5 by default), the fit with the default BLAS
+threads and with one BLAS thread for the whole fit (threadpoolctl), on a
+quiet machine and beside one CPU-bound process (a Python busy loop); each
+configuration ``--repeat`` times, interleaved, medians and ratios.
+
+``--baseline REV`` runs every measurement on that older commit too (from a
+temporary ``git worktree``, in its own process), side by side.
 
 Usage: python benchmarks/bench_scale.py [--sizes 1e3 1e4 1e5 1e6] [--rank 10]
        [--extra 20:1e5]   (rank:N pairs run in addition)
+       python benchmarks/bench_scale.py --threads [--n 1e5] [--repeat 5]
+       either with [--baseline REV]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
 
 import cvxvolmin
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def measure(rank: int, n_samples: int, n_features: int = 200, seed: int = 0) -> dict:
@@ -51,40 +69,146 @@ def measure(rank: int, n_samples: int, n_features: int = 200, seed: int = 0) -> 
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=float, nargs="+", default=[1e3, 1e4, 1e5, 1e6])
-    parser.add_argument("--rank", type=int, default=10)
-    parser.add_argument("--extra", nargs="*", default=["20:1e5"], help="rank:N pairs")
-    parser.add_argument("--one", help=argparse.SUPPRESS)  # child process: "rank:N"
-    args = parser.parse_args()
-    if args.one:
-        rank, n = args.one.split(":")
-        print(json.dumps(measure(int(rank), int(float(n)))))
-        return
+@contextlib.contextmanager
+def busy_process():
+    """One CPU-bound process beside the measurement (a Python busy loop)."""
+    child = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.5)  # let it reach its loop
+        yield
+    finally:
+        child.kill()
+        child.wait()
 
+
+def measure_threads(rank: int, n_samples: int, repeat: int, seed: int = 0) -> list[dict]:
+    """Fits with the default BLAS threads and with one, quiet and beside a busy process."""
+    from threadpoolctl import threadpool_limits
+
+    X, _, H = cvxvolmin.make_paper_data(rank, case=3, n_samples=n_samples, random_state=seed)
+    cvxvolmin.fit(X, rank, random_state=seed)  # warm up (imports, HiGHS)
+    rows = []
+    for load in ("quiet", "busy"):
+        times: dict[str, list[float]] = {"default": [], "one": []}
+        mse = 0.0
+        with busy_process() if load == "busy" else contextlib.nullcontext():
+            for _ in range(repeat):
+                for threads in times:
+                    limit = threadpool_limits(1, user_api="blas") if threads == "one" else None
+                    with limit or contextlib.nullcontext():
+                        start = time.perf_counter()
+                        result = cvxvolmin.fit(X, rank, random_state=seed)
+                        times[threads].append(time.perf_counter() - start)
+                    mse = max(mse, cvxvolmin.matched_mse(H, result.H))
+        for threads, values in times.items():
+            rows.append(
+                {"load": load, "threads": threads, "median_s": statistics.median(values),
+                 "min_s": min(values), "max_s": max(values), "mse": mse}
+            )  # fmt: skip
+    return rows
+
+
+def _child(tree: Path, argv: list[str]) -> object:
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), *argv],
+        env=dict(os.environ, PYTHONPATH=str(tree)),
+        cwd=tree,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@contextlib.contextmanager
+def trees(baseline: str | None):
+    """``{name: source tree}``: this one, and the baseline commit's in a worktree."""
+    if baseline is None:
+        yield {"this tree": ROOT}
+        return
+    with tempfile.TemporaryDirectory() as scratch:
+        old = Path(scratch) / "baseline"
+        subprocess.run(
+            ["git", "worktree", "add", "--detach", "-q", str(old), baseline], cwd=ROOT, check=True
+        )
+        try:
+            yield {baseline: old, "this tree": ROOT}
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(old)], cwd=ROOT)
+
+
+def sizes_table(args, found: dict[str, Path]) -> None:
     runs = [(args.rank, int(n)) for n in args.sizes]
     runs += [(int(r), int(float(n))) for r, n in (pair.split(":") for pair in args.extra)]
     header = (
-        f"{'r':>3} {'N':>8} | {'fit s':>7} {'X@X.T s':>8} {'ratio':>6} | "
+        f"{'tree':<10} {'r':>3} {'N':>8} | {'fit s':>7} {'X@X.T s':>8} {'ratio':>6} | "
         f"{'peak/X':>6} | {'MSE':>8} {'sweeps':>6} {'LPs':>5}"
     )
     print("M = 200, paper's case 3 (Gaussian W); one fit per size, each in its own process")
     print(header)
     print("-" * len(header))
     for rank, n in runs:
-        done = subprocess.run(
-            [sys.executable, __file__, "--one", f"{rank}:{n}"],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        row = json.loads(done.stdout.strip().splitlines()[-1])
-        print(
-            f"{rank:>3} {n:>8} | {row['fit_s']:>7.2f} {row['floor_s']:>8.3f} "
-            f"{row['fit_s'] / row['floor_s']:>6.1f} | {row['peak_over_X']:>6.2f} | "
-            f"{row['mse']:>8.1e} {row['sweeps']:>6} {row['lps']:>5}"
-        )
+        for name, tree in found.items():
+            row = _child(tree, ["--one", f"{rank}:{n}"])
+            print(
+                f"{name:<10} {rank:>3} {n:>8} | {row['fit_s']:>7.2f} {row['floor_s']:>8.3f} "
+                f"{row['fit_s'] / row['floor_s']:>6.1f} | {row['peak_over_X']:>6.2f} | "
+                f"{row['mse']:>8.1e} {row['sweeps']:>6} {row['lps']:>5}"
+            )
+
+
+def threads_table(args, found: dict[str, Path]) -> None:
+    n = int(float(args.n))
+    print(
+        f"M = 200, r = {args.rank}, N = {n}, case 3; {args.repeat} fits per configuration "
+        "(interleaved), medians; 'busy': beside one CPU-bound process; 'one': the whole "
+        f"fit with one BLAS thread; {os.cpu_count()} cores"
+    )
+    header = (
+        f"{'tree':<10} {'load':<6} {'threads':<8} | {'median s':>8} {'min':>6} {'max':>6} | "
+        f"{'busy/quiet':>10} {'default/one':>11} | {'MSE':>8}"
+    )
+    print(header)
+    print("-" * len(header))
+    for name, tree in found.items():
+        rows = _child(tree, ["--threads-one", f"{args.rank}:{n}:{args.repeat}"])
+        at = {(row["load"], row["threads"]): row["median_s"] for row in rows}
+        for row in rows:
+            load, threads = row["load"], row["threads"]
+            versus = at[(load, "default")] / at[(load, "one")]
+            print(
+                f"{name:<10} {load:<6} {threads:<8} | {row['median_s']:>8.2f} "
+                f"{row['min_s']:>6.2f} {row['max_s']:>6.2f} | "
+                f"{row['median_s'] / at[('quiet', threads)]:>10.2f} "
+                f"{f'{versus:.2f}' if threads == 'default' else '':>11} | {row['mse']:>8.1e}"
+            )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=float, nargs="+", default=[1e3, 1e4, 1e5, 1e6])
+    parser.add_argument("--rank", type=int, default=10)
+    parser.add_argument("--extra", nargs="*", default=["20:1e5"], help="rank:N pairs")
+    parser.add_argument("--threads", action="store_true", help="default vs one BLAS thread")
+    parser.add_argument("--n", default="1e5", help="N of --threads")
+    parser.add_argument("--repeat", type=int, default=5, help="fits per --threads configuration")
+    parser.add_argument("--baseline", help="also run every measurement on this older commit")
+    parser.add_argument("--one", help=argparse.SUPPRESS)  # child process: "rank:N"
+    parser.add_argument("--threads-one", help=argparse.SUPPRESS)  # child: "rank:N:repeat"
+    args = parser.parse_args()
+    if args.one:
+        rank, n = args.one.split(":")
+        print(json.dumps(measure(int(rank), int(float(n)))))
+        return
+    if args.threads_one:
+        rank, n, repeat = args.threads_one.split(":")
+        print(json.dumps(measure_threads(int(rank), int(float(n)), int(repeat))))
+        return
+    with trees(args.baseline) as found:
+        if args.threads:
+            threads_table(args, found)
+        else:
+            sizes_table(args, found)
 
 
 if __name__ == "__main__":

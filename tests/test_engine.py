@@ -731,3 +731,19 @@ def test_n_starts_below_one_is_refused():
     X, _, _ = cvxvolmin.make_paper_data(3, n_samples=60, random_state=0)
     with pytest.raises(cvxvolmin.InvalidParameterError, match="n_starts=0"):
         cvxvolmin.fit(X, 3, formulation=NoStarts())
+
+
+def test_the_alternating_optimization_runs_with_one_blas_thread_and_restores_the_caller_s():
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    def most_blas_threads() -> int:  # some BLAS builds are single-threaded anyway
+        return max(pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas")
+
+    X, _, _ = cvxvolmin.make_paper_data(3, case=3, random_state=0)
+    seen: list[int] = []
+    with threadpool_limits(2, user_api="blas"):
+        assert most_blas_threads() == 2  # the caller's setting: not one already
+        cvxvolmin.fit(X, 3, random_state=0, callback=lambda *_: seen.append(most_blas_threads()))
+        after = most_blas_threads()
+    assert seen and set(seen) == {1}
+    assert after == 2

@@ -233,8 +233,8 @@ def run_study(
         Worker processes; the trials are split between them, with the same
         records as with one (each trial has its own random stream). Methods
         and cases must then be picklable (module-level functions, not
-        lambdas). Each worker's BLAS runs one thread, when threadpoolctl is
-        installed, so that the workers do not oversubscribe the cores.
+        lambdas). Each worker's BLAS runs one thread (threadpoolctl), so
+        that the workers do not oversubscribe the cores.
 
     Returns
     -------
@@ -368,10 +368,9 @@ def _call(trial: _Trial) -> list[StudyRecord]:
 
 
 def _one_blas_thread() -> None:
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # optional: the workers then use the BLAS default
-        return
+    # n_jobs workers share the cores: each worker's BLAS runs one thread.
+    from threadpoolctl import threadpool_limits
+
     threadpool_limits(1, user_api="blas")
 
 
