@@ -1,11 +1,15 @@
 """``check_scattering``: the public entry point; it only orchestrates.
 
 Stages (each a module of its own): input preparation (prepare.py), cheap
-necessary checks (necessary.py), the refutation search (search.py), the
-sampling screen (sample.py) and the exact facet enumeration (exact.py).
-"auto" runs them in that order and stops at the first decisive one;
-"exact" skips only the sampling (the necessary checks and the search cost
-milliseconds to a second and can spare a long enumeration).
+necessary checks (necessary.py), the exact facet enumeration (exact.py),
+the certified vertex enumeration (vertices.py), the refutation search
+(search.py) and the sampling screen (sample.py). The portfolio picks them
+by r and structure: the facets first below r = 10 (for a second), the
+vertices where H is structured (few distinct entries), then the search,
+the sampling ("auto" only) and the facets in the time that remains; it
+stops at the first decisive stage. "exact" skips only the sampling (the
+necessary checks and the search cost milliseconds to a second and can
+spare a long enumeration).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from .prepare import PreparedH, prepare
 from .result import ScatteringResult
 from .sample import sample_screen
 from .search import search_refutation
+from .vertices import enumerate_within
 
 METHODS = ("auto", "sample", "exact")
 #: Below this r the facets come first (with ``_FACETS_FIRST_S``): measured on
@@ -35,6 +40,18 @@ _SEARCH_FIRST_RANK = 10
 #: Seconds the facets get before the search when they come first; on
 #: degenerate H they can be slow at any r, and the search then still runs.
 _FACETS_FIRST_S = 1.0
+#: H is structured when its rows (scaled to sum one) take at most this many
+#: distinct nonzero values per column: truncated simplices, hypersimplices
+#: and designs, whose facets hold hundreds of rows each, so that Qhull's
+#: triangulation explodes while the dual slice has few vertices (measured,
+#: the truncated simplex at r = 10 with 1260 rows: facets inconclusive at
+#: 120 s, vertices 0.2 to 0.4 s). Random H has about one value per entry.
+_STRUCTURED_VALUES_PER_COLUMN = 1
+#: The vertex stage runs from this r: below it every facet is enumerated, and
+#: measured on the truncated simplices (140 rows at r = 7) that takes 0.2 s.
+_VERTICES_MIN_RANK = 8
+#: Share of the remaining time the vertex stage gets before the search.
+_VERTICES_SHARE = 0.5
 
 
 def check_scattering(
@@ -72,14 +89,19 @@ def check_scattering(
     method : {"auto", "sample", "exact"}, default "auto"
         "sample": test ``n_samples`` points of bd C for membership in
         cone(H.T); can only refute (a failing point) or say "inconclusive".
-        "exact": the necessary checks and the refutation search (local
-        maxima of ``||y||`` over the dual slice by successive LPs, which can
-        only refute), then decide (1) and (2) from the facets of cone(H.T)
+        "exact": the necessary checks first, then a portfolio that picks
+        the stage by r and structure: below r = 10 the facets of cone(H.T)
         (all of them for r <= 7; an outer approximation from a growing
-        subset of rows for r >= 8).
-        "auto": necessary checks, the search, sampling, then the facets in
-        the time that remains. The stage that decided is the result's
-        ``method``; the measured costs are in the docs (checking H).
+        subset of rows for r >= 8) for up to a second; where H is
+        structured (its rows take few distinct values) the certified
+        enumeration of the dual slice's vertices, for up to half the time
+        left; then the refutation search (local maxima of ``||y||`` over
+        the dual slice by successive LPs, which can only refute); then the
+        facets in the time that remains.
+        "auto": the same, with the sampling screen between the search and
+        the last facet stage. The stage that decided is the result's
+        ``method`` ("necessary", "exact", "vertices", "search" or
+        "sample"); the measured costs are in the docs (checking H).
     tol : float, default 1e-9
         Tolerance on ``||y||`` at the vertices of the dual slice: within
         ``tol`` of 1 the result says ``on_boundary=True``. Every stage
@@ -94,8 +116,8 @@ def check_scattering(
     random_state : None, int or numpy.random.Generator
         Seeds the sampling screen.
     progress : callable, optional
-        Called with the name of each stage ("necessary", "search", "sample",
-        "exact") as it starts, e.g. to show on a terminal what a long check
+        Called with the name of each stage ("necessary", "exact",
+        "vertices", "search", "sample") as it starts, e.g. to show on a terminal what a long check
         is doing.
 
     Returns
@@ -196,6 +218,18 @@ def check_scattering(
         if summary is not None:
             return _decided_by_facets(summary, info, tol, time_limit, prepared, stats, finish)
 
+    budget = _VERTICES_SHARE * max(deadline - time.perf_counter(), 0.0)
+    if method in ("auto", "exact") and budget > 0 and _is_structured(prepared.rows):
+        begin("vertices")
+        summary, info = enumerate_within(prepared.rows, tol, budget)
+        if summary is not None and summary.error is None:
+            return _decided_by_facets(
+                summary, info, tol, time_limit, prepared, stats, finish, stage="vertices"
+            )
+        stats.update(info)
+        if summary is not None:
+            stats["vertices_error"] = summary.error
+
     if method in ("auto", "exact"):
         begin("search")
         found = search_refutation(prepared.rows, tol, deadline)
@@ -248,6 +282,19 @@ def check_scattering(
     return _decided_by_facets(summary, info, tol, time_limit, prepared, stats, finish)
 
 
+def _is_structured(rows: np.ndarray) -> bool:
+    """Whether the rows take few distinct nonzero values (see ``_STRUCTURED_VALUES_PER_COLUMN``).
+
+    Only from ``_VERTICES_MIN_RANK``: below it the facets decide structured H
+    in milliseconds to a few tenths of a second.
+    """
+    r = rows.shape[1]
+    if r < _VERTICES_MIN_RANK:
+        return False
+    values = np.unique(np.round(rows[rows > 0], 12))
+    return values.size <= _STRUCTURED_VALUES_PER_COLUMN * r
+
+
 def _decided_by_facets(
     summary: FacetSummary | None,
     info: dict,
@@ -256,8 +303,9 @@ def _decided_by_facets(
     prepared: PreparedH,
     stats: dict,
     finish,
+    stage: str = "exact",
 ) -> ScatteringResult:
-    """The result of the facet stage (``summary`` None: it ran out of time)."""
+    """The result of the facet or vertex stage (``summary`` None: it ran out of time)."""
     stats.update(info)
     if summary is not None:
         stats.update(
@@ -270,7 +318,7 @@ def _decided_by_facets(
             qhull_joggled=summary.joggled,
             n_unrefined_vertices=summary.n_unrefined,
         )
-    return _from_facets(summary, tol, time_limit, prepared, finish)
+    return _from_facets(summary, tol, time_limit, prepared, finish, stage)
 
 
 def _from_necessary(report: NecessaryReport, finish) -> ScatteringResult:
@@ -300,8 +348,9 @@ def _from_facets(
     time_limit: float,
     prepared: PreparedH,
     finish,
+    stage: str = "exact",
 ) -> ScatteringResult:
-    undecided = dict(condition1=None, condition2=None, witness=None, margin=None, method="exact")
+    undecided = dict(condition1=None, condition2=None, witness=None, margin=None, method=stage)
     if summary is None:
         return finish(
             verdict="inconclusive",
@@ -322,13 +371,13 @@ def _from_facets(
             witness=y,
             witness_point=primal_point(y),
             margin=np.inf,
-            method="exact",
+            method=stage,
             reason="the all-ones direction is not inside cone(H.T): (1) fails",
         )
     m2 = summary.top_norm
     y = summary.top_vertex
-    # P's own runner-up is known only when every facet was enumerated
-    gap = 1.0 - m2 if summary.strategy == "facets" else None
+    # P's own runner-up is known only when every facet (or vertex) was enumerated
+    gap = 1.0 - m2 if summary.strategy in ("facets", "vertices") else None
     if summary.strategy == "outer":
         prepared_stats = {"certificate_gap": 1.0 - m2}
     else:
@@ -342,7 +391,7 @@ def _from_facets(
             witness_point=primal_point(y),
             margin=m2,
             gap=gap,
-            method="exact",
+            method=stage,
             reason=f"a vertex of the dual slice has ||y|| = {m2:.12g} > 1: (1) fails",
         )
     if m2 >= 1.0 - tol:
@@ -355,7 +404,7 @@ def _from_facets(
             margin=1.0,
             gap=gap,
             on_boundary=True,
-            method="exact",
+            method=stage,
             reason=(
                 f"a vertex of the dual slice other than the e_k has ||y|| = {m2:.12g}, "
                 f"within tol = {tol:g} of 1: C touches the boundary of cone(H.T) away from "
@@ -367,6 +416,12 @@ def _from_facets(
         why = "the dual slice is the simplex itself (H has a pure row for every factor)"
     elif summary.strategy == "facets":
         why = f"every vertex of the dual slice other than the e_k has ||y|| <= {m2:.6g} < 1"
+    elif summary.strategy == "vertices":
+        why = (
+            f"every vertex of the dual slice other than the e_k has ||y|| <= {m2:.6g} < 1 "
+            f"(all {summary.n_vertices} vertices, certified: every facet of their hull "
+            "holds on the slice)"
+        )
     else:
         why = (
             f"every vertex other than the e_k of an outer approximation of the dual slice "
@@ -380,7 +435,7 @@ def _from_facets(
         witness=None,
         margin=1.0,
         gap=gap,
-        method="exact",
+        method=stage,
         reason=why,
     )
     result.stats.update(prepared_stats)
