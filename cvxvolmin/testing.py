@@ -24,8 +24,8 @@ from .declaration import WORKING_SET_THRESHOLD, build_joint_lp
 from .engine import start_violation
 from .exceptions import ConvergenceWarning, CvxvolminError, NoisyColumnsWarning
 from .factorization import fit
-from .formulations import Formulation, RowSumVolMin, available_formulations, get_formulation
-from .formulations.base import declares_own_start
+from .formulations import Formulation, RowSumVolMin, available_formulations
+from .formulations.base import _REGISTRY, declares_own_start
 from .metrics import matched_mse
 from .synthetic import make_paper_data
 
@@ -129,13 +129,13 @@ def _registry(formulation: Formulation) -> str:
         raise FormulationContractError(f"{formulation!r} has no name.")
     if name not in available_formulations():
         return f"skipped: {name!r} is not registered"
-    built = get_formulation(name)
-    if type(built) is not type(formulation):
+    registered = _REGISTRY[name]  # the class: its parameters may have no defaults
+    if registered is not type(formulation):
         raise FormulationContractError(
-            f"the registry builds {type(built).__name__} for {name!r}, not "
+            f"the registry builds {registered.__name__} for {name!r}, not "
             f"{type(formulation).__name__}: two classes share the name."
         )
-    return f"get_formulation({name!r}) builds a {type(built).__name__}"
+    return f"get_formulation({name!r}) builds a {registered.__name__}"
 
 
 def _start(formulation: Formulation, X, rank: int, random_state: int) -> str:

@@ -29,8 +29,12 @@ def _inside(rank, n, rng):
 
 def test_coupled_is_declared_by_joint_constraints():
     assert not any(
-        cvxvolmin.get_formulation(name).coupled
-        for name in ("column-sum", "box", "bounded-abundance")
+        formulation.coupled
+        for formulation in (
+            cvxvolmin.get_formulation("column-sum"),
+            cvxvolmin.get_formulation("box"),
+            cvxvolmin.get_formulation("bounded-abundance", upper=0.5),
+        )
     )
     assert L1BallVolMin().coupled
     assert cvxvolmin.RowSumVolMin().coupled  # H 1 = 1 ties each sample's components

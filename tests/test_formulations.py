@@ -12,6 +12,7 @@ import pytest
 
 import cvxvolmin
 from cvxvolmin.declaration import build_row_lp
+from cvxvolmin.exceptions import InvalidParameterError
 from cvxvolmin.formulations import (
     BoundedAbundanceVolMin,
     ColumnSumAtMostVolMin,
@@ -55,7 +56,15 @@ def column_sum_fit(paper_data):
 )
 def test_shipped_formulations_are_registered(name, cls):
     assert name in available_formulations()
-    assert type(get_formulation(name)) is cls
+    params = {"upper": 0.5} if name == "bounded-abundance" else {}
+    assert type(get_formulation(name, **params)) is cls
+
+
+def test_a_bound_is_never_defaulted_away():
+    # A default upper = rho would bind nothing: `--formulation bounded-abundance` ran
+    # unbounded. The bound is required, and the error says how to give it.
+    with pytest.raises(InvalidParameterError, match=r"'upper'.*bounded-abundance:name=value"):
+        get_formulation("bounded-abundance")
 
 
 def test_get_formulation_passes_parameters_to_a_name_or_class():
@@ -148,7 +157,11 @@ def test_parameters_are_validated_with_the_offending_value(cls, params, match):
     [
         (ColumnSumVolMin, {}, "ColumnSumVolMin(rho=1.0)"),
         (ColumnSumAtMostVolMin, {"rho": 2}, "ColumnSumAtMostVolMin(rho=2.0)"),
-        (BoundedAbundanceVolMin, {"rho": 2.0}, "BoundedAbundanceVolMin(upper=2.0, rho=2.0)"),
+        (
+            BoundedAbundanceVolMin,
+            {"upper": 2, "rho": 2.0},
+            "BoundedAbundanceVolMin(upper=2.0, rho=2.0)",
+        ),
         (BoundedAbundanceVolMin, {"upper": 0.25}, "BoundedAbundanceVolMin(upper=0.25, rho=1.0)"),
         (RowSumVolMin, {}, "RowSumVolMin(normalize='auto', n_restarts=5)"),
         (
@@ -159,7 +172,7 @@ def test_parameters_are_validated_with_the_offending_value(cls, params, match):
     ],
 )
 def test_repr_shows_every_parameter_and_rebuilds_the_instance(cls, params, text):
-    # Defaults included (upper defaults to rho; 5 restarts, as documented).
+    # Defaults included (rho 1, 5 restarts, as documented).
     # Built here, not at collection, so that the constructor runs under the test.
     assert repr(cls(**params)) == text
     assert repr(eval(text, vars(cvxvolmin.formulations))) == text

@@ -504,6 +504,7 @@ def get_formulation(spec: str | Formulation | type[Formulation], **params) -> Fo
     except TypeError as exc:
         raise InvalidParameterError(
             f"formulation {cls.name or cls.__name__!r} cannot be built with parameters "
-            f"{params}: {exc}. Its signature is {cls.__name__}{inspect.signature(cls)}."
+            f"{params}: {exc}. Its signature is {cls.__name__}{inspect.signature(cls)}"
+            f" (on the command line: {cls.name or cls.__name__}:name=value,...)."
         ) from None
     return cls(**params)

@@ -28,10 +28,11 @@ class BoundedAbundanceVolMin(ColumnSumVolMin):
 
     Parameters
     ----------
-    upper : float, optional
+    upper : float
         Upper bound on every entry of H, in the units where each column of H
         sums to ``rho``. It must be at least ``rho / N`` (N samples), or no
-        column can reach its sum. Default ``rho``: no effective bound.
+        column can reach its sum. Required: no default could be right for
+        every N, and a default of ``rho`` would bind nothing.
     rho : float, default 1.0
         The common column sum of H.
 
@@ -48,9 +49,8 @@ class BoundedAbundanceVolMin(ColumnSumVolMin):
     name = "bounded-abundance"
     column_separable = True  # elementwise constraints: working sets stay exact
 
-    def __init__(self, upper: float | None = None, rho: float = 1.0):
+    def __init__(self, upper: float, rho: float = 1.0):
         super().__init__(rho=rho)
-        upper = self.rho if upper is None else upper
         if isinstance(upper, bool) or not isinstance(upper, numbers.Real):
             raise InvalidParameterError(f"upper must be a positive number; got {upper!r}.")
         if not (np.isfinite(upper) and upper > 0):
