@@ -1046,6 +1046,10 @@ def test_a_sampling_refutation_in_full():
     assert re.fullmatch(
         rf"sample {n} of bd C lies outside cone\(H\.T\) \(NNLS residual \S+\)", res.reason
     )
+    # the witness point is that sample (the default from y would be another point of bd C)
+    sample = boundary_points(3, 2000, np.random.default_rng(0))[n - 1]
+    np.testing.assert_array_equal(res.witness_point, sample)
+    assert not np.allclose(primal_point(res.witness), sample)
 
 
 def test_sampling_alone_is_inconclusive_by_the_sample_method():
@@ -1075,6 +1079,15 @@ def test_a_time_limit_that_runs_out_says_so(monkeypatch):
     res = check_scattering(hexagon(0.25), method="exact", time_limit=1e-6)
     assert res.verdict == INC and res.method == "exact" and budgets == [0.0, 0.0]
     assert res.reason.startswith("the exact stage did not finish within time_limit=1e-06 s")
+
+
+def test_the_default_time_limit_is_60_s(monkeypatch):
+    """The default as the user meets it: in the reason of an exact stage that never finishes."""
+    from cvxvolmin.scattering import check as check_module
+
+    monkeypatch.setattr(check_module, "decide_within", lambda rows, tol, limit: (None, {}))
+    res = check_scattering(hexagon(0.25), method="exact")
+    assert res.verdict == INC and "within time_limit=60 s" in res.reason
 
 
 @pytest.mark.parametrize("function", [check_scattering, necessary_conditions])

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cvxvolmin.exceptions import SolverFailedError
 from cvxvolmin.scattering import check_scattering
 from cvxvolmin.scattering.exact import decide
 from cvxvolmin.scattering.prepare import prepare
-from cvxvolmin.scattering.search import search_refutation
+from cvxvolmin.scattering.search import _certified, _starts, search_refutation
+
+A = 0.45  # rows (0, a, 1 - a) and permutations: (1) fails for a > 1/3
+HEXAGON = np.array(
+    [(0, A, 1 - A), (0, 1 - A, A), (A, 0, 1 - A), (1 - A, 0, A), (A, 1 - A, 0), (1 - A, A, 0)]
+)
 
 
 def _with_zeros(r: int, n: int, fraction: float, seed: int) -> np.ndarray:
@@ -57,6 +65,13 @@ def test_it_refutes_where_the_facets_cannot_finish(r, fraction):
     res = check_scattering(H, method="exact", time_limit=30.0)
     assert res.verdict == "not_sufficiently_scattered" and res.method == "search"
     assert res.stats["stages"] == ["necessary", "search"]
+    n = res.stats["search_starts"]
+    said = re.fullmatch(
+        r"a local maximum of \|\|y\|\| over the dual slice has \|\|y\|\| = (\S+) > 1 "
+        rf"\(found by successive LPs from {n} starts\): \(1\) fails",
+        res.reason,
+    )
+    assert said and float(said.group(1)) == pytest.approx(res.margin, rel=1e-11)
     y = res.witness
     assert (H @ y).min() >= -1e-12 and abs(y.sum() - 1.0) <= 1e-12
     assert res.margin == pytest.approx(np.linalg.norm(y), rel=1e-12) and res.margin > 1.0
@@ -91,4 +106,88 @@ def test_the_search_ignores_the_rows_order_and_scales(exponent, seed):
 def test_the_search_stops_at_its_deadline():
     H = _with_zeros(10, 200, 0.0, 0)  # dense: sufficiently scattered, nothing to find
     found = search_refutation(prepare(H).rows, 1e-9, deadline=0.0)  # already past
-    assert (found.witness, found.n_starts, found.n_lps) == (None, 0, 0)
+    assert (found.witness, found.n_starts, found.n_lps, found.best_norm) == (None, 0, 0, 1.0)
+
+
+def test_the_witness_is_a_vertex_of_the_slice():
+    """Each ascent ends at a simplex vertex: r - 1 independent rows active to rounding."""
+    rows = prepare(_with_zeros(12, 200, 0.2, 0)).rows
+    found = search_refutation(rows, 1e-9)
+    y = found.witness
+    active = np.abs(rows @ y) <= 1e-12 * np.linalg.norm(rows, axis=1) * np.linalg.norm(y)
+    assert np.linalg.matrix_rank(rows[active]) == rows.shape[1] - 1
+    assert found.best_norm >= np.linalg.norm(y) > 1.0  # moving y into P never raises ||y||
+
+
+@pytest.mark.parametrize("r", [3, 4])
+def test_on_the_simplex_each_ascent_stops_when_its_vertex_repeats(r):
+    """Every vertex of the simplex is a unit vector: two LPs a start, the second repeating it."""
+    found = search_refutation(np.eye(r), 1e-9)
+    assert found.witness is None and found.best_norm == 1.0
+    assert found.n_lps == 2 * found.n_starts
+
+
+@pytest.mark.parametrize("tol", [0.0, 1.5])
+def test_an_unbounded_slice_is_refuted_on_the_box_at_any_tol(tol):
+    """(-1, 1, 0) is a direction of P: the box ``|y_i| <= 2 + tol`` stops the LPs there."""
+    rows = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [0.5, 0.5, 0.0]])
+    y = search_refutation(rows, tol).witness
+    assert y is not None and np.linalg.norm(y) > 1.0 + tol
+    assert np.abs(y).max() == pytest.approx(2.0 + tol, rel=1e-12)
+
+
+def test_a_vertex_below_zero_is_found_from_a_negative_axis():
+    """The hexagon's refuting vertices have a coordinate below 0: -e_k finds one in 2r starts."""
+    found = search_refutation(prepare(HEXAGON).rows, 1e-9)
+    assert found.witness is not None and found.witness.min() < 0.0
+    assert found.n_starts <= 2 * 3
+
+
+@pytest.mark.parametrize("push", [1e-9, 1e-6, 1e-3])
+def test_a_point_pushed_out_of_the_slice_is_moved_back_exactly(push):
+    """Pushed away from the centre c, every row active at the vertex is short by push / r;
+    the step towards c that meets them, s = push / (1 + push), lands on the vertex again."""
+    rows = prepare(HEXAGON).rows
+    vertex = search_refutation(rows, 1e-9).witness
+    outside = vertex + push * (vertex - 1.0 / 3)  # still 1.y = 1
+    assert (rows @ outside).min() < 0.0
+    back = _certified(rows, outside, 1e-9)
+    np.testing.assert_allclose(back, vertex, rtol=1e-12, atol=1e-15)
+    # judged after the move: a tol between the two norms refutes outside but not at the vertex
+    tol = (np.linalg.norm(vertex) + np.linalg.norm(outside)) / 2 - 1.0
+    assert _certified(rows, outside, tol) is None
+
+
+def test_the_starts_are_the_axes_then_the_sparsest_rows_tilted_then_spread():
+    """+-e_k, then the 2r sparsest rows negated and tilted off their ties, then 4r others;
+    fixed by the shape (the same list each time)."""
+    r = 10
+    H = _with_zeros(r, 200, 0.0, 0)
+    for i in range(2 * r):  # 2r rows with two zeros, all others dense
+        H[i, [i % r, (i + 1 + i // r) % r]] = 0.0
+    rows = prepare(H).rows
+    starts = np.array(_starts(rows))
+    assert starts.shape == (8 * r, r)
+    np.testing.assert_array_equal(starts, np.array(_starts(rows)))
+    np.testing.assert_array_equal(starts[:r], np.eye(r))
+    np.testing.assert_array_equal(starts[r : 2 * r], -np.eye(r))
+    sparse = rows[np.count_nonzero(rows, axis=1) == r - 2]
+    negated = -sparse / np.linalg.norm(sparse, axis=1, keepdims=True)
+    tilted = starts[2 * r : 4 * r]
+    cosines = (tilted / np.linalg.norm(tilted, axis=1, keepdims=True)) @ negated.T
+    nearest = cosines.argmax(axis=1)
+    assert sorted(nearest) == list(range(2 * r))  # each sparse row once
+    assert cosines.max(axis=1).min() >= 0.8  # a small tilt
+    tilts = tilted - negated[nearest]
+    across = tilts - tilts.mean(axis=1, keepdims=True)  # the part that is not constant on P
+    assert np.linalg.norm(across, axis=1).min() >= 0.01 * np.linalg.norm(tilts, axis=1).max()
+
+
+def test_a_solver_failure_in_the_search_names_the_search(monkeypatch):
+    """P is never empty (it holds the centre) nor unbounded (the box): a failure is HiGHS's."""
+    import highspy
+
+    status = highspy.HighsModelStatus.kTimeLimit
+    monkeypatch.setattr(highspy.Highs, "getModelStatus", lambda self: status)
+    with pytest.raises(SolverFailedError, match=r"on a row-update LP of the refutation search;"):
+        search_refutation(np.eye(3), 1e-9)

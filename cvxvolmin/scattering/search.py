@@ -76,7 +76,7 @@ def search_refutation(rows: np.ndarray, tol: float, deadline: float = np.inf) ->
     """
     r = rows.shape[1]
     rows = rows[np.lexsort(rows.T[::-1])]  # the same starts whatever the rows' order
-    y = cp.Variable(r, name="y")
+    y = cp.Variable(r)
     box = 2.0 + tol
     lp = RowLP(
         y,
@@ -84,7 +84,6 @@ def search_refutation(rows: np.ndarray, tol: float, deadline: float = np.inf) ->
         "HIGHS",
         owner="the refutation search",
     )
-    centre = np.full(r, 1.0 / r)  # rows @ centre = 1 / r > 0: inside P
     best = 1.0
     starts = _starts(rows)
     for count, direction in enumerate(starts, start=1):
@@ -94,7 +93,7 @@ def search_refutation(rows: np.ndarray, tol: float, deadline: float = np.inf) ->
         norm = float(np.linalg.norm(point))
         best = max(best, norm)
         if norm > 1.0 + tol:
-            witness = _certified(rows, point, centre, tol)
+            witness = _certified(rows, point, tol)
             if witness is not None:
                 return SearchOutcome(witness, count, lp.n_solves, best)
     return SearchOutcome(None, len(starts), lp.n_solves, best)
@@ -113,9 +112,7 @@ def _ascend(lp: RowLP, direction: np.ndarray) -> np.ndarray:
     return point
 
 
-def _certified(
-    rows: np.ndarray, point: np.ndarray, centre: np.ndarray, tol: float
-) -> np.ndarray | None:
+def _certified(rows: np.ndarray, point: np.ndarray, tol: float) -> np.ndarray | None:
     """The LP's point moved exactly into P (towards the centre), if it still refutes (1).
 
     HiGHS meets ``rows y >= 0`` to about 1e-9; the convex combination
@@ -126,8 +123,9 @@ def _certified(
     r = point.size
     point = scale_witness(point)
     shortfall = np.maximum(-(rows @ point), 0.0)
-    s = float(np.max(shortfall / (shortfall + 1.0 / r), initial=0.0))
+    s = float(np.max(shortfall / (shortfall + 1.0 / r)))  # never empty: rows has rank r
     if s > 0.0:
+        centre = np.full(r, 1.0 / r)  # rows @ centre = 1 / r > 0: inside P
         point = (1.0 - s) * point + s * centre
     return point if refutes_one(rows, point, tol) else None
 
