@@ -8,6 +8,12 @@ Build (from the repository root), warnings treated as errors::
 The gallery executes ``examples/*.py`` and ``docs/tutorial/*.py`` at build
 time; ``CVXVOLMIN_DOCS_FAST=1`` (set by the Makefile) lets examples choose
 smaller sizes.
+
+The site works without network: MathJax is served from the build (see
+``_mathjax_static`` below) and no page loads a remote script or stylesheet
+(``tests/test_docs.py`` checks the built HTML). ``make -C docs slides``
+builds the class as reveal.js slides from the same source
+(``docs/slides/conf.py``).
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ extensions = [
     "sphinx.ext.viewcode",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
+    "sphinx_togglebutton",  # the class's solutions, hidden until opened
 ]
 
 exclude_patterns = ["_build", "**.ipynb_checkpoints", "tutorial/GALLERY_HEADER.rst"]
@@ -68,6 +75,8 @@ sphinx_gallery_conf = {
     "matplotlib_animations": False,
     "min_reported_time": 1,
     "show_memory": False,
+    # Its timing pages load jQuery and DataTables from CDNs: not offline.
+    "write_computation_times": False,
 }
 
 # -- HTML ---------------------------------------------------------------------
@@ -77,8 +86,37 @@ html_theme_options = {
     "navigation_with_keys": False,
     "show_toc_level": 2,
 }
-html_static_path: list[str] = []
 html_show_sourcelink = False
+
+
+# -- math, offline --------------------------------------------------------------
+# A classroom may have no network, so MathJax is served from the build rather
+# than a CDN. The copy (MathJax 3.2.2: the es5 bundle, its fonts and
+# extensions) comes from the PyPI wheel sphinx-mathjax-offline, used here only
+# as a source of files: pip is all CI has, whereas rendering at build time
+# needs LaTeX (imgmath) or node (KaTeX prerendering), which it may not have.
+
+
+def _mathjax_static() -> Path:
+    """The folder holding ``mathjax/tex-chtml.js`` in the installed wheel."""
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    try:
+        dist = distribution("sphinx-mathjax-offline")
+    except PackageNotFoundError as exc:
+        raise RuntimeError(
+            "the docs serve MathJax from the build and take it from the "
+            "sphinx-mathjax-offline package, which is not installed: pip install '.[docs]'"
+        ) from exc
+    for file in dist.files or ():
+        if file.name == "tex-chtml.js" and file.parent.name == "mathjax":
+            return Path(dist.locate_file(file)).parent.parent
+    raise RuntimeError(f"sphinx-mathjax-offline {dist.version} ships no mathjax/tex-chtml.js")
+
+
+MATHJAX_STATIC = _mathjax_static()
+html_static_path = [str(MATHJAX_STATIC)]  # copied to the build as _static/mathjax/
+mathjax_path = "mathjax/tex-chtml.js"  # relative: resolved against each page's _static
 
 
 # -- examples whose docstring has no reST title -------------------------------

@@ -9,7 +9,10 @@ import re
 import shutil
 import subprocess
 import sys
+import textwrap
+from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import numpy as np
 import pytest
@@ -40,10 +43,41 @@ def _figure(text: str, pattern: str) -> float:
     return float(found.group(1))
 
 
+# The class's exercises hold their solutions' code as literal blocks in folded
+# "Solution" admonitions; the test runs them after the class, in its namespace.
+_SOLUTIONS_MARK = "=== solutions ==="
+
+
+def _solution_code(script: Path) -> list[str]:
+    """The code of each literal block inside a "Solution" admonition of ``script``."""
+    text = "\n".join(
+        line[2:] if line.startswith("# ") else line.lstrip("#")
+        for line in script.read_text(encoding="utf-8").splitlines()
+        if line.startswith("#")
+    )
+    blocks = []
+    for admonition in re.split(r"^\s*\.\. admonition:: Solution", text, flags=re.M)[1:]:
+        found = re.search(r"^(\s*)::\n\n((?:\1\s+\S.*\n|\n)+)", admonition, flags=re.M)
+        if found:
+            blocks.append(textwrap.dedent(found.group(2)))
+    return blocks
+
+
 def test_tutorial_runs_as_a_script(tmp_path):
-    done = _run(TUTORIAL, tmp_path)
+    # The class as a script (run_name "__main__"), then its solutions' code.
+    driver = tmp_path / "driver.py"
+    driver.write_text(
+        "import runpy, sys\n"
+        f"namespace = runpy.run_path({str(TUTORIAL)!r}, run_name='__main__')\n"
+        f"print({_SOLUTIONS_MARK!r}, flush=True)\n"
+        f"for code in {_solution_code(TUTORIAL)!r}:\n"
+        "    exec(code, namespace)\n",
+        encoding="utf-8",
+    )
+    done = _run(driver, tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
-    out = done.stdout
+    out, solutions = done.stdout.split(_SOLUTIONS_MARK)
+    assert "nan" not in out.lower(), out
     # Part 1: the same X; the alternative H is negative with zeros in H,
     # nonnegative for the crowded H, and of smaller volume (det(B)^2 < 1).
     assert _figure(out, r"H with zeros: same X True, min of the new H ([-+.\d]+)") < 0
@@ -61,7 +95,30 @@ def test_tutorial_runs_as_a_script(tmp_path):
     # Part 3: the checker's verdicts, and the crowded H is not recovered.
     assert re.search(r"^H with zeros: sufficiently_scattered$", out, flags=re.MULTILINE), out
     assert re.search(r"^crowded H: not_sufficiently_scattered$", out, flags=re.MULTILINE), out
-    assert _figure(out, r"crowded H: MSE (\S+)$") > 1e-3
+    # The volumes: equal for the scattered H, the fit's smaller for the crowded
+    # one, which it does not recover; the columns of A = pinv(H) H_fit sum to one
+    # and, for the crowded H, leave C* (||a_i|| > 1.a_i), so |det A| > 1.
+    logdets = {
+        name: (float(truth), float(fit), float(mse))
+        for name, truth, fit, mse in re.findall(
+            r"^(.*): log det\(W.T W\) truth (\S+), fit (\S+); MSE (\S+)$", out, flags=re.M
+        )
+    }
+    truth, fit, mse = logdets["H with zeros"]
+    assert fit == pytest.approx(truth, rel=1e-6) and mse < 1e-20
+    truth, fit, mse = logdets["crowded H"]
+    assert fit < truth - 0.1 * abs(truth) and mse > 1e-3
+    for name, bound in [("H with zeros", 1.0), ("crowded H", None)]:
+        line = _line(out, f"{name}: 1.a_i")
+        sums, norms = (
+            np.array(line.split(part)[1].split("]")[0].strip(" [").split(), float)
+            for part in ("1.a_i =", "||a_i|| =")
+        )
+        assert sums == pytest.approx(np.ones(3), rel=1e-6)
+        if bound is None:
+            assert norms.max() > 1.1 * sums.max()  # a column of A outside C*
+        else:
+            assert norms == pytest.approx(np.ones(3), rel=1e-4)  # A a permutation
     # Part 4: log|det Q| never decreases; the fit is exact and H >= 0 to rounding.
     history = _line(out, "log|det Q| per sweep:").split(":", 1)[1].strip(" []").split()
     assert len(history) >= 1 and np.all(np.diff([float(v) for v in history]) >= -1e-9)
@@ -84,6 +141,45 @@ def test_tutorial_runs_as_a_script(tmp_path):
         assert rows["row-sum", 3][0] > 1e-3
     assert rows["plain-nmf", 3][0] > 1e-2
     assert rows["plain-nmf", 3][0] > 1e4 * rows["plain-nmf", 1][0]
+    # Exercise 1's solution: scattered, and exact, down to 5% zeros; no zeros breaks both.
+    sweep = re.findall(r"^(\S+) (\w+) (\S+)$", solutions, flags=re.M)
+    assert [float(zeros) for zeros, _, _ in sweep] == [0.35, 0.15, 0.05, 0.0], solutions
+    for zeros, verdict, mse in sweep:
+        if float(zeros) > 0:
+            assert verdict == "sufficiently_scattered" and float(mse) < 1e-20
+        else:
+            assert verdict == "not_sufficiently_scattered" and float(mse) > 1e-3
+    # Exercise 3's solution: a cap at the truth's largest entry recovers it, a tighter one cannot.
+    assert _figure(solutions, r"^1.0 x largest: MSE (\S+)$") < 1e-20
+    assert _figure(solutions, r"^0.9 x largest: MSE (\S+)$") > 1e-3
+
+
+def test_tutorial_without_scikit_learn_says_what_to_install(tmp_path):
+    # Plain NMF on nonnegative data needs scikit-learn: without it the class
+    # stops before any fit with the install command, instead of printing nan.
+    blocked = tmp_path / "without_sklearn.py"
+    blocked.write_text(
+        "import runpy, sys\n"
+        "sys.modules['sklearn'] = None  # import sklearn now raises ImportError\n"
+        f"runpy.run_path({str(TUTORIAL)!r}, run_name='__main__')\n",
+        encoding="utf-8",
+    )
+    done = _run(blocked, tmp_path)
+    assert done.returncode != 0
+    assert done.stdout == ""
+    assert "scikit-learn" in done.stderr and "pip install 'cvxvolmin[teach]'" in done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+
+
+def test_solutions_are_folded_and_found():
+    # Every exercise has a folded solution (sphinx-togglebutton's dropdown);
+    # exercises 1 and 3 carry code, which the script test runs.
+    text = TUTORIAL.read_text(encoding="utf-8")
+    exercises = text.split("# Exercises\n", 1)[1]
+    assert len(re.findall(r"^# \d\. ", exercises, flags=re.M)) == 3
+    assert exercises.count(".. admonition:: Solution") == 3
+    assert exercises.count(":class: dropdown") == 3
+    assert len(_solution_code(TUTORIAL)) == 2
 
 
 def _line(text: str, start: str) -> str:
@@ -125,6 +221,61 @@ def test_examples_cited_by_the_docs_exist():
             assert name in names, f"{page.relative_to(REPO)} cites missing example {name}.py"
 
 
+class _Assets(HTMLParser):
+    """What a page loads: scripts, stylesheets, images and frames (not plain links)."""
+
+    def __init__(self):
+        super().__init__()
+        self.loaded: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag in {"script", "img", "iframe", "source", "video", "audio"} and attrs.get("src"):
+            self.loaded.append(attrs["src"])
+        elif tag == "link" and attrs.get("href") and attrs.get("rel") in {"stylesheet", "preload"}:
+            self.loaded.append(attrs["href"])
+
+
+def _css_references(css: Path) -> list[str]:
+    """The ``@import`` and ``url(...)`` targets of a stylesheet (data: URIs left out)."""
+    text = css.read_text(encoding="utf-8", errors="replace")
+    found = re.findall(r"""@import\s+(?:url\()?['"]?([^'")\s;]+)""", text)
+    found += re.findall(r"""url\(\s*['"]?([^'")]+?)['"]?\s*\)""", text)
+    return [ref for ref in found if not ref.startswith(("data:", "#"))]
+
+
+def _offline_problems(site: Path) -> list[str]:
+    """Every remote or missing asset that a page of ``site`` (or its CSS) loads."""
+    problems, seen_css = [], set()
+
+    def check(ref: str, base: Path, where: str) -> None:
+        parts = urlsplit(ref)
+        if parts.scheme or ref.startswith("//"):
+            problems.append(f"{where} loads a remote {ref}")
+            return
+        target = (base / parts.path).resolve()
+        if not target.is_file():
+            problems.append(f"{where} loads {ref}, which the build does not hold")
+        elif target.suffix == ".css" and target not in seen_css:
+            seen_css.add(target)
+            for inner in _css_references(target):
+                check(inner, target.parent, str(target.relative_to(site)))
+
+    pages = [page for page in site.rglob("*.html") if "_static" not in page.parts]
+    for page in sorted(pages):
+        parser = _Assets()
+        parser.feed(page.read_text(encoding="utf-8"))
+        for ref in parser.loaded:
+            check(ref, page.parent, str(page.relative_to(site)))
+    return problems
+
+
+def _mathjax_scripts(page: Path) -> list[str]:
+    parser = _Assets()
+    parser.feed(page.read_text(encoding="utf-8"))
+    return [ref for ref in parser.loaded if "mathjax" in ref.lower()]
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(600)  # runs every example and the tutorial: 60 s on a loaded machine
 def test_docs_build_without_warnings(tmp_path, docs_tools):
@@ -139,25 +290,21 @@ def test_docs_build_without_warnings(tmp_path, docs_tools):
         ),
     )
     shutil.copytree(REPO / "examples", tmp_path / "examples")
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "sphinx",
-            "-W",
-            "--keep-going",
-            "-b",
-            "html",
-            "-q",
-            str(tmp_path / "docs"),
-            str(tmp_path / "html"),
-        ],
-        env={**os.environ, "MPLBACKEND": "Agg", "CVXVOLMIN_DOCS_FAST": "1"},
-        capture_output=True,
-        text=True,
-        timeout=570,  # below the test's own limit: the build's timeout reports first
-    )
-    assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
+
+    def build(builder: str, *options: str, timeout: float) -> Path:
+        out = tmp_path / builder
+        command = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-b", builder, "-q"]
+        done = subprocess.run(
+            [*command, *options, str(tmp_path / "docs"), str(out)],
+            env={**os.environ, "MPLBACKEND": "Agg", "CVXVOLMIN_DOCS_FAST": "1"},
+            capture_output=True,
+            text=True,
+            timeout=timeout,  # the two builds together stay below the test's own limit
+        )
+        assert done.returncode == 0, (builder, (done.stdout + done.stderr)[-4000:])
+        return out
+
+    html = build("html", timeout=480)
     for page in (
         "index",
         "concepts",
@@ -165,9 +312,40 @@ def test_docs_build_without_warnings(tmp_path, docs_tools):
         "api",
         "auto_examples/index",
         "auto_tutorial/class",
+        "auto_tutorial/explore_scattering",
         "auto_examples/plot_paper_figure2",
     ):
-        assert (tmp_path / "html" / f"{page}.html").is_file(), page
+        assert (html / f"{page}.html").is_file(), page
+
+    # Offline: nothing remote, nothing missing; MathJax and its fonts served from the build.
+    assert _offline_problems(html) == []
+    mathjax = html / "_static" / "mathjax"
+    assert (mathjax / "tex-chtml.js").stat().st_size > 100_000
+    assert len(list((mathjax / "output" / "chtml" / "fonts" / "woff-v2").glob("*.woff"))) >= 10
+    index_mathjax = [ref.split("?")[0] for ref in _mathjax_scripts(html / "index.html")]
+    assert index_mathjax == ["_static/mathjax/tex-chtml.js"]
+    assert len(_mathjax_scripts(html / "auto_tutorial" / "class.html")) == 1
+
+    # The class's solutions are folded (sphinx-togglebutton), its proof is math.
+    class_page = (html / "auto_tutorial" / "class.html").read_text(encoding="utf-8")
+    assert class_page.count("dropdown") >= 3 and "togglebutton.js" in class_page
+    assert r"\operatorname{cone}(H^\top)^* \subseteq C^*" in class_page
+
+    # The notebook: sphinx-gallery's .ipynb of the same source, with the sliders' cell.
+    notebook = tmp_path / "docs" / "auto_tutorial" / "explore_scattering.ipynb"
+    assert "interact(explore, **CONTROLS)" in notebook.read_text(encoding="utf-8")
+
+    # The slides: the same class page through reveal.js (the class is not run
+    # again: sphinx-gallery's cache), as offline as the site.
+    slides = build("revealjs", "-c", str(tmp_path / "docs" / "slides"), timeout=100)
+    deck = slides / "auto_tutorial" / "class.html"
+    text = deck.read_text(encoding="utf-8")
+    assert "reveal.js" in text and text.count("<section") >= 15
+    for part in range(1, 6):
+        assert f"Part {part} (" in text
+    assert "Hadamard" in text and text.count("sphx_glr_class_") >= 6  # the proof, the figures
+    assert _offline_problems(slides) == []
+    assert len(_mathjax_scripts(deck)) == 1
 
 
 _DOCTEST_PAGES = sorted(
