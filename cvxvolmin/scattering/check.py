@@ -4,8 +4,8 @@ Stages (each a module of its own): input preparation (prepare.py), cheap
 necessary checks (necessary.py), the exact facet enumeration (exact.py),
 the certified vertex enumeration (vertices.py), the refutation search
 (search.py) and the sampling screen (sample.py). The portfolio picks them
-by r and structure: the facets first below r = 10 (for a second), the
-vertices where H is structured (few distinct entries), then the search,
+by r and structure: the vertices first where H is structured (few distinct
+entries), the facets first below r = 10 (for a second), then the search,
 the sampling ("auto" only) and the facets in the time that remains; it
 stops at the first decisive stage. "exact" skips only the sampling (the
 necessary checks and the search cost milliseconds to a second and can
@@ -90,12 +90,12 @@ def check_scattering(
         "sample": test ``n_samples`` points of bd C for membership in
         cone(H.T); can only refute (a failing point) or say "inconclusive".
         "exact": the necessary checks first, then a portfolio that picks
-        the stage by r and structure: below r = 10 the facets of cone(H.T)
-        (all of them for r <= 7; an outer approximation from a growing
-        subset of rows for r >= 8) for up to a second; where H is
-        structured (its rows take few distinct values) the certified
-        enumeration of the dual slice's vertices, for up to half the time
-        left; then the refutation search (local maxima of ``||y||`` over
+        the stage by r and structure: where H is structured (from r = 8,
+        its rows take few distinct values) the certified enumeration of
+        the dual slice's vertices, for up to half the time left; below
+        r = 10 the facets of cone(H.T) (all of them for r <= 7; an outer
+        approximation from a growing subset of rows for r >= 8) for up to
+        a second; then the refutation search (local maxima of ``||y||`` over
         the dual slice by successive LPs, which can only refute); then the
         facets in the time that remains.
         "auto": the same, with the sampling screen between the search and
@@ -211,13 +211,7 @@ def check_scattering(
         if not report.passed:
             return _from_necessary(report, finish)
 
-    if method in ("auto", "exact") and prepared.r < _SEARCH_FIRST_RANK:
-        begin("exact")
-        budget = min(_FACETS_FIRST_S, max(deadline - time.perf_counter(), 0.0))
-        summary, info = decide_within(prepared.rows, tol, budget)
-        if summary is not None:
-            return _decided_by_facets(summary, info, tol, time_limit, prepared, stats, finish)
-
+    # structured H: the vertices first (the facets' triangulation explodes there)
     budget = _VERTICES_SHARE * max(deadline - time.perf_counter(), 0.0)
     if method in ("auto", "exact") and budget > 0 and _is_structured(prepared.rows):
         begin("vertices")
@@ -229,6 +223,13 @@ def check_scattering(
         stats.update(info)
         if summary is not None:
             stats["vertices_error"] = summary.error
+
+    if method in ("auto", "exact") and prepared.r < _SEARCH_FIRST_RANK:
+        begin("exact")
+        budget = min(_FACETS_FIRST_S, max(deadline - time.perf_counter(), 0.0))
+        summary, info = decide_within(prepared.rows, tol, budget)
+        if summary is not None:
+            return _decided_by_facets(summary, info, tol, time_limit, prepared, stats, finish)
 
     if method in ("auto", "exact"):
         begin("search")

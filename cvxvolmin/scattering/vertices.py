@@ -44,7 +44,7 @@ from typing import Any
 
 import cvxpy as cp
 import numpy as np
-from scipy.spatial import ConvexHull, QhullError
+from scipy.spatial import ConvexHull, QhullError, cKDTree
 
 from ..lp import RowLP
 from .exact import _CLOSE, _FEAS, FacetSummary
@@ -187,7 +187,7 @@ def certify_vertices(
     off_slice = np.abs(V.sum(axis=1) - 1.0) > 1e-12 * np.maximum(norms, 1.0)
     if off_slice.any():
         i = int(np.argmax(off_slice))
-        return Certificate(False, f"point {i} has 1.y = {V[i].sum():.17g}, not 1", empty, 0, 0)
+        return Certificate(False, f"point {i} has 1.y = {V[i].sum():.12g}, not 1", empty, 0, 0)
     slack = V @ directions.T
     outside = slack < -_FEAS * norms[:, None]
     if outside.any():
@@ -312,9 +312,16 @@ def enumerate_vertices(rows: np.ndarray, tol: float) -> tuple[FacetSummary, dict
 
 
 def _distinct(V: np.ndarray) -> np.ndarray:
-    """V without repeated points (equal to 12 decimals; they lie in a box of side 4)."""
-    _, first = np.unique(np.round(V, 12), axis=0, return_index=True)
-    return V[np.sort(first)]
+    """V without repeats: points within 1e-9 of an earlier one (relative) are dropped.
+
+    The same vertex solved from two sets of its active rows differs by
+    rounding, which a rounded key can split; the e_k come first and stay.
+    """
+    scale = max(float(np.abs(V).max(initial=0.0)), 1.0)
+    pairs = cKDTree(V).query_pairs(1e-9 * scale, output_type="ndarray")
+    keep = np.ones(V.shape[0], bool)
+    keep[pairs.max(axis=1)] = False
+    return V[keep]
 
 
 def _failed(reason: str) -> FacetSummary:
