@@ -76,6 +76,16 @@ def draw_triangle(ax, title):
     ax.set_yticks([])
 
 
+def dual_polygon(rows):
+    """Vertices of the dual cone {y : rows @ y >= 0} in the slice 1.y = 1 (r = 3; Part 3)."""
+    rows = rows[np.linalg.norm(rows, axis=1) > 0]
+    basis = null_space(np.ones((1, 3)))  # the slice is 1/3 + basis @ z
+    halfspaces = np.hstack([-(rows @ basis), -(rows @ np.full(3, 1 / 3))[:, None]])
+    points = HalfspaceIntersection(halfspaces, np.zeros(2)).intersections
+    vertices = np.full(3, 1 / 3) + points @ basis.T
+    return vertices[ConvexHull(vertices @ CORNERS).vertices]
+
+
 # %% [markdown]
 # A candidate by hand
 # ~~~~~~~~~~~~~~~~~~~
@@ -314,18 +324,6 @@ for name, truth in [("H with zeros", H), ("crowded H", crowded)]:
 # gains volume, :math:`|\det A| > 1`.
 
 # %%
-
-
-def dual_polygon(rows):
-    """Vertices of {y : rows @ y >= 0, 1.y = 1} for r = 3, in slice coordinates."""
-    rows = rows[np.linalg.norm(rows, axis=1) > 0]
-    basis = null_space(np.ones((1, 3)))  # the slice is 1/3 + basis @ z
-    halfspaces = np.hstack([-(rows @ basis), -(rows @ np.full(3, 1 / 3))[:, None]])
-    points = HalfspaceIntersection(halfspaces, np.zeros(2)).intersections
-    vertices = np.full(3, 1 / 3) + points @ basis.T
-    return vertices[ConvexHull(vertices @ CORNERS).vertices]
-
-
 fig, axes = plt.subplots(1, 2, figsize=(8, 4))
 circle = np.linspace(0, 2 * np.pi, 200)
 for ax, (name, (H_true, fitted)) in zip(axes, fits.items(), strict=True):
