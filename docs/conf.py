@@ -18,8 +18,10 @@ builds the class as reveal.js slides from the same source
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import textwrap
 import warnings
 from pathlib import Path
 
@@ -141,5 +143,51 @@ def _title_from_first_line(app, docname, source):
         source[0] = text[:first] + title + "\n" + "=" * len(title) + "\n\n" + lines[2]
 
 
+# -- the class's solutions, folded in its notebook too ---------------------------
+# sphinx-gallery copies a reST admonition into the notebook's markdown as it is,
+# an indented block that Jupyter shows as code. A "Solution" dropdown becomes
+# an HTML <details> block there instead, which Jupyter folds as the page does.
+
+_SOLUTION = re.compile(
+    r"^(?P<indent>[ \t]*)\.\. admonition:: (?P<title>Solution.*)\n"
+    r"(?P=indent)[ \t]+:class: dropdown\n"
+    r"(?P<body>(?:(?P=indent)[ \t]+\S.*\n|[ \t]*\n)*)",
+    flags=re.M,
+)
+_LITERAL = re.compile(r"^::\n\n(?P<code>(?:[ \t]+\S.*\n|[ \t]*\n)+)", flags=re.M)
+
+
+def _fold_solutions(markdown: str) -> str:
+    """Each "Solution" dropdown of ``markdown`` as a <details> block, its code fenced."""
+
+    def fenced(match: re.Match) -> str:
+        return "```python\n" + textwrap.dedent(match["code"]).strip("\n") + "\n```\n\n"
+
+    def fold(match: re.Match) -> str:
+        body = _LITERAL.sub(fenced, textwrap.dedent(match["body"]).strip("\n") + "\n")
+        title = match["title"]
+        return f"<details><summary>{title}</summary>\n\n{body.strip()}\n\n</details>\n\n"
+
+    return _SOLUTION.sub(fold, markdown)
+
+
+def _fold_notebook_solutions(app) -> None:
+    """Rewrite the gallery's notebooks (after sphinx-gallery wrote them)."""
+    for folder in app.config.sphinx_gallery_conf["gallery_dirs"]:
+        for path in sorted((Path(app.srcdir) / folder).glob("*.ipynb")):
+            notebook = json.loads(path.read_text(encoding="utf-8"))
+            changed = False
+            for cell in notebook["cells"]:
+                if cell["cell_type"] == "markdown":
+                    text = "".join(cell["source"])
+                    folded = _fold_solutions(text)
+                    if folded != text:
+                        cell["source"], changed = folded.splitlines(keepends=True), True
+            if changed:
+                path.write_text(json.dumps(notebook, indent=1) + "\n", encoding="utf-8")
+
+
 def setup(app):
     app.connect("source-read", _title_from_first_line)
+    # sphinx-gallery writes the notebooks at builder-inited (priority 500)
+    app.connect("builder-inited", _fold_notebook_solutions, priority=900)

@@ -331,6 +331,11 @@ def test_docs_build_without_warnings(tmp_path, docs_tools):
     assert class_page.count("dropdown") >= 3 and "togglebutton.js" in class_page
     assert r"\operatorname{cone}(H^\top)^* \subseteq C^*" in class_page
 
+    # The class's notebook folds its solutions too (HTML details, code fenced).
+    class_notebook = (tmp_path / "docs" / "auto_tutorial" / "class.ipynb").read_text("utf-8")
+    assert class_notebook.count("<details><summary>Solution</summary>") == 3
+    assert "admonition::" not in class_notebook and "```python" in class_notebook
+
     # The notebook: sphinx-gallery's .ipynb of the same source, with the sliders' cell.
     notebook = tmp_path / "docs" / "auto_tutorial" / "explore_scattering.ipynb"
     assert "interact(explore, **CONTROLS)" in notebook.read_text(encoding="utf-8")
