@@ -19,7 +19,7 @@ changes anything in it (a new, removed or rewritten file) fails.
 
 from __future__ import annotations
 
-import importlib.util
+import importlib.metadata
 import os
 import runpy
 from pathlib import Path
@@ -38,7 +38,16 @@ settings.load_profile("ci" if os.environ.get("CI") else "local")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REQUIRE_ENV = "CVXVOLMIN_REQUIRE"
-DOCS_PACKAGES = ("sphinx", "numpydoc", "sphinx_gallery", "pydata_sphinx_theme")
+# The docs extra's distributions (sphinx-mathjax-offline ships files, not a module).
+DOCS_PACKAGES = (
+    "sphinx",
+    "numpydoc",
+    "sphinx-gallery",
+    "pydata-sphinx-theme",
+    "sphinx-mathjax-offline",
+    "sphinx-togglebutton",
+    "sphinx-revealjs",
+)
 OPTIONAL_PARTS = {  # part: (the tests, what they need)
     "docs": ("the docs build", "pip install '.[docs]'"),
     "data": ("the real-data tests", "set CVXVOLMIN_DATA to the folder of the shared data sets"),
@@ -78,11 +87,19 @@ def missing_part(part: str, why: str):
     pytest.skip(f"{message} ({REQUIRE_ENV}={part} makes this skip a failure)")
 
 
+def _installed(distribution: str) -> bool:
+    try:
+        importlib.metadata.distribution(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return True
+
+
 @pytest.fixture
 def docs_tools() -> None:
     """The documentation's build tools; skips (or fails, see above) without the docs extra."""
     _wanted.add("docs")
-    missing = [name for name in DOCS_PACKAGES if importlib.util.find_spec(name) is None]
+    missing = [name for name in DOCS_PACKAGES if not _installed(name)]
     if missing:
         missing_part("docs", f"{', '.join(missing)} not installed")
     _ran.add("docs")
@@ -168,7 +185,7 @@ def pytest_collection_modifyitems(config, items):
 
 
 def pytest_report_header(config):
-    docs = [name for name in DOCS_PACKAGES if importlib.util.find_spec(name) is None]
+    docs = [name for name in DOCS_PACKAGES if not _installed(name)]
     folder = data_dir()
     return [
         "optional parts: docs build "
