@@ -158,7 +158,7 @@ class VolMinNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         The criterion's constraints (see
         :func:`cvxvolmin.available_formulations`), for both fits.
     solver : str, default "HIGHS"
-        cvxpy LP solver of the exact fit (the robust fit's default H update
+        The cvxpy LP solver of the exact fit (the robust fit's default H update
         needs none).
     lam : float or None, default None
         Weight of the volume term of the robust fit; None is
@@ -195,7 +195,7 @@ class VolMinNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
 
     See Also
     --------
-    cvxvolmin.fit, cvxvolmin.robust.fit_robust : the criteria, samples as columns.
+    cvxvolmin.fit, cvxvolmin.robust.fit_robust : The criteria, samples as columns.
 
     Notes
     -----
@@ -277,11 +277,13 @@ class VolMinNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         ----------
         X : array_like of shape (n_samples, n_features)
             Training data, any sign. Never modified.
-        y : ignored
+        y : None
+            Ignored.
 
         Returns
         -------
         ndarray of shape (n_samples, n_components)
+            The abundances, ``transform(X)``.
         """
         self._forget_fit()
         try:
@@ -293,7 +295,20 @@ class VolMinNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
             raise
 
     def fit(self, X, y=None):
-        """Fit to ``X`` (n_samples x n_features); see :meth:`fit_transform`."""
+        """Fit to ``X`` (n_samples x n_features); see :meth:`fit_transform`.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_features)
+            Training data, any sign. Never modified.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        VolMinNMF
+            The fitted estimator.
+        """
         self.fit_transform(X)
         return self
 
@@ -398,7 +413,7 @@ class VolMinNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         return float(np.linalg.norm(X - self._abundances(X) @ self.components_))
 
     def transform(self, X):
-        """Abundances of samples: the least-squares ``H`` with ``X ≈ H @ components_``.
+        """Return the least-squares abundances ``H`` with ``X ≈ H @ components_``.
 
         For samples of the fitted model this is exact; nothing forces the
         result to be nonnegative for samples outside the model.
@@ -406,10 +421,12 @@ class VolMinNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         Parameters
         ----------
         X : array_like of shape (n_samples, n_features)
+            Samples with the fitted features.
 
         Returns
         -------
         ndarray of shape (n_samples, n_components)
+            Their abundances, in the scale ``output_scale`` chose.
         """
         check_is_fitted(self)
         # reset=False: X must have the fitted number of features (and names),
@@ -418,7 +435,7 @@ class VolMinNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         return self._abundances(X)
 
     def inverse_transform(self, X):
-        """Samples from abundances: ``X @ components_``.
+        """Return the samples of given abundances: ``X @ components_``.
 
         Parameters
         ----------
@@ -428,6 +445,7 @@ class VolMinNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         Returns
         -------
         ndarray of shape (n_samples, n_features)
+            The samples in the data's units.
         """
         check_is_fitted(self)
         X = check_array(X, dtype=np.float64)
@@ -439,7 +457,7 @@ class VolMinNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         return X @ self.components_
 
     def score(self, X, y=None) -> float:
-        """Minus the reconstruction error: ``-||X - transform(X) @ components_||_F``.
+        """Return minus the reconstruction error ``||X - transform(X) @ components_||_F``.
 
         Higher is better, as scikit-learn's model selection expects;
         ``-score(X_train)`` is ``reconstruction_err_``.
@@ -447,11 +465,14 @@ class VolMinNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         Parameters
         ----------
         X : array_like of shape (n_samples, n_features)
-        y : ignored
+            Samples with the fitted features.
+        y : None
+            Ignored.
 
         Returns
         -------
         float
+            ``-||X - transform(X) @ components_||_F`` (at most zero).
         """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False)

@@ -34,9 +34,11 @@ from cvxvolmin.robust import add_noise
 # features the default n_components (the numerical rank, 4) asks for a square
 # W, the exact criterion has no solution and the robust fit runs its 500
 # iterations (about 80 s) without converging. With n_components=2 that check
-# passes, and four fail on centered blobs (3 features, rank 2): the robust
-# fit's plain-NMF start (HALS) leaves a component at zero and its W update
-# raises numpy's LinAlgError (a bug of fit_robust, reported).
+# passes, and four fail on centered blobs (3 features, rank 2): the exact
+# fits of the robust fit's starts have no solution, its plain-NMF start
+# (HALS) is W = 0 in the frame, so its delta (relative to ||W0||) is 0 too and
+# the W update inverts a zero matrix: numpy's LinAlgError (a bug of
+# fit_robust, reported).
 NOT_RUN = {
     "check_n_features_in_after_fitting": (
         "n_components=None on 15 Gaussian samples in 4 features: a full-rank robust "
@@ -45,8 +47,8 @@ NOT_RUN = {
     )
 }
 _DEAD_START = (
-    "fit_robust at rank 2 on centered blobs in 3 features: its plain-NMF start "
-    "leaves a component at zero and the W update raises LinAlgError"
+    "fit_robust at rank 2 on centered blobs in 3 features: its plain-NMF start is "
+    "W = 0, so delta = 0 and the W update raises LinAlgError (a fit_robust bug)"
 )
 EXPECTED_FAILURES = {
     name: _DEAD_START
@@ -251,6 +253,21 @@ def test_auto_switches_to_robust_when_the_exact_criterion_has_no_solution():
     with pytest.warns(RobustFallbackWarning, match="InfeasibleError") as record:
         model = VolMinNMF(n_components=3, random_state=0).fit(outside)
     assert record[0].filename == __file__ and model.criterion_ == "robust"
+
+
+def test_auto_does_not_keep_an_exact_fit_that_flags_noisy_samples(small):
+    # One sample of pure noise, 1e-12 of the data's size: the residual stays at
+    # rounding (4e-13), but the exact criterion takes its direction as exact
+    # (the exact fit's MSE is 0.17 on the other samples). fit_robust's own
+    # exact-data test then returns that same exact fit (stop_reason "exact"):
+    # the fallback is right, the robust fit's shortcut is not (reported).
+    X, _, _ = small
+    X = X.copy()
+    X[0] = np.random.default_rng(0).standard_normal(X.shape[1]) * 1e-12 * np.abs(X).max()
+    with pytest.warns(RobustFallbackWarning, match="finds 1 samples far from") as record:
+        model = VolMinNMF(n_components=3, random_state=0).fit(X)
+    assert "relative residual" not in str(record[0].message)
+    assert model.criterion_ == "robust"
 
 
 def test_explicit_criteria_do_not_fall_back(small, noisy):
