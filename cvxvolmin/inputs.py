@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .data import is_sparse
 from .exceptions import ConvergenceWarning, InvalidParameterError
 from .formulations import Formulation, get_formulation
 from .validation import (
@@ -68,12 +69,10 @@ def check_fit_inputs(
     cvxvolmin.InvalidParameterError
         Naming the parameter and what to pass instead; no solver has run.
     """
-    import scipy.sparse
-
     form = get_formulation(formulation)
     # No fit writes into X, so no copy is needed (memory: X can be large).
     X = check_matrix(X, copy=False, accept_sparse=True)
-    if scipy.sparse.issparse(X):
+    if is_sparse(X):
         if sparse_hint is not None:
             raise InvalidParameterError(f"X is a sparse matrix; {sparse_hint}")
         if not form.accepts_sparse:

@@ -242,9 +242,9 @@ def _load_text(path: Path, skip_header: bool) -> np.ndarray:
 
 def _describe_mat(value) -> str | None:
     """What keeps a loaded .mat variable from being a numeric matrix, or None."""
-    import scipy.sparse
+    from .data import is_sparse
 
-    if scipy.sparse.issparse(value):
+    if is_sparse(value):
         if value.dtype.kind in _NUMERIC_KINDS:
             return None
         return f"not numeric (a sparse matrix of dtype {value.dtype})"

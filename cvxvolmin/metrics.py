@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from .data import as_data, power_of_two_scale
 from .exceptions import InvalidParameterError
 
 
@@ -24,33 +25,21 @@ def relative_residual(X, W: np.ndarray, H: np.ndarray, block_entries: int = 262_
     the same (to rounding) for ``c * X, c * W`` at any magnitude, from 1e-300
     to 1e300, and no overflow or underflow warning is raised.
     """
-    import scipy.sparse
-
-    from .reduction import max_abs, power_of_two_scale
-
-    sparse = scipy.sparse.issparse(X)
-    if sparse:
-        X = scipy.sparse.csc_matrix(X)
-        if not X.has_canonical_format:  # duplicates would be squared apart
-            X = X.copy()
-            X.sum_duplicates()
+    data = as_data(X)
     # Exact (a power of two): entries of X / scale and W / scale are at most 1 or 2.
-    inverse = 1.0 / power_of_two_scale(max_abs(X))
+    scale = power_of_two_scale(data.max_abs())
+    inverse = 1.0 / scale
     W = np.asarray(W, dtype=float) * inverse
-    if sparse:
-        data = X.data * inverse
-        total = float(data @ data)
-        cross = float(np.sum(H * np.asarray(X.T @ W))) * inverse
+    if data.kind == "sparse":
+        values = data.array.data * inverse
+        total = float(values @ values)
+        cross = float(np.sum(H * data.project(W).T)) * inverse
         expanded = total - 2.0 * cross + float(np.sum((W.T @ W) * (H.T @ H)))
         if total > 0 and expanded > _EXPANSION_FLOOR**2 * total:
             return float(np.sqrt(expanded / total))
-    m, n = X.shape
-    step = max(1, block_entries // max(m, 1))
     residual = total = 0.0
-    for start in range(0, n, step):
-        block = X[:, start : start + step]
-        block = block.toarray() * inverse if sparse else block * inverse
-        difference = W @ H[start : start + step].T
+    for columns, block in data.column_blocks(scale, block_entries):
+        difference = W @ H[columns].T
         difference -= block
         residual += float(np.einsum("ij,ij->", difference, difference))
         total += float(np.einsum("ij,ij->", block, block))

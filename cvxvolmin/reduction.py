@@ -16,6 +16,10 @@ Numerics, so that a fit is invariant to positive column scaling of X:
   on X divided by a power of two (exact), one block of columns at a time.
 * Memory: no M x N temporary (blocks of about 2**18 entries, r x N and
   M x r arrays only).
+* Passes: X is read through :mod:`cvxvolmin.data` (dense or sparse alike).
+  Large dense data with M <= N are read twice here (the Gram matrix; the
+  projection with the column norms and residuals), so that a fit reads X
+  three times with the finiteness check and none after the LPs.
 """
 
 from __future__ import annotations
@@ -24,6 +28,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .data import (
+    BLOCK_ENTRIES,
+    DataMatrix,
+    as_data,
+    dense_column_norms,
+    power_of_two_scale,  # noqa: F401 (imported from here by the metrics and the checker)
+    square_safe_scale,
+)
 from .exceptions import InvalidParameterError
 
 
@@ -45,6 +57,11 @@ class Reduction:
     column_norms : ndarray of shape (N,), optional
         ``||x_n||`` of the (normalized) columns when the reduction measured
         them, so that later checks need no further pass over X.
+    residual_norms : ndarray of shape (N,), optional
+        ``||x_n - basis @ Xt[:, n]||`` (the full norm for the columns the
+        reduction zeroed) when the reduction measured them as differences of
+        vectors, exact to rounding: then the noisy-column check and the fit's
+        residual need no further pass over X.
     """
 
     Xt: np.ndarray
@@ -52,6 +69,7 @@ class Reduction:
     singular_values: np.ndarray
     column_scale: np.ndarray
     column_norms: np.ndarray | None = None
+    residual_norms: np.ndarray | None = None
 
     @property
     def rank(self) -> int:
@@ -79,54 +97,18 @@ def _format_values(values: np.ndarray) -> str:
 
 # Below this many entries a plain thin SVD is cheap and the most accurate.
 _SMALL = 1_000_000
-# Squares of entries between these stay normal floats with room for sums of
-# up to 2**300 terms: a Gram matrix of X can be formed without scaling.
-_SQUARE_SAFE = (2.0**-250, 2.0**250)
 # Columns per block when X must be scaled on the fly (blocks of X / c only).
-_BLOCK_ENTRIES = 262_144
+_BLOCK_ENTRIES = BLOCK_ENTRIES
 
 
 def max_abs(X) -> float:
     """The largest absolute entry of X (dense or sparse), without a copy of X."""
-    import scipy.sparse
-
-    if scipy.sparse.issparse(X):
-        data = X.data if X.format in ("csr", "csc", "coo") else X.tocsr().data
-        return float(np.max(np.abs(data), initial=0.0))
-    if X.size == 0:
-        return 0.0
-    return float(max(X.max(), -X.min()))
-
-
-def power_of_two_scale(value):
-    """A power of two near ``value`` (1 for zero or non-finite): dividing by it is exact.
-
-    Elementwise for an array of nonnegative values; a float for a scalar.
-    """
-    value = np.asarray(value, dtype=float)
-    usable = (value != 0) & np.isfinite(value)
-    scale = np.where(usable, np.ldexp(1.0, np.frexp(np.where(usable, value, 1.0))[1]), 1.0)
-    return float(scale) if scale.ndim == 0 else scale
-
-
-def _square_safe_scale(X) -> float:
-    """1, or a power of two near max|X| when squares of X's entries would leave range."""
-    top = max_abs(X)
-    low, high = _SQUARE_SAFE
-    return 1.0 if low <= top <= high or top == 0 else power_of_two_scale(top)
+    return as_data(X).max_abs()
 
 
 def _column_blocks(X, scale: float):
     """Yield ``(columns, X[:, columns] / scale)`` as dense blocks of about 2**18 entries."""
-    import scipy.sparse
-
-    m, n = X.shape
-    step = max(1, _BLOCK_ENTRIES // max(m, 1))
-    inverse = 1.0 / scale
-    for start in range(0, n, step):
-        block = X[:, start : start + step]
-        block = block.toarray() if scipy.sparse.issparse(block) else np.asarray(block)
-        yield slice(start, start + step), block * inverse
+    yield from as_data(X).column_blocks(scale)
 
 
 def column_norms(X) -> np.ndarray:
@@ -137,31 +119,7 @@ def column_norms(X) -> np.ndarray:
     every column whatever the magnitudes of the others (1e-300 beside 1e300
     included); the others cost one product.
     """
-    import scipy.sparse
-
-    sparse = scipy.sparse.issparse(X)
-    with np.errstate(over="ignore", under="ignore"):  # such columns are redone below
-        if sparse:
-            X = scipy.sparse.csc_matrix(X)
-            squares = np.asarray(X.multiply(X).sum(axis=0)).ravel()
-        else:
-            squares = np.einsum("ij,ij->j", X, X)
-    norms = np.sqrt(squares)
-    # Zero columns are recomputed too (cheaply): their squares may have underflowed.
-    suspect = np.flatnonzero(~np.isfinite(squares) | (squares < _SMALLEST_SAFE_SQUARE))
-    step = max(1, _BLOCK_ENTRIES // max(X.shape[0], 1))
-    for start in range(0, suspect.size, step):
-        columns = suspect[start : start + step]
-        block = X[:, columns]
-        block = block.toarray() if sparse else np.asarray(block)
-        scales = power_of_two_scale(np.abs(block).max(axis=0, initial=0.0))
-        block = block / scales
-        norms[columns] = np.sqrt(np.einsum("ij,ij->j", block, block)) * scales
-    return norms
-
-
-# Squares below this are subnormal or close: a column's norm is recomputed scaled.
-_SMALLEST_SAFE_SQUARE = 1e-280
+    return as_data(X).column_norms()
 
 
 # A column whose part in the rank-r subspace is at most this fraction of its
@@ -171,49 +129,42 @@ _SMALLEST_SAFE_SQUARE = 1e-280
 _NO_DIRECTION = float(np.sqrt(np.finfo(float).eps))
 
 
-def _gram(X, transpose: bool) -> tuple[np.ndarray, float]:
-    """``(G, c)`` with ``G`` the Gram matrix of ``X / c`` (``X.T X`` if ``transpose``).
-
-    c is 1 unless the squares of X's entries overflow or underflow (entries
-    beyond about 1e±75); then X is scaled by a power of two, one block of
-    columns at a time, so that no M x N temporary is formed.
-    """
-    scale = _square_safe_scale(X)
-    if scale == 1.0:
-        return (X.T @ X if transpose else X @ X.T), 1.0
-    if transpose:  # X.T X = sum over blocks of rows
-        G = np.zeros((X.shape[1], X.shape[1]))
-        step = max(1, _BLOCK_ENTRIES // max(X.shape[1], 1))
-        for start in range(0, X.shape[0], step):
-            block = X[start : start + step] * (1.0 / scale)
-            G += block.T @ block
-        return G, scale
-    G = np.zeros((X.shape[0], X.shape[0]))
-    for _, block in _column_blocks(X, scale):
-        G += block @ block.T
-    return G, scale
-
-
-def _orthonormal_refinement(X, U: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _orthonormal_refinement(data: DataMatrix, U: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """One subspace-iteration step from a basis U of the column space.
 
     Returns ``(U, s)``: an orthonormal basis of the column space and the
     singular values, accurate to working precision for data of exact rank r
     even when U came from a Gram matrix (whose eigenvectors carry errors of
     order ``eps * (s_1 / s_r)^2``). Only r x N and M x r temporaries are
-    formed, and no product squares the entries of X.
+    formed, and no product squares the entries of X. Two passes over X.
     """
-    Y = np.asarray((X.T @ U).T)  # r x N
+    Y = data.project(U)  # r x N
     V = np.linalg.qr(Y.T)[0]  # N x r, orthonormal columns
-    B = np.asarray(X @ V)  # M x r
-    Ub, s, _ = np.linalg.svd(B, full_matrices=False)
+    Ub, s, _ = np.linalg.svd(data.times(V), full_matrices=False)
     return Ub, s
+
+
+def _gram_basis(data: DataMatrix, rank: int) -> tuple[np.ndarray, np.ndarray]:
+    """The leading eigenvectors of the Gram matrix of the smaller side, and its spectrum.
+
+    Returns ``(start, spectrum)``: an orthonormal M x r basis (for M > N
+    through one product with X) and ``rank + 1`` singular values read from
+    the eigenvalues (accurate only to about ``sqrt(eps) * s_1``).
+    """
+    m, n = data.shape
+    G, scale = data.gram()
+    eigenvalues, vectors = np.linalg.eigh(G)
+    start = vectors[:, ::-1][:, :rank]
+    if m > n:
+        start = np.linalg.qr(data.times(start))[0]  # orthonormal: X.T @ start squares nothing
+    spectrum = scale * np.sqrt(np.clip(eigenvalues[::-1][: rank + 1], 0.0, None))
+    return start, spectrum
 
 
 def leading_triplets(X, rank: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Leading left singular vectors and values of X without a full SVD of a large matrix.
 
-    Small dense X: a thin SVD. Larger dense X: the Gram matrix of the smaller
+    Small dense X: a thin SVD. Larger X: the Gram matrix of the smaller
     side (M x M or N x N with the smaller of M, N), then one refinement step.
     Sparse X: ARPACK (``scipy.sparse.linalg.svds``, deterministic start),
     then the same refinement. Never forms an M x N temporary; data whose
@@ -231,41 +182,62 @@ def leading_triplets(X, rank: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         Leading singular values, ``rank + 1`` of them when available, for
         the numerical-rank check.
     """
-    import scipy.sparse
-
-    m, n = X.shape
-    if scipy.sparse.issparse(X):
+    data = as_data(X)
+    m, n = data.shape
+    if data.kind == "sparse":
         k = min(rank + 1, min(m, n) - 1)
         if k < rank:  # too small for ARPACK
-            return leading_triplets(X.toarray(), rank)
+            return leading_triplets(data.array.toarray(), rank)
         from scipy.sparse.linalg import svds
 
-        scale = _square_safe_scale(X)
-        scaled = X if scale == 1.0 else X * (1.0 / scale)  # a copy of the nonzeros only
-        U0, spectrum, _ = svds(scaled, k=k, random_state=0)
+        scale = square_safe_scale(data.max_abs())
+        U0, spectrum, _ = svds(data.scaled(scale), k=k, random_state=0)
         order = np.argsort(spectrum)[::-1]
-        U, s = _orthonormal_refinement(X, U0[:, order[:rank]])
+        U, s = _orthonormal_refinement(data, U0[:, order[:rank]])
         return U, s, np.concatenate([s, scale * spectrum[order[rank:]]])
-    if m * n <= _SMALL:
+    if data.kind == "dense" and m * n <= _SMALL:
         # LAPACK scales internally: exact for entries of any magnitude.
-        U, s, _ = np.linalg.svd(X, full_matrices=False)
+        U, s, _ = np.linalg.svd(data.array, full_matrices=False)
         return U[:, :rank], s[:rank], s[: rank + 1]
-    G, scale = _gram(X, transpose=m > n)
-    eigenvalues, vectors = np.linalg.eigh(G)
-    start = vectors[:, ::-1][:, :rank]
-    if m > n:
-        start = np.linalg.qr(X @ start)[0]  # orthonormal: X.T @ start squares nothing
-    spectrum = scale * np.sqrt(np.clip(eigenvalues[::-1][: rank + 1], 0.0, None))
-    U, s = _orthonormal_refinement(X, start)
+    start, spectrum = _gram_basis(data, rank)
+    U, s = _orthonormal_refinement(data, start)
     # The refined s is accurate; the (r+1)-th value only informs messages.
     return U, s, np.concatenate([s, spectrum[rank:]])
+
+
+def _wide_basis(data: DataMatrix, rank: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """For large data with M <= N: the Gram matrix's leading eigenvectors, unrefined.
+
+    One pass over X. For data of exact rank r any basis of the column space
+    gives an exact reduction (``U.T @ X`` is a linear image of H.T), so the
+    refinement of :func:`leading_triplets` (two more passes and an N x r QR)
+    is not needed; the singular values are then read from the projection
+    (see :func:`svd_reduction`). None when another strategy applies.
+    """
+    m, n = data.shape
+    if data.kind == "sparse" or m > n or (data.kind == "dense" and m * n <= _SMALL):
+        return None
+    return _gram_basis(data, rank)
+
+
+def _projected_singular_values(Y: np.ndarray) -> np.ndarray:
+    """The singular values of ``Y = U.T @ X`` (r x N), from the R factor of ``Y.T``.
+
+    Backward stable like an SVD of X restricted to span(U) (errors of about
+    ``eps * s_1``), so the numerical-rank check reads them as it reads an SVD's.
+    """
+    R = np.linalg.qr(Y.T, mode="r")
+    return np.linalg.svd(R, compute_uv=False)
 
 
 def svd_reduction(X, rank: int, column_scale: np.ndarray | None = None) -> Reduction:
     """Reduce X (M x N, dense or sparse) to rank ``rank`` by its leading singular triplets.
 
     See :func:`leading_triplets` for how the leading left singular vectors
-    U and values s are computed at each size. The reduced data are the
+    U and values s are computed at each size; large data with M <= N use
+    the Gram matrix's eigenvectors without refinement (:func:`_wide_basis`),
+    so that X is read twice (the Gram matrix; the projection with the
+    column statistics). The reduced data are the
     projection ``Xt = sqrt(N) diag(1/s) U.T @ X``: each column is a product
     with that column alone, so its direction is accurate relative to its
     own norm, however small. (The right singular vectors of an SVD or a QR
@@ -288,10 +260,17 @@ def svd_reduction(X, rank: int, column_scale: np.ndarray | None = None) -> Reduc
         If X has numerical rank below ``rank``; the message lists the
         singular values so that the user can pick a rank.
     """
-    import scipy.sparse
-
-    _, n = X.shape
-    U, s, spectrum = leading_triplets(X, rank)
+    data = as_data(X)
+    _, n = data.shape
+    wide = _wide_basis(data, rank)
+    if wide is None:
+        U, s, spectrum = leading_triplets(data, rank)
+        projection = data.projection(U)
+    else:
+        U, eigen_spectrum = wide
+        projection = data.projection(U)
+        s = _projected_singular_values(projection.Y)
+        spectrum = np.concatenate([s, eigen_spectrum[rank:]])
     if not np.all(np.isfinite(s)):
         raise InvalidParameterError(
             "the singular values of X overflow (entries too large); rescale X, e.g. by "
@@ -299,7 +278,7 @@ def svd_reduction(X, rank: int, column_scale: np.ndarray | None = None) -> Reduc
         )
     # Decide on the r leading values only: they are accurate on every path,
     # while a (r+1)-th value from a Gram matrix carries noise of sqrt(eps).
-    found = numerical_rank(s, X.shape)
+    found = numerical_rank(s, data.shape)
     if found == 0:
         raise InvalidParameterError("X is numerically zero: it has no nonzero singular value.")
     if found < rank:
@@ -308,24 +287,26 @@ def svd_reduction(X, rank: int, column_scale: np.ndarray | None = None) -> Reduc
             f"values: {_format_values(spectrum)}); choose rank <= {found}."
         )
     root_n = np.sqrt(n)
-    # Rows of norm sqrt(N) (U.T X = diag(s) V.T): LP entries of order one.
-    if scipy.sparse.issparse(X):
-        Xt = np.ascontiguousarray(np.asarray(X.T @ U).T)
-    else:
-        Xt = U.T @ X  # r x N at once: no N x r intermediate, no M x N copy of X
-    norms = column_norms(X)
+    norms = projection.norms
     # U is orthonormal: the norm of U.T x_n is that of x_n's part in the subspace.
-    inside = column_norms(Xt)
+    inside = dense_column_norms(projection.Y)
+    # Rows of norm sqrt(N) (U.T X = diag(s) V.T): LP entries of order one.
+    Xt = projection.Y
     Xt *= (root_n / s)[:, None]
     # Zero columns (some projections may be -0.0: make them +0) and columns with
     # no resolved direction in the subspace.
-    Xt[:, inside <= _NO_DIRECTION * norms] = 0.0
+    lost = inside <= _NO_DIRECTION * norms
+    Xt[:, lost] = 0.0
+    residuals = projection.residual_norms
+    if residuals is not None:
+        residuals = np.where(lost, norms, residuals)  # basis @ Xt loses all of them
     return Reduction(
         Xt=Xt,
         basis=U * (s / root_n),
         singular_values=spectrum.copy(),
         column_scale=np.ones(n) if column_scale is None else column_scale,
         column_norms=norms,
+        residual_norms=residuals,
     )
 
 
@@ -335,7 +316,7 @@ def l1_column_scale(X: np.ndarray) -> np.ndarray:
     Dividing by it puts the columns of a nonnegative X on the unit simplex;
     zero columns carry no information and are left as they are.
     """
-    norms = np.abs(X).sum(axis=0)
+    norms = as_data(X).column_sums(absolute=True)
     return np.where(norms > 0, norms, 1.0)
 
 
@@ -401,17 +382,23 @@ def offsubspace_fraction(X, reduction: Reduction) -> np.ndarray:
     """Per column, the fraction of its norm that lies outside the rank-r subspace.
 
     The subspace is the span of ``reduction.basis`` (for an affine reduction,
-    the linear span of the affine set). Zero for exact rank-r data (up to
-    about 1e-8, the precision of a difference of squares); near one for a
-    column that is pure noise. Zero columns get zero. Forms no M x N array;
-    entries whose squares would overflow or underflow are scaled by a power
-    of two first, one block of columns at a time.
+    the linear span of the affine set). Zero for exact rank-r data; near one
+    for a column that is pure noise (and one for a column the reduction
+    zeroed). Zero columns get zero. Read from the reduction's
+    ``residual_norms`` when it has them (no pass over X); otherwise from the
+    projection's norms (precise to about 1e-8, a difference of squares),
+    with no M x N array formed and squares scaled where they would overflow
+    or underflow.
     """
-    ortho, _ = np.linalg.qr(reduction.basis)
-    inside = column_norms(np.asarray((X.T @ ortho).T))  # r x N; no square formed yet
     norms = reduction.column_norms
-    if norms is None or not np.all(reduction.column_scale == 1.0):  # not this X's norms
-        norms = column_norms(X)
+    own = norms is not None and np.all(reduction.column_scale == 1.0)  # this X's norms
+    if own and reduction.residual_norms is not None:
+        return reduction.residual_norms / np.where(norms > 0, norms, 1.0)
+    data = as_data(X)
+    ortho, _ = np.linalg.qr(reduction.basis)
+    inside = dense_column_norms(data.project(ortho))  # r x N; no square formed yet
+    if not own:
+        norms = data.column_norms()
     # Relative to each column's own norm: the same fraction at any magnitude.
     ratio = inside / np.where(norms > 0, norms, 1.0)
     return np.where(norms > 0, np.sqrt(np.clip(1.0 - ratio**2, 0.0, None)), 0.0)

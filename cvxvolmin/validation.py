@@ -6,6 +6,7 @@ import numbers
 
 import numpy as np
 
+from .data import as_data, is_sparse
 from .exceptions import InvalidParameterError
 
 
@@ -30,7 +31,7 @@ def check_matrix(
     """
     if X is None:
         raise InvalidParameterError(f"{name} is None; pass a 2-D numeric array ({orientation}).")
-    if _is_sparse(X):
+    if is_sparse(X):
         if not accept_sparse:
             raise InvalidParameterError(
                 f"{name} is a sparse matrix; this path needs a dense array: pass {name}.toarray()."
@@ -61,18 +62,11 @@ def check_matrix(
     return arr
 
 
-def _is_sparse(X) -> bool:
-    import scipy.sparse
-
-    return scipy.sparse.issparse(X)
-
-
-def _check_finite(values: np.ndarray, name: str) -> None:
-    bad = ~np.isfinite(values)
-    if bad.any():
+def _check_finite(X, name: str) -> None:
+    bad = as_data(X).count_nonfinite()  # one pass, block by block
+    if bad:
         raise InvalidParameterError(
-            f"{name} contains {int(bad.sum())} NaN or infinite entries; remove or "
-            "impute them before fitting."
+            f"{name} contains {bad} NaN or infinite entries; remove or impute them before fitting."
         )
 
 
@@ -88,7 +82,7 @@ def _check_sparse(X, name: str, orientation: str):
     if X.dtype == object or np.iscomplexobj(X.data):
         raise InvalidParameterError(f"{name} must hold real numbers; got dtype {X.dtype}.")
     X = scipy.sparse.csc_matrix(X, dtype=np.float64)
-    _check_finite(X.data, name)
+    _check_finite(X, name)
     return X
 
 

@@ -1,0 +1,334 @@
+"""One interface over the data matrix X (M x N, samples as columns).
+
+Everything the exact path asks of X goes through a :class:`DataMatrix`:
+products on either side, the Gram matrix of the smaller side, column
+statistics, the finiteness check and dense blocks of columns. The reduction,
+the metrics and the input checks ask it, never ``scipy.sparse.issparse``;
+another kind of data (chunks of columns on disk or on a cluster) is one more
+subclass, and the callers stay as they are. Each method is one pass over X
+at most; :meth:`DataMatrix.projection` gathers everything the reduction
+needs after the Gram matrix into one pass.
+
+Numerics shared by every kind: nothing squares X unscaled when its entries'
+squares would leave the floating-point range (beyond about 1e±75); then X is
+divided by a power of two (exact), one block of columns at a time.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+# Columns per block hold about this many entries (2 MB): no M x N temporary.
+BLOCK_ENTRIES = 262_144
+# Squares of entries between these stay normal floats with room for sums of
+# up to 2**300 terms: a Gram matrix of X can be formed without scaling.
+SQUARE_SAFE = (2.0**-250, 2.0**250)
+# Squares below this are subnormal or close: a column's norm is recomputed scaled.
+_SMALLEST_SAFE_SQUARE = 1e-280
+
+
+def power_of_two_scale(value):
+    """A power of two near ``value`` (1 for zero or non-finite): dividing by it is exact.
+
+    Elementwise for an array of nonnegative values; a float for a scalar.
+    """
+    value = np.asarray(value, dtype=float)
+    usable = (value != 0) & np.isfinite(value)
+    scale = np.where(usable, np.ldexp(1.0, np.frexp(np.where(usable, value, 1.0))[1]), 1.0)
+    return float(scale) if scale.ndim == 0 else scale
+
+
+def square_safe_scale(top: float) -> float:
+    """1, or a power of two near ``top`` (the largest |entry|) when squares would leave range."""
+    low, high = SQUARE_SAFE
+    return 1.0 if low <= top <= high or top == 0 else power_of_two_scale(top)
+
+
+def dense_column_norms(A: np.ndarray) -> np.ndarray:
+    """``||a_n||`` of every column of a dense A, accurate at any magnitude.
+
+    Columns whose squares overflow or underflow are divided by a power of two
+    near their own largest entry first (1e-300 beside 1e300 included); the
+    others cost one product.
+    """
+    with np.errstate(over="ignore", under="ignore"):  # such columns are redone below
+        squares = np.einsum("ij,ij->j", A, A)
+    return _redo_suspects(A, squares)
+
+
+def _redo_suspects(A, squares: np.ndarray) -> np.ndarray:
+    norms = np.sqrt(squares)
+    # Zero columns are recomputed too (cheaply): their squares may have underflowed.
+    suspect = np.flatnonzero(~np.isfinite(squares) | (squares < _SMALLEST_SAFE_SQUARE))
+    step = max(1, BLOCK_ENTRIES // max(A.shape[0], 1))
+    for start in range(0, suspect.size, step):
+        columns = suspect[start : start + step]
+        block = A[:, columns]
+        block = block.toarray() if hasattr(block, "toarray") else np.asarray(block)
+        scales = power_of_two_scale(np.abs(block).max(axis=0, initial=0.0))
+        block = block / scales
+        norms[columns] = np.sqrt(np.einsum("ij,ij->j", block, block)) * scales
+    return norms
+
+
+@dataclass(frozen=True)
+class Projection:
+    """What one pass over X gives the reduction, for an orthonormal U (M x r).
+
+    Attributes
+    ----------
+    Y : ndarray of shape (r, N)
+        ``U.T @ X``, each column a product with that column alone.
+    norms : ndarray of shape (N,)
+        ``||x_n||``.
+    residual_norms : ndarray of shape (N,) or None
+        ``||x_n - U @ Y[:, n]||``, computed as a difference of vectors (exact to
+        rounding relative to ``||x_n||``); None where that costs a dense sweep
+        (sparse data), and callers then use ``norms`` and ``||Y[:, n]||``.
+    """
+
+    Y: np.ndarray
+    norms: np.ndarray
+    residual_norms: np.ndarray | None
+
+
+class DataMatrix(ABC):
+    """X (M x N, samples as columns) as the exact path reads it.
+
+    Subclasses implement the products and the column statistics for one kind
+    of storage; :func:`as_data` picks the class. No method writes into X or
+    forms an M x N temporary.
+    """
+
+    #: The storage kind: the reduction picks its strategy by it and by the size.
+    kind: ClassVar[str] = ""
+
+    def __init__(self, X):
+        self.array = X
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return tuple(self.array.shape)
+
+    @abstractmethod
+    def max_abs(self) -> float:
+        """The largest absolute entry (0 for no entries)."""
+
+    @abstractmethod
+    def count_nonfinite(self) -> int:
+        """How many entries are NaN or infinite."""
+
+    @abstractmethod
+    def column_norms(self) -> np.ndarray:
+        """``||x_n||`` of every column, accurate at any magnitude."""
+
+    @abstractmethod
+    def column_sums(self, absolute: bool = False) -> np.ndarray:
+        """``sum_m x_mn`` (of ``|x_mn|`` with ``absolute``) of every column."""
+
+    @abstractmethod
+    def nonzero_columns(self) -> np.ndarray:
+        """A boolean mask of the columns with a nonzero entry."""
+
+    @abstractmethod
+    def project(self, U: np.ndarray) -> np.ndarray:
+        """``U.T @ X`` (k x N, dense) for U of shape (M, k)."""
+
+    @abstractmethod
+    def times(self, V: np.ndarray) -> np.ndarray:
+        """``X @ V`` (M x k, dense) for V of shape (N, k)."""
+
+    @abstractmethod
+    def columns(self, index) -> np.ndarray:
+        """The columns ``X[:, index]`` as a dense array."""
+
+    @abstractmethod
+    def gram(self) -> tuple[np.ndarray, float]:
+        """``(G, c)``: the Gram matrix of ``X / c`` on the smaller side.
+
+        ``X X.T`` (M x M) when M <= N, else ``X.T X``; c is 1 unless the
+        squares of X's entries leave the floating-point range.
+        """
+
+    def column_blocks(
+        self, scale: float = 1.0, entries: int = BLOCK_ENTRIES
+    ) -> Iterator[tuple[slice, np.ndarray]]:
+        """Yield ``(columns, X[:, columns] / scale)`` as dense blocks of about ``entries``.
+
+        The blocks are views of X where it allows (dense, ``scale`` 1): read them only.
+        """
+        m, n = self.shape
+        step = max(1, entries // max(m, 1))
+        inverse = 1.0 / scale
+        for start in range(0, n, step):
+            where = slice(start, min(start + step, n))
+            block = self.columns(where)
+            yield where, (block * inverse if scale != 1.0 else block)
+
+    def projection(self, U: np.ndarray) -> Projection:
+        """``U.T @ X``, the column norms and the residuals off span(U), in one pass."""
+        Y = self.project(U)
+        return Projection(Y, self.column_norms(), None)
+
+
+class DenseData(DataMatrix):
+    """X as a float64 numpy array (never copied)."""
+
+    kind = "dense"
+
+    def max_abs(self) -> float:
+        X = self.array
+        return 0.0 if X.size == 0 else float(max(X.max(), -X.min()))
+
+    def count_nonfinite(self) -> int:
+        # Block by block: no M x N boolean temporary.
+        return sum(int(np.count_nonzero(~np.isfinite(b))) for _, b in self.column_blocks())
+
+    def column_norms(self) -> np.ndarray:
+        return dense_column_norms(self.array)
+
+    def column_sums(self, absolute: bool = False) -> np.ndarray:
+        return (np.abs(self.array) if absolute else self.array).sum(axis=0)
+
+    def nonzero_columns(self) -> np.ndarray:
+        return np.any(self.array != 0, axis=0)
+
+    def project(self, U: np.ndarray) -> np.ndarray:
+        return U.T @ self.array  # k x N at once: no N x k intermediate
+
+    def times(self, V: np.ndarray) -> np.ndarray:
+        return self.array @ V
+
+    def columns(self, index) -> np.ndarray:
+        return self.array[:, index]
+
+    def gram(self) -> tuple[np.ndarray, float]:
+        X = self.array
+        transpose = X.shape[0] > X.shape[1]
+        if not transpose:
+            # Unscaled first: its diagonal (the rows' squared norms) tells whether
+            # the largest entry lies in the safe range, with no pass to find it.
+            with np.errstate(over="ignore", invalid="ignore"):  # then redone, scaled
+                G = X @ X.T
+            top = np.sqrt(G.diagonal().max(initial=0.0))  # max|x| <= top <= sqrt(N) max|x|
+            low, high = SQUARE_SAFE
+            if np.isfinite(top) and low * np.sqrt(X.shape[1]) <= top <= high:
+                return G, 1.0
+            scale = square_safe_scale(self.max_abs())
+            if scale == 1.0 and np.all(np.isfinite(G)):
+                return G, 1.0  # in range after all (a band the diagonal leaves open)
+        else:
+            scale = square_safe_scale(self.max_abs())
+            if scale == 1.0:
+                return X.T @ X, 1.0
+        if transpose:  # X.T X = sum over blocks of rows
+            G = np.zeros((X.shape[1], X.shape[1]))
+            step = max(1, BLOCK_ENTRIES // max(X.shape[1], 1))
+            for start in range(0, X.shape[0], step):
+                block = X[start : start + step] * (1.0 / scale)
+                G += block.T @ block
+            return G, scale
+        G = np.zeros((X.shape[0], X.shape[0]))
+        for _, block in self.column_blocks(scale):
+            G += block @ block.T
+        return G, scale
+
+    def projection(self, U: np.ndarray) -> Projection:
+        m, n = self.shape
+        step = max(1, BLOCK_ENTRIES // max(m, 1))
+        if n <= step:  # one block: the products on X itself
+            Y = self.project(U)
+            norms = self.column_norms()
+            return Projection(Y, norms, dense_column_norms(self.array - U @ Y))
+        Y = np.empty((U.shape[1], n))
+        norms, residuals = np.empty(n), np.empty(n)
+        for where, block in self.column_blocks():
+            Y[:, where] = part = U.T @ block
+            norms[where] = dense_column_norms(block)
+            residuals[where] = dense_column_norms(block - U @ part)
+        return Projection(Y, norms, residuals)
+
+
+class SparseData(DataMatrix):
+    """X as a ``scipy.sparse`` matrix, held in CSC format (columns are samples)."""
+
+    kind = "sparse"
+
+    def __init__(self, X):
+        import scipy.sparse
+
+        X = scipy.sparse.csc_matrix(X)
+        if not X.has_canonical_format:  # duplicates would be squared apart
+            X = X.copy()
+            X.sum_duplicates()
+        super().__init__(X)
+
+    def max_abs(self) -> float:
+        return float(np.max(np.abs(self.array.data), initial=0.0))
+
+    def count_nonfinite(self) -> int:
+        return int(np.count_nonzero(~np.isfinite(self.array.data)))
+
+    def column_norms(self) -> np.ndarray:
+        X = self.array
+        with np.errstate(over="ignore", under="ignore"):  # such columns are redone
+            squares = np.asarray(X.multiply(X).sum(axis=0)).ravel()
+        return _redo_suspects(X, squares)
+
+    def column_sums(self, absolute: bool = False) -> np.ndarray:
+        X = abs(self.array) if absolute else self.array
+        return np.asarray(X.sum(axis=0)).ravel()
+
+    def nonzero_columns(self) -> np.ndarray:
+        return np.asarray((self.array != 0).sum(axis=0)).ravel() > 0
+
+    def project(self, U: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(np.asarray(self.array.T @ U).T)
+
+    def times(self, V: np.ndarray) -> np.ndarray:
+        return np.asarray(self.array @ V)
+
+    def columns(self, index) -> np.ndarray:
+        return self.array[:, index].toarray()
+
+    def scaled(self, scale: float):
+        """The sparse matrix divided by ``scale`` (a copy of the nonzeros unless 1)."""
+        return self.array if scale == 1.0 else self.array * (1.0 / scale)
+
+    def gram(self) -> tuple[np.ndarray, float]:
+        scale = square_safe_scale(self.max_abs())
+        X = self.scaled(scale)
+        G = X.T @ X if X.shape[0] > X.shape[1] else X @ X.T
+        return np.asarray(G.toarray()), scale
+
+
+def is_sparse(X) -> bool:
+    """Whether X is a ``scipy.sparse`` matrix or array."""
+    import scipy.sparse
+
+    return scipy.sparse.issparse(X)
+
+
+def as_data(X) -> DataMatrix:
+    """The :class:`DataMatrix` over X: a DataMatrix as it is, sparse or dense otherwise.
+
+    Dense X is used as it is (no copy); callers validate it first
+    (:func:`cvxvolmin.validation.check_matrix`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> data = as_data(np.array([[3.0, 0.0], [4.0, 0.0]]))
+    >>> data.kind, data.column_norms().tolist(), data.nonzero_columns().tolist()
+    ('dense', [5.0, 0.0], [True, False])
+    """
+    if isinstance(X, DataMatrix):
+        return X
+    if is_sparse(X):
+        return SparseData(X)
+    return DenseData(np.asarray(X))

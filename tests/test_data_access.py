@@ -1,0 +1,219 @@
+"""The data-access seam: dense and sparse data answer alike, and a fit reads X three times."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+import scipy.sparse
+
+import cvxvolmin
+from cvxvolmin import data as data_module
+from cvxvolmin.data import DenseData, SparseData, as_data, square_safe_scale
+
+
+def _matrix(seed: int = 0, shape=(7, 2000)) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal(shape)
+    X[rng.random(shape) < 0.6] = 0.0
+    X[:, 3] = 0.0  # a zero column
+    return X
+
+
+def _both(X):
+    return DenseData(X), SparseData(scipy.sparse.csr_matrix(X))
+
+
+def test_as_data_picks_the_kind_and_passes_a_data_matrix_through():
+    X = _matrix()
+    dense, sparse = as_data(X), as_data(scipy.sparse.coo_matrix(X))
+    assert (dense.kind, sparse.kind) == ("dense", "sparse")
+    assert dense.array is X  # no copy
+    assert as_data(dense) is dense
+    assert sparse.array.format == "csc"
+
+
+def test_dense_and_sparse_give_the_same_statistics_and_products():
+    X = _matrix()
+    rng = np.random.default_rng(1)
+    U, V = rng.standard_normal((X.shape[0], 3)), rng.standard_normal((X.shape[1], 2))
+    dense, sparse = _both(X)
+    scale = np.abs(X).max()
+    for data in (dense, sparse):
+        assert data.shape == X.shape
+        assert data.max_abs() == scale
+        assert data.count_nonfinite() == 0
+        np.testing.assert_allclose(data.column_norms(), np.linalg.norm(X, axis=0), rtol=1e-15)
+        np.testing.assert_allclose(data.column_sums(), X.sum(axis=0), rtol=1e-13, atol=0)
+        np.testing.assert_allclose(
+            data.column_sums(absolute=True), np.abs(X).sum(axis=0), rtol=1e-13
+        )
+        np.testing.assert_array_equal(data.nonzero_columns(), np.any(X != 0, axis=0))
+        np.testing.assert_allclose(data.project(U), U.T @ X, rtol=1e-12, atol=1e-12 * scale)
+        np.testing.assert_allclose(data.times(V), X @ V, rtol=1e-12, atol=1e-12 * scale)
+        np.testing.assert_array_equal(data.columns([5, 0]), X[:, [5, 0]])
+        G, c = data.gram()
+        assert c == 1.0
+        np.testing.assert_allclose(G, X @ X.T, rtol=1e-13, atol=1e-13 * scale**2)
+
+
+def test_a_tall_matrix_gets_the_gram_of_its_smaller_side():
+    X = _matrix(shape=(300, 6))
+    for data in _both(X):
+        G, c = data.gram()
+        assert G.shape == (6, 6) and c == 1.0
+        np.testing.assert_allclose(G, X.T @ X, rtol=1e-13, atol=1e-13 * np.abs(X).max() ** 2)
+
+
+def test_nonfinite_entries_are_counted_by_both_kinds():
+    X = _matrix()
+    X[0, 0], X[2, 1500], X[4, 1999] = np.nan, np.inf, -np.inf
+    assert DenseData(X).count_nonfinite() == 3
+    assert SparseData(scipy.sparse.csc_matrix(X)).count_nonfinite() == 3
+
+
+@pytest.mark.parametrize("magnitude", [1e-300, 1e-76, 2.0**-250, 1e-70, 1.0, 1e70, 1e76, 1e300])
+def test_the_gram_matrix_is_scaled_exactly_when_squares_leave_the_range(magnitude):
+    X = _matrix() * magnitude
+    expected_scale = square_safe_scale(np.abs(X).max())
+    exact = (X / expected_scale) @ (X / expected_scale).T  # division by a power of two: exact
+    for data in _both(X):
+        G, c = data.gram()
+        assert c == expected_scale
+        np.testing.assert_allclose(G, exact, rtol=1e-13, atol=1e-13 * np.abs(exact).max())
+
+
+def test_in_range_the_dense_gram_matrix_is_one_product_bit_for_bit():
+    X = _matrix(shape=(20, 5000))
+    G, c = DenseData(X).gram()
+    assert c == 1.0
+    np.testing.assert_array_equal(G, X @ X.T)
+
+
+def test_column_blocks_cover_every_column_once_with_a_short_last_block():
+    X = _matrix(shape=(7, 2000))
+    for data in _both(X):
+        blocks = list(data.column_blocks(scale=4.0, entries=7 * 300))
+        assert [b.shape[1] for _, b in blocks] == [300] * 6 + [200]
+        np.testing.assert_array_equal(np.hstack([b for _, b in blocks]), X / 4.0)
+        assert blocks[-1][0] == slice(1800, 2000)
+
+
+@pytest.mark.parametrize("shape", [(7, 2000), (40, 30000)])
+def test_the_projection_pass_gives_exact_residuals_off_the_subspace(shape):
+    X = _matrix(shape=shape)
+    U = np.linalg.qr(np.random.default_rng(2).standard_normal((shape[0], 3)))[0]
+    found = DenseData(X).projection(U)
+    np.testing.assert_allclose(found.Y, U.T @ X, rtol=1e-12, atol=1e-13 * np.abs(X).max())
+    np.testing.assert_allclose(found.norms, np.linalg.norm(X, axis=0), rtol=1e-15)
+    np.testing.assert_allclose(
+        found.residual_norms, np.linalg.norm(X - U @ (U.T @ X), axis=0), rtol=1e-12, atol=0
+    )
+    # A column inside span(U) has a residual at rounding level, not the 1e-8 of
+    # a difference of squares.
+    inside = DenseData(U @ np.ones((3, 1))).projection(U)
+    assert inside.residual_norms[0] < 1e-14 * inside.norms[0]
+    sparse = SparseData(scipy.sparse.csc_matrix(X)).projection(U)
+    assert sparse.residual_norms is None
+    np.testing.assert_allclose(sparse.Y, found.Y, rtol=1e-12, atol=1e-13 * np.abs(X).max())
+
+
+# Every method that reads all of X; nested calls (projection reading blocks)
+# count once, as the outermost.
+_READERS = (
+    "max_abs",
+    "count_nonfinite",
+    "column_norms",
+    "column_sums",
+    "nonzero_columns",
+    "project",
+    "times",
+    "gram",
+    "projection",
+    "column_blocks",
+)
+
+
+@pytest.fixture
+def reads(monkeypatch) -> list[str]:
+    """The passes over dense X that run while the test runs, by method name."""
+    log: list[str] = []
+    depth = [0]
+
+    def counted(name, method):
+        if name == "column_blocks":
+
+            @functools.wraps(method)
+            def blocks(self, *args, **kwargs):
+                if depth[0] == 0:
+                    log.append(name)
+                depth[0] += 1
+                try:
+                    yield from method(self, *args, **kwargs)
+                finally:
+                    depth[0] -= 1
+
+            return blocks
+
+        @functools.wraps(method)
+        def read(self, *args, **kwargs):
+            if depth[0] == 0:
+                log.append(name)
+            depth[0] += 1
+            try:
+                return method(self, *args, **kwargs)
+            finally:
+                depth[0] -= 1
+
+        return read
+
+    for name in _READERS:
+        monkeypatch.setattr(DenseData, name, counted(name, getattr(DenseData, name)))
+    return log
+
+
+def test_a_large_dense_fit_reads_x_three_times_and_recovers_h(reads):
+    # M * N above the thin-SVD size: the Gram path (M <= N).
+    X, _, H = cvxvolmin.make_paper_data(4, case=3, n_features=40, n_samples=30_000, random_state=3)
+    assert X.size > 1_000_000
+    result = cvxvolmin.fit(X, 4, random_state=0)
+    assert reads == ["count_nonfinite", "gram", "projection"]
+    assert cvxvolmin.matched_mse(H, result.H) < 1e-20
+    # The fit error from the reduction's residuals is the direct one.
+    direct = cvxvolmin.metrics.relative_residual(X, result.W, result.H)
+    assert result.fit_error == pytest.approx(direct, rel=0.5)
+    assert result.fit_error < 1e-13
+
+
+@pytest.mark.parametrize("shape", [(30, 200), (40, 30000)])
+def test_the_fit_error_from_the_reduction_is_the_direct_one_for_any_q_and_noise(shape):
+    from cvxvolmin.factorization import _fit_error
+    from cvxvolmin.formulations import ColumnSumVolMin
+    from cvxvolmin.metrics import relative_residual
+    from cvxvolmin.reduction import svd_reduction
+
+    rng = np.random.default_rng(4)
+    A = rng.standard_normal((shape[0], 4))
+    X = A @ rng.random((4, shape[1])) + 1e-3 * rng.standard_normal(shape)
+    X[:, 7] = 0.0  # a zero column
+    X[:, 9] = np.linalg.svd(A)[0][:, -1]  # orthogonal to the subspace: zeroed by the reduction
+    reduction = svd_reduction(X, 4)
+    W, H = ColumnSumVolMin().recover(rng.standard_normal((4, 4)), reduction)
+    direct = relative_residual(X, W, H)
+    assert direct > 1e-4
+    assert _fit_error(X, W, H, reduction) == pytest.approx(direct, rel=1e-10)
+    # W off span(basis): the direct residual, not the formula.
+    tilted = W + 1e-3 * rng.standard_normal(W.shape)
+    assert _fit_error(X, tilted, H, reduction) == relative_residual(X, tilted, H)
+
+
+def test_the_module_names_no_scipy_sparse_check_outside_itself():
+    # The seam is the one place that asks what kind the data are.
+    import inspect
+
+    from cvxvolmin import inputs, metrics, reduction, validation
+
+    for module in (reduction, metrics, inputs, validation):
+        assert "issparse" not in inspect.getsource(module), module.__name__
+    assert "issparse" in inspect.getsource(data_module)
