@@ -351,11 +351,15 @@ class VolMinNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
             elif criterion == "auto":
                 reason = self._not_exact(result, caught, rank)
         if reason is not None:
+            hint = ""
+            if self.n_components is None and rank == min(X.shape):
+                # Noise gives X full numerical rank: a square W, rarely what was meant.
+                hint = " n_components=None took the numerical rank, here full: set it."
             _warn_at_caller(
                 f"X is not of the exact model at rank {rank}: the exact criterion {reason}. "
                 "Fitted the robust criterion instead (criterion_ = 'robust'). Pass "
                 "criterion='robust' to choose it without this warning, or "
-                "criterion='exact' for the exact criterion's own answer.",
+                f"criterion='exact' for the exact criterion's own answer.{hint}",
                 RobustFallbackWarning,
             )
         if criterion == "robust" or reason is not None:

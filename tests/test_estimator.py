@@ -253,6 +253,9 @@ def test_auto_switches_to_robust_when_the_exact_criterion_has_no_solution():
     with pytest.warns(RobustFallbackWarning, match="InfeasibleError") as record:
         model = VolMinNMF(n_components=3, random_state=0).fit(outside)
     assert record[0].filename == __file__ and model.criterion_ == "robust"
+    assert "n_components=None" not in str(record[0].message)
+    with pytest.warns(RobustFallbackWarning, match="numerical rank, here full: set it"):
+        VolMinNMF(random_state=0).fit(outside[:, :3])
 
 
 def test_auto_does_not_keep_an_exact_fit_that_flags_noisy_samples(small):
