@@ -298,3 +298,28 @@ def test_a_vertex_stage_that_cannot_certify_says_why_and_passes_on(monkeypatch):
     res = check_scattering(CAPPED_OUT_8, method="exact")
     assert res.method == "exact" and res.stats["vertices_error"] == "no certificate"
     assert res.stats["stages"] == ["necessary", "vertices", "exact"]
+
+
+def test_separable_h_is_decided_without_enumeration_and_as_the_facets_decide(monkeypatch):
+    """A pure row for every factor makes the dual slice the simplex: no stage after it runs."""
+    small = separable(5, 60, 3)
+    by_facets = enumerate_facets(prepare(small).rows)
+    assert classify(by_facets) == "scattered" and by_facets.top_norm == 0.0
+
+    def never(*args):
+        raise AssertionError("no enumeration is needed")
+
+    monkeypatch.setattr(check_module, "decide_within", never)
+    monkeypatch.setattr(check_module, "search_refutation", never)
+    for H in (small, separable(20, 200, 0)):
+        res = check_scattering(H)
+        assert res.verdict == "sufficiently_scattered" and res.gap == 1.0
+        assert res.stats["stages"] == ["necessary", "exact"]
+        assert "simplex itself" in res.reason
+    # one pure row missing: not separable, so the stages after run (and decide alike)
+    monkeypatch.undo()
+    H = separable(5, 60, 3)[1:]
+    res = check_scattering(H, method="exact")
+    assert res.stats["stages"] != ["necessary", "exact"] or res.stats.get("n_facets", 0) > 5
+    facets = enumerate_facets(prepare(H).rows)
+    assert res.sufficiently_scattered == (classify(facets) == "scattered")

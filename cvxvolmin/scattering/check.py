@@ -211,6 +211,14 @@ def check_scattering(
         if not report.passed:
             return _from_necessary(report, finish)
 
+    if method in ("auto", "exact") and _is_separable(prepared.rows):
+        # a pure row for every factor: y >= 0 on P, so P is the simplex itself
+        # (the other rows are nonnegative), whose only vertices are the e_k
+        begin("exact")
+        n, r = prepared.rows.shape
+        summary = FacetSummary("facets", r, r, r, None, None, 0.0, n_rows_used=n)
+        return _decided_by_facets(summary, {}, tol, time_limit, prepared, stats, finish)
+
     # structured H: the vertices first (the facets' triangulation explodes there)
     budget = _VERTICES_SHARE * max(deadline - time.perf_counter(), 0.0)
     if method in ("auto", "exact") and budget > 0 and _is_structured(prepared.rows):
@@ -281,6 +289,12 @@ def check_scattering(
     begin("exact")
     summary, info = decide_within(prepared.rows, tol, max(deadline - time.perf_counter(), 0.0))
     return _decided_by_facets(summary, info, tol, time_limit, prepared, stats, finish)
+
+
+def _is_separable(rows: np.ndarray) -> bool:
+    """Whether every column has a pure row (a multiple of e_k; zeros are exact after prepare)."""
+    pure = np.count_nonzero(rows, axis=1) == 1
+    return bool(np.unique(np.argmax(rows[pure], axis=1)).size == rows.shape[1])
 
 
 def _is_structured(rows: np.ndarray) -> bool:
