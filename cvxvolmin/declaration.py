@@ -213,6 +213,7 @@ def _build(
         solver,
         owner=owner,
         hint=hint,
+        data=reduction.Xt,  # scans on the compiled per-column constraints
     )
 
 

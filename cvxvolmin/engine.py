@@ -120,9 +120,9 @@ def degenerate_error(hint: str) -> DegenerateError:
     )
 
 
-def _best_row(lp: RowLP, p: np.ndarray, hint: str) -> np.ndarray:
-    up = lp.maximize(p)
-    down = lp.maximize(-p)
+def _best_row(lp: RowLP | WorkingSetLP, p: np.ndarray, hint: str) -> np.ndarray:
+    both = getattr(lp, "maximize_both", None)  # working sets: one scan for both LPs
+    up, down = both(p) if both is not None else (lp.maximize(p), lp.maximize(-p))
     best = up if abs(p @ up) >= abs(p @ down) else down
     if abs(p @ best) <= _DEGENERATE * np.linalg.norm(best):
         raise degenerate_error(hint)

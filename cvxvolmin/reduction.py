@@ -220,12 +220,28 @@ def _wide_basis(data: DataMatrix, rank: int) -> tuple[np.ndarray, np.ndarray] | 
     return _gram_basis(data, rank)
 
 
-def _projected_singular_values(Y: np.ndarray) -> np.ndarray:
-    """The singular values of ``Y = U.T @ X`` (r x N), from the R factor of ``Y.T``.
+# Singular values read from the r x r Gram matrix of the projection are
+# accurate to about eps * s_1^2 / s_k; above this ratio s_r / s_1 that is a
+# millionth of s_r, and the rank decision (at max(M, N) eps s_1) is far away.
+_GRAM_ACCURATE = 1e3 * float(np.sqrt(np.finfo(float).eps))
 
-    Backward stable like an SVD of X restricted to span(U) (errors of about
-    ``eps * s_1``), so the numerical-rank check reads them as it reads an SVD's.
+
+def _projected_singular_values(Y: np.ndarray) -> np.ndarray:
+    """The singular values of ``Y = U.T @ X`` (r x N), without an N x r QR where it can.
+
+    From the r x r matrix ``Y Y.T`` (one product) when Y is well conditioned
+    (``s_r / s_1`` above ``_GRAM_ACCURATE``) and its squares stay in range;
+    otherwise from the R factor of ``Y.T`` (backward stable like an SVD of X
+    restricted to span(U): errors of about ``eps * s_1``, as the
+    numerical-rank check needs near a rank deficiency).
     """
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        G = Y @ Y.T
+    if np.all(np.isfinite(G)):
+        eigenvalues = np.linalg.eigvalsh(G)[::-1]
+        top = eigenvalues[0]
+        if np.finfo(float).tiny < top and eigenvalues[-1] > (_GRAM_ACCURATE**2) * top:
+            return np.sqrt(eigenvalues)
     R = np.linalg.qr(Y.T, mode="r")
     return np.linalg.svd(R, compute_uv=False)
 

@@ -15,9 +15,14 @@ column means the box was too small, and it is widened, as it is when the
 LP with the box is infeasible (the polytope may lie beyond it). A solution
 strictly inside the box that violates no column is the full LP's optimum.
 
-Only the working set's LP is compiled (cvxpy, then HiGHS); the full
-constraints are declared once and only *evaluated* (``violation()``), which
-costs a few products with the data.
+Only the working set's LP is compiled (cvxpy, then HiGHS). The full
+constraints are declared once and read through cvxpy once
+(:class:`ViolationScan`): each per-column constraint becomes a small matrix
+``M`` with ``values[n] = M @ h_n + b[n]`` (``h_n`` the entries of H that
+column n gives: one for a row LP, r for the joint LP), so a scan is one
+product of the candidate rows with blocks of ``Xt`` and elementwise work in
+numpy, never cvxpy's ``Constraint.violation()``; the two LPs of a row update
+(``maximize_both``) share one scan.
 """
 
 from __future__ import annotations
@@ -54,6 +59,11 @@ _FEASIBILITY = 1e-9
 _REPRODUCED = 1e-6
 # How many of the most violated columns one round adds.
 _GROWTH = 300
+# Columns per block of a scan: one product of the candidate rows with Xt[:, block].
+_SCAN_BLOCK = 65_536
+# The compiled form must reproduce cvxpy's values to this, relative to their size
+# (both are a product of an entry of Xt with a coefficient: rounding is 1e-16).
+_COMPILED = 1e-12
 # The box starts at 1e4 sqrt(N) (for column-sum VolMin every feasible q has
 # norm at most sqrt(N): Xt's rows have norm sqrt(N)) and is widened tenfold up
 # to this many times; beyond 1e8 times its start the LP's numbers have lost
@@ -79,6 +89,194 @@ def initial_columns(Xt: np.ndarray, size: int) -> np.ndarray:
     return np.unique(nonzero[np.concatenate([extreme, sample])])
 
 
+class ViolationScan:
+    """The full declaration's constraints compiled once to numpy, for scans over all columns.
+
+    The variable is read as m rows of length r (m = 1 for a row LP, r for the
+    joint LP over Q), so column n of the data gives the m entries
+    ``h_n = Q_m @ x_n`` of H. A per-column constraint (first dimension N)
+    whose k values at column n are ``M @ h_n + b[n]``, one small k x m
+    matrix M for every column, is kept as M, b and the norms of its
+    coefficient rows (``||M[j]|| ||x_n||``); M is read from the declaration's
+    values along each unit vector and checked to reproduce them. Other
+    constraints (over all columns, of another form, or with no data given)
+    are kept as cvxpy expressions and evaluated at each scan; the ones over
+    all columns are small.
+
+    Parameters are assumed to enter the constants only (as in
+    :mod:`cvxvolmin.polish`): :meth:`refresh` re-reads them.
+    """
+
+    def __init__(self, full: Declaration, n_columns: int, data: np.ndarray | None, owner: str):
+        self.full = full
+        self.n_columns = n_columns
+        self.owner = owner
+        size = full.q.size
+        r = data.shape[0] if data is not None else 0
+        self.data = data if data is not None and r and size % r == 0 else None
+        self.m = size // r if self.data is not None else 0
+        self.per_column = [c.shape[:1] == (n_columns,) for c in full.constraints]
+        base = self._values_at(np.zeros(size))
+        squares = [np.zeros_like(b) for b in base]
+        matrices = [
+            np.full((b.size // n_columns, self.m), np.nan) if self._compilable(k) else None
+            for k, b in enumerate(base)
+        ]
+        sums = (self.data**2).sum(axis=1) if self.data is not None else None
+        for index in range(size):
+            point = np.zeros(size)
+            point[index] = 1.0
+            for k, (value, b) in enumerate(zip(self._values_at(point), base, strict=True)):
+                change = value - b
+                squares[k] += change**2
+                if matrices[k] is not None:
+                    matrices[k] = self._learn(matrices[k], change, index, sums)
+        self.term_norms = [np.sqrt(square) for square in squares]
+        self.matrices = [
+            None if M is None else np.nan_to_num(M, nan=0.0)  # no data on a row: no term
+            for M in matrices
+        ]
+        if self.data is not None:
+            self.data_norms = np.linalg.norm(self.data, axis=0)
+        # ||M[j]|| ||x_n||: the norm of column n's coefficient row j, as in term_norms.
+        self.compiled_terms = [
+            None if M is None else np.outer(np.linalg.norm(M, axis=1), self.data_norms)
+            for M in self.matrices
+        ]
+        self.refresh()
+
+    def _compilable(self, k: int) -> bool:
+        return self.data is not None and self.per_column[k]
+
+    def _learn(self, M, change: np.ndarray, index: int, sums) -> np.ndarray | None:
+        """Read column ``index // r`` of M from the values along unit vector ``index``, or None."""
+        if M is None:
+            return None
+        row, i = divmod(index, self.data.shape[0])
+        values = change.reshape(self.n_columns, -1)  # N x k, row-major as declared
+        x = self.data[i]
+        if sums[i] == 0:
+            return M  # this coordinate of the data is zero: nothing to read or check
+        coefficients = (x @ values) / sums[i]
+        scale = max(float(np.abs(values).max(initial=0.0)), np.finfo(float).tiny)
+        missed = np.abs(values - np.outer(x, coefficients)).max(initial=0.0)
+        known = ~np.isnan(M[:, row])
+        if missed > _COMPILED * scale or np.any(
+            np.abs(M[known, row] - coefficients[known])
+            > _COMPILED * np.maximum(np.abs(coefficients[known]), scale / np.abs(x).max())
+        ):
+            return None  # not of the form M @ h_n + b[n]: evaluated through cvxpy
+        M[:, row] = coefficients
+        return M
+
+    def _values_at(self, q: np.ndarray) -> list[np.ndarray]:
+        self.full.q.value = q
+        return [constraint_values(constraint)[0] for constraint in self.full.constraints]
+
+    def refresh(self) -> None:
+        """Re-read the constants (after the declared parameters changed)."""
+        base = self._values_at(np.zeros(self.full.q.size))
+        self.constants = [
+            b.reshape(self.n_columns, -1).T if M is not None else b
+            for b, M in zip(base, self.matrices, strict=True)
+        ]
+        self.sizes = [np.abs(b) for b in self.constants]
+
+    def _evaluated(self, q: np.ndarray) -> list[np.ndarray | None]:
+        """The values of the constraints kept in cvxpy (None for compiled ones)."""
+        if all(M is not None for M in self.matrices):
+            return [None] * len(self.matrices)
+        self.full.q.value = q
+        return [
+            constraint_values(c)[0] if M is None else None
+            for c, M in zip(self.full.constraints, self.matrices, strict=True)
+        ]
+
+    def relative(self, candidates: np.ndarray):
+        """Yield ``(block, violations)``: per candidate row of ``candidates``, per column.
+
+        ``violations`` has shape (len(candidates), block size): the worst
+        violation of column n's constraints, relative to their terms. One
+        product of all candidates with each block of the data.
+        """
+        candidates = np.atleast_2d(candidates)
+        p = candidates.shape[0]
+        q_norms = np.linalg.norm(candidates, axis=1)
+        evaluated = [self._evaluated(q) for q in candidates]
+        self._check_over_all_columns(candidates, q_norms, evaluated)
+        rows = candidates.reshape(p * max(self.m, 1), -1) if self.data is not None else None
+        for start in range(0, self.n_columns, _SCAN_BLOCK):
+            block = slice(start, min(start + _SCAN_BLOCK, self.n_columns))
+            worst = np.zeros((p, block.stop - block.start))
+            H = rows @ self.data[:, block] if rows is not None else None  # (p m) x block
+            for k, constraint in enumerate(self.full.constraints):
+                if not self.per_column[k]:
+                    continue
+                equality = is_equality(constraint)
+                for t in range(p):
+                    if self.matrices[k] is not None:
+                        values = self.matrices[k] @ H[t * self.m : (t + 1) * self.m]
+                        values += self.constants[k][:, block]
+                        terms = self.compiled_terms[k][:, block]
+                        sizes = self.sizes[k][:, block]
+                    else:
+                        values = evaluated[t][k].reshape(self.n_columns, -1)[block].T
+                        terms = self.term_norms[k].reshape(self.n_columns, -1)[block].T
+                        sizes = self.sizes[k].reshape(self.n_columns, -1)[block].T
+                    missed = np.abs(values) if equality else np.maximum(values, 0.0)
+                    size = terms * q_norms[t]
+                    size += sizes
+                    # A row with no terms (size 0) misses by 0: left as it is.
+                    np.divide(missed, size, out=missed, where=size > 0)
+                    np.maximum(worst[t], missed.max(axis=0), out=worst[t])
+            yield block, worst
+
+    def _check_over_all_columns(self, candidates, q_norms, evaluated) -> None:
+        count = len(self.full.constraints)
+        for k, constraint in enumerate(self.full.constraints):
+            if self.per_column[k]:
+                continue
+            for t in range(len(candidates)):
+                values = evaluated[t][k]
+                missed = np.abs(values) if is_equality(constraint) else np.maximum(values, 0.0)
+                size = self.term_norms[k] * q_norms[t] + self.sizes[k]
+                if np.max(missed / np.where(size > 0, size, 1.0), initial=0.0) > _REPRODUCED:
+                    raise InvalidParameterError(
+                        f"{self.owner} has a constraint over all columns (constraint {k + 1} "
+                        f"of {count}) that the working-set LP does not reproduce; write sums "
+                        "over all columns with row.total (not cp.sum(row.h)), or fit with "
+                        "working_set=False."
+                    )
+
+    def violations(self, q: np.ndarray) -> np.ndarray:
+        """Per-column violation at q, relative to the constraints' terms (zeros if none)."""
+        out = np.zeros(self.n_columns)
+        for block, worst in self.relative(q):
+            out[block] = worst[0]
+        return out
+
+    def most_violated(self, candidates: np.ndarray, skip: np.ndarray) -> list[np.ndarray]:
+        """Per candidate, the (at most) ``_GROWTH`` most violated columns not in ``skip``.
+
+        Chosen block by block (the top ``_GROWTH`` of each block, then of those),
+        most violated first; columns violated by at most ``_FEASIBILITY`` are not.
+        """
+        found: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in np.atleast_2d(candidates)]
+        for block, worst in self.relative(candidates):
+            for t, values in enumerate(worst):
+                violated = np.flatnonzero((values > _FEASIBILITY) & ~skip[block])
+                if violated.size > _GROWTH:
+                    violated = violated[np.argpartition(-values[violated], _GROWTH)[:_GROWTH]]
+                found[t].append((violated + block.start, values[violated]))
+        chosen = []
+        for parts in found:
+            columns = np.concatenate([c for c, _ in parts])
+            values = np.concatenate([v for _, v in parts])
+            order = np.argsort(-values, kind="stable")[:_GROWTH]
+            chosen.append(columns[order])
+        return chosen
+
+
 class WorkingSetLP:
     """``maximize d @ q`` over a per-column polytope, by constraint generation.
 
@@ -101,6 +299,10 @@ class WorkingSetLP:
         Who declared the constraints, for error messages.
     hint : str, optional
         Appended to the infeasibility error (see :class:`~cvxvolmin.lp.RowLP`).
+    data : ndarray of shape (r, N), optional
+        The reduced data the declaration's columns come from (``Xt``); with
+        it, scans run on the compiled form of the per-column constraints
+        (:class:`ViolationScan`), without it through cvxpy's evaluation.
     """
 
     def __init__(
@@ -111,23 +313,32 @@ class WorkingSetLP:
         solver: str,
         owner: str = "the formulation",
         hint: str = "",
+        data: np.ndarray | None = None,
     ):
         self.declare = declare
         self.n_columns = n_columns
         self.solver = solver
         self.owner = owner
         self.hint = hint
+        self.data = data
         self.full = declare(None)
         self.parameter_values: dict[str, np.ndarray] = {}
         self.n_solves = 0
         self.n_rebuilds = 0
+        self.n_scans = 0
         self.bound = cp.Parameter(nonneg=True, name="box")
         self.bound.value = 1e4 * np.sqrt(n_columns)  # N >= 1: the data have columns
         self._inner_before = 0
-        self._term_norms: list[np.ndarray] | None = None
-        self._constants: list[np.ndarray] | None = None
+        self._scan: ViolationScan | None = None
         self._in_set = np.zeros(n_columns, dtype=bool)
         self._build(np.unique(np.asarray(columns, dtype=int)))
+
+    @property
+    def scan(self) -> ViolationScan:
+        """The compiled full constraints (compiled at the first scan)."""
+        if self._scan is None:
+            self._scan = ViolationScan(self.full, self.n_columns, self.data, self.owner)
+        return self._scan
 
     @property
     def n_inner_solves(self) -> int:
@@ -174,33 +385,8 @@ class WorkingSetLP:
         self.lp.set_parameters(**values)
         for name, value in values.items():
             self.full.parameters[name].value = value
-        self._constants = None  # parameters may move the constant parts
-
-    def _values_at(self, q: np.ndarray) -> list[np.ndarray]:
-        self.full.q.value = q
-        return [constraint_values(constraint)[0] for constraint in self.full.constraints]
-
-    def _measure_terms(self) -> None:
-        """Per constraint row, the norm of its coefficients and its constant term.
-
-        The constraints are affine in q (``a_n @ q + b_n``): ``b`` is their
-        value at 0 and ``a_n`` the change along each unit vector, read
-        through cvxpy alone (r + 2 evaluations), so this works for any
-        formulation. Parameters are assumed to enter additively (they move
-        ``b`` only), as in :mod:`cvxvolmin.polish`.
-        """
-        r = self.full.q.size
-        if self._term_norms is None:
-            base = self._values_at(np.zeros(r))
-            squares = [np.zeros_like(b) for b in base]
-            for k in range(r):
-                for square, value, b in zip(
-                    squares, self._values_at(np.eye(r)[k]), base, strict=True
-                ):
-                    square += (value - b) ** 2
-            self._term_norms = [np.sqrt(square) for square in squares]
-        if self._constants is None:
-            self._constants = [np.abs(b) for b in self._values_at(np.zeros(r))]
+        if self._scan is not None:
+            self._scan.refresh()  # parameters may move the constant parts
 
     def violations(self, q: np.ndarray) -> np.ndarray:
         """Per-column violation of the full constraints at q, relative to their terms.
@@ -208,35 +394,7 @@ class WorkingSetLP:
         Zeros if none. A constraint that is not per column (e.g. the column
         sum) must already hold: the working LP declares it over all columns.
         """
-        self._measure_terms()
-        q_norm = float(np.linalg.norm(q))
-        per_column = np.zeros(self.n_columns)
-        count = len(self.full.constraints)
-        for number, (constraint, values, norms, constants) in enumerate(
-            zip(
-                self.full.constraints,
-                self._values_at(q),
-                self._term_norms,
-                self._constants,
-                strict=True,
-            ),
-            start=1,
-        ):
-            violation = np.abs(values) if is_equality(constraint) else np.maximum(values, 0.0)
-            size = norms * q_norm + constants
-            relative = violation / np.where(size > 0, size, 1.0)
-            if constraint.shape[:1] == (self.n_columns,):
-                # Row-major values: each column's k entries are contiguous.
-                worst = relative.reshape(self.n_columns, -1).max(axis=1)
-                np.maximum(per_column, worst, out=per_column)
-            elif np.max(relative, initial=0.0) > _REPRODUCED:
-                raise InvalidParameterError(
-                    f"{self.owner} has a constraint over all columns (constraint {number} of "
-                    f"{count}) that the working-set LP does not reproduce; write sums over "
-                    "all columns with row.total (not cp.sum(row.h)), or fit with "
-                    "working_set=False."
-                )
-        return per_column
+        return self.scan.violations(np.asarray(q, dtype=float))
 
     def maximize(self, direction: np.ndarray) -> np.ndarray:
         """A maximizer of ``direction @ q`` over the full polytope.
@@ -247,27 +405,60 @@ class WorkingSetLP:
             If the LP appears unbounded: its solution stays on the box after
             every widening with every column satisfied.
         """
-        self.n_solves += 1
+        return self.maximize_many([direction])[0]
+
+    def maximize_both(self, direction: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Maximizers of ``direction @ q`` and of ``-direction @ q``, sharing their scans."""
+        up, down = self.maximize_many([direction, -np.asarray(direction)])
+        return up, down
+
+    def maximize_many(self, directions) -> list[np.ndarray]:
+        """A maximizer over the full polytope for each direction.
+
+        Each round solves the working LP for the directions still open, scans
+        every column once for all their solutions (one product with the
+        data), and adds the most violated columns of each; a solution that
+        violates no column is the full LP's optimum and stays so as the set
+        grows (see the module notes).
+        """
+        directions = [np.asarray(d, dtype=float) for d in directions]
+        self.n_solves += len(directions)
+        answers: list[np.ndarray | None] = [None] * len(directions)
         widenings = 0
         while True:
-            try:
-                q = self.lp.maximize(direction)
-            except InfeasibleError:
-                # The box itself may exclude every feasible q (a polytope far from
-                # the origin): widen it, and report infeasibility only without it.
-                if widenings >= _MAX_WIDENINGS:
-                    raise
-                widenings += 1
-                self._widen()
-                continue
-            violation = self.violations(q)
+            open_ = [k for k, answer in enumerate(answers) if answer is None]
+            if not open_:
+                return answers
+            solutions = {}
+            for k in open_:
+                while True:
+                    try:
+                        solutions[k] = self.lp.maximize(directions[k])
+                        break
+                    except InfeasibleError:
+                        # The box itself may exclude every feasible q (a polytope far
+                        # from the origin): widen it; infeasible only without it.
+                        if widenings >= _MAX_WIDENINGS:
+                            raise
+                        widenings += 1
+                        self._widen()
             # Columns already in the working set are held by the LP solver (to its
             # own tolerance); adding them again would loop.
-            violated = np.flatnonzero((violation > _FEASIBILITY) & ~self._in_set)
-            on_box = np.abs(q).max() >= self.bound.value * (1 - _ON_BOX)
-            if violated.size:
-                worst = violated[np.argsort(violation[violated])[::-1][:_GROWTH]]
-                self._build(np.union1d(self._columns, worst))
+            self.n_scans += 1
+            violated = self.scan.most_violated(
+                np.array([solutions[k] for k in open_]), self._in_set
+            )
+            grow = np.concatenate(violated)
+            on_box = False
+            for k, columns in zip(open_, violated, strict=True):
+                if columns.size:
+                    continue
+                if np.abs(solutions[k]).max() >= self.bound.value * (1 - _ON_BOX):
+                    on_box = True
+                else:
+                    answers[k] = solutions[k]
+            if grow.size:
+                self._build(np.union1d(self._columns, grow))
             elif on_box:
                 if widenings >= _MAX_WIDENINGS:
                     raise SolverFailedError(
@@ -277,8 +468,6 @@ class WorkingSetLP:
                     )
                 widenings += 1
                 self._widen()
-            else:
-                return q
 
     def _widen(self) -> None:
         self.bound.value = 10.0 * self.bound.value

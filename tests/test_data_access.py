@@ -217,3 +217,31 @@ def test_the_module_names_no_scipy_sparse_check_outside_itself():
     for module in (reduction, metrics, inputs, validation):
         assert "issparse" not in inspect.getsource(module), module.__name__
     assert "issparse" in inspect.getsource(data_module)
+
+
+def test_singular_values_of_the_projection_agree_on_both_routes():
+    from cvxvolmin import reduction
+
+    rng = np.random.default_rng(5)
+    Y = rng.standard_normal((4, 50_000)) * np.array([[1.0], [0.5], [0.1], [0.02]])
+    exact = np.linalg.svd(Y, compute_uv=False)
+    np.testing.assert_allclose(reduction._projected_singular_values(Y), exact, rtol=1e-12)
+    # Ill conditioned (s_r / s_1 = 1e-9): the R factor, accurate at eps * s_1.
+    Y[3] *= 1e-7
+    exact = np.linalg.svd(Y, compute_uv=False)
+    found = reduction._projected_singular_values(Y)
+    np.testing.assert_allclose(found, exact, rtol=1e-6)
+    assert abs(found[-1] - exact[-1]) < 1e-13 * exact[0]
+    # Squares out of range: the R factor too.
+    np.testing.assert_allclose(
+        reduction._projected_singular_values(Y * 1e200), exact * 1e200, rtol=1e-6
+    )
+
+
+def test_a_large_rank_deficient_matrix_is_refused_with_its_rank():
+    rng = np.random.default_rng(6)
+    X = rng.standard_normal((40, 3)) @ rng.random((3, 30_000))  # rank 3, Gram path
+    with pytest.raises(
+        cvxvolmin.InvalidParameterError, match=r"numerical rank 3, less than rank=4"
+    ):
+        cvxvolmin.fit(X, 4, random_state=0)

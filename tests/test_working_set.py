@@ -448,3 +448,112 @@ def test_a_constraint_over_all_columns_is_checked_in_both_directions(scale):
     ) as caught:
         working.violations(q)
     assert "[" not in str(caught.value)  # the constraint's expression (the data) is not printed
+
+
+def _points_off_some_columns(lp, count, seed):
+    """Working-LP solutions moved within the constraints over all columns (not per column)."""
+    from scipy.linalg import null_space
+
+    from cvxvolmin.polish import constraint_values
+
+    size = lp.full.q.size
+    pairs = zip(lp.full.constraints, lp.scan.per_column, strict=True)
+    over_all = [constraint for constraint, every in pairs if not every]
+
+    def values(point):
+        lp.full.q.value = point
+        return np.concatenate([constraint_values(c)[0] for c in over_all] or [np.zeros(0)])
+
+    base = values(np.zeros(size))
+    A = np.column_stack([values(e) - base for e in np.eye(size)])
+    free = null_space(A) if A.size else np.eye(size)
+    rng = np.random.default_rng(seed)
+    points = []
+    for _ in range(count):
+        q = lp.lp.maximize(rng.standard_normal(size))
+        points.append(q + 0.3 * np.linalg.norm(q) * free @ rng.standard_normal(free.shape[1]))
+    return points
+
+
+@pytest.mark.parametrize(
+    "name", ["column-sum", "column-sum-leq", "box", "l1-ball", "row-sum", "bounded-abundance"]
+)
+def test_the_compiled_scan_reproduces_the_declaration_s_values(name):
+    from cvxvolmin.declaration import build_joint_lp, build_row_lp
+    from cvxvolmin.working_set import ViolationScan
+
+    form = cvxvolmin.get_formulation(
+        name, **({"upper": 0.5} if name == "bounded-abundance" else {})
+    )
+    X, _, _ = cvxvolmin.make_paper_data(4, case=1, n_samples=3000, random_state=0)
+    reduction = form.reduce(X, 4)
+    build = build_joint_lp if form.coupled else build_row_lp
+    lp = build(form, reduction, "HIGHS", True)
+    per_column = [M for M, every in zip(lp.scan.matrices, lp.scan.per_column, strict=True) if every]
+    assert per_column and all(M is not None for M in per_column)  # all compiled
+    evaluated = ViolationScan(lp.full, lp.n_columns, None, "test")  # through cvxpy
+    assert all(M is None for M in evaluated.matrices)
+    points = _points_off_some_columns(lp, 3, seed=1)
+    found = [lp.violations(q) for q in points]
+    assert max(v.max() for v in found) > 1e-3  # the points violate some columns
+    for q, violation in zip(points, found, strict=True):
+        np.testing.assert_allclose(violation, evaluated.violations(q), rtol=1e-9, atol=1e-15)
+
+
+def test_a_constraint_of_another_form_is_evaluated_through_cvxpy():
+    # Weights that differ per column: not one small matrix for every column.
+    Xt = _paper_Xt(n_samples=400)
+    r, n = Xt.shape
+    weights = np.linspace(1.0, 3.0, n)
+
+    def declare(columns):
+        q = cp.Variable(r)
+        held = slice(None) if columns is None else columns
+        h = Xt[:, held].T @ q
+        return Declaration(
+            q, [cp.multiply(weights[held], h) >= 0, h <= 5.0, Xt.sum(axis=1) @ q == n], {}
+        )
+
+    working = WorkingSetLP(declare, n, np.arange(0, n, 9), "HIGHS", data=Xt)
+    assert [M is None for M in working.scan.matrices] == [True, False, True]
+    q = working.lp.maximize(np.ones(r))
+    h, norms = Xt.T @ q, np.linalg.norm(Xt, axis=0) * np.linalg.norm(q)
+    expected = np.maximum(np.maximum(-h, 0.0) / norms, np.maximum(h - 5.0, 0.0) / (norms + 5.0))
+    np.testing.assert_allclose(working.violations(q), expected, rtol=1e-9, atol=1e-15)
+
+
+def test_both_lps_of_a_row_share_their_scans_and_reach_the_full_optima():
+    Xt = _paper_Xt(n_samples=3000)
+    r, n = Xt.shape
+    declare = _declare_with(Xt, Xt.sum(axis=1), n)
+    full = declare(None)
+    reference = RowLP(full.q, full.constraints, "HIGHS")
+    rng = np.random.default_rng(14)
+    directions = [rng.standard_normal(r) for _ in range(4)]
+    paired = WorkingSetLP(declare, n, initial_columns(Xt, 20), "HIGHS", data=Xt)
+    single = WorkingSetLP(declare, n, initial_columns(Xt, 20), "HIGHS", data=Xt)
+    for d in directions:
+        up, down = paired.maximize_both(d)
+        assert d @ up == pytest.approx(d @ reference.maximize(d), rel=1e-9)
+        assert -d @ down == pytest.approx(-d @ reference.maximize(-d), rel=1e-9)
+        single.maximize(d), single.maximize(-d)
+    assert paired.n_solves == single.n_solves == 8
+    assert paired.n_scans < single.n_scans
+
+
+def test_the_most_violated_columns_are_chosen_block_by_block_as_over_all(monkeypatch):
+    from cvxvolmin import working_set
+
+    Xt = _paper_Xt(n_samples=1000)
+    r, n = Xt.shape
+    working = WorkingSetLP(_declare_with(Xt, Xt.sum(axis=1), n), n, np.arange(20), "HIGHS", data=Xt)
+    q = np.random.default_rng(12).standard_normal(r)
+    q *= n / (Xt.sum(axis=1) @ q)
+    relative = np.maximum(-(Xt.T @ q), 0.0) / (np.linalg.norm(Xt, axis=0) * np.linalg.norm(q))
+    relative[:20] = 0.0  # already in the set
+    assert np.count_nonzero(relative > 1e-9) > _GROWTH + 50
+    expected = np.sort(np.argsort(relative)[::-1][:_GROWTH])
+    for block in (n, 128, 7):  # one block, several, a short last one
+        monkeypatch.setattr(working_set, "_SCAN_BLOCK", block)
+        (chosen,) = working.scan.most_violated(q[None, :], working._in_set)
+        np.testing.assert_array_equal(np.sort(chosen), expected)
