@@ -4,8 +4,9 @@ Stages (each a module of its own): input preparation (prepare.py), cheap
 necessary checks (necessary.py), the exact facet enumeration (exact.py),
 the certified vertex enumeration (vertices.py), the refutation search
 (search.py) and the sampling screen (sample.py). The portfolio picks them
-by r and structure: the vertices first where H is structured (few distinct
-entries), the facets first below r = 10 (for a second), then the search,
+by r and structure: a separable H at once (its dual slice is the simplex),
+the vertices first where H is structured (few distinct entries), the
+facets first below r = 10 (for a second), then the search,
 the sampling ("auto" only) and the facets in the time that remains; it
 stops at the first decisive stage. "exact" skips only the sampling (the
 necessary checks and the search cost milliseconds to a second and can
@@ -90,7 +91,8 @@ def check_scattering(
         "sample": test ``n_samples`` points of bd C for membership in
         cone(H.T); can only refute (a failing point) or say "inconclusive".
         "exact": the necessary checks first, then a portfolio that picks
-        the stage by r and structure: where H is structured (from r = 8,
+        the stage by r and structure: a separable H (a pure row for every
+        factor) is decided at once; where H is structured (from r = 8,
         its rows take few distinct values) the certified enumeration of
         the dual slice's vertices, for up to half the time left; below
         r = 10 the facets of cone(H.T) (all of them for r <= 7; an outer
