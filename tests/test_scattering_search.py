@@ -8,10 +8,13 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_scattering import capped, capped_norm
 
 from cvxvolmin.exceptions import SolverFailedError
+from cvxvolmin.scattering import check as check_module
 from cvxvolmin.scattering import check_scattering
-from cvxvolmin.scattering.exact import decide
+from cvxvolmin.scattering.check import _is_structured
+from cvxvolmin.scattering.exact import FacetSummary, decide
 from cvxvolmin.scattering.prepare import prepare
 from cvxvolmin.scattering.search import _certified, _starts, search_refutation
 
@@ -191,3 +194,98 @@ def test_a_solver_failure_in_the_search_names_the_search(monkeypatch):
     monkeypatch.setattr(highspy.Highs, "getModelStatus", lambda self: status)
     with pytest.raises(SolverFailedError, match=r"on a row-update LP of the refutation search;"):
         search_refutation(np.eye(3), 1e-9)
+
+
+def _rows_with_values(r: int, fractions: list[float], noise: float = 0.0) -> np.ndarray:
+    """The unit vectors, then (a, 1 - a, 0, ...) for each a, nudged by +-noise."""
+    rows = [np.eye(r)]
+    for a in fractions:
+        for sign in (1.0, -1.0):  # the same value, nudged both ways
+            row = np.zeros(r)
+            row[:2] = a + sign * noise, 1.0 - a - sign * noise
+            rows.append(row[None, :])
+    return np.vstack(rows)
+
+
+# 1, 0.5, 0.25, 0.75, 0.2, 0.8, 0.1, 0.9: eight distinct nonzero values, and zeros
+EIGHT = [0.5, 0.25, 0.2, 0.1]
+
+
+@pytest.mark.parametrize(
+    ("r", "fractions", "noise", "structured"),
+    [
+        (8, EIGHT, 0.0, True),  # r values at r = 8, from which the vertex stage runs
+        (8, EIGHT, 2e-13, True),  # rounding of a computed H: still those values
+        (8, [*EIGHT, 1 / 6], 0.0, False),  # r + 2 values
+        (7, [1 / 2], 0.0, False),  # two values, but below r = 8 the facets are quick
+        (9, EIGHT, 0.0, True),
+    ],
+)
+def test_structured_means_at_most_r_distinct_nonzero_entries_from_r_8(
+    r, fractions, noise, structured
+):
+    """Zeros are not counted; entries equal to 12 decimals (they lie in [0, 1]) are one value."""
+    assert _is_structured(_rows_with_values(r, fractions, noise)) is structured
+
+
+@pytest.mark.parametrize(
+    ("b", "verdict", "condition1"),
+    [
+        (0.25, "sufficiently_scattered", True),
+        (0.2, "not_sufficiently_scattered", True),  # the cuts' vertices on the sphere
+        (0.15, "not_sufficiently_scattered", False),
+    ],
+)
+def test_structured_h_at_r_10_is_decided_by_the_vertices(b, verdict, condition1):
+    """capped(10, b): hundreds of rows, two distinct entries. Every vertex is enumerated, so
+    the gap is exact: 1 - the norm of the cuts' dual vertices."""
+    res = check_scattering(capped(10, b), method="exact")
+    assert (res.verdict, res.condition1, res.method) == (verdict, condition1, "vertices")
+    assert res.stats["stages"] == ["necessary", "vertices"]
+    assert res.stats["exact_strategy"] == "vertices" and "vertices_s" in res.stats
+    assert res.gap == pytest.approx(1.0 - capped_norm(10, b), abs=1e-12)
+    assert res.on_boundary is (b == 0.2)
+    if condition1 is False:
+        assert res.margin == pytest.approx(capped_norm(10, b), rel=1e-12)
+    if verdict == "sufficiently_scattered":
+        n = res.stats["n_vertices"]
+        assert res.reason.endswith(
+            f"< 1 (all {n} vertices, certified: every facet of their hull holds on the slice)"
+        )
+
+
+@pytest.mark.parametrize("outcome", ["runs out", "cannot certify"])
+def test_a_vertex_stage_that_decides_nothing_passes_on_to_the_search(outcome, monkeypatch):
+    """The vertex stage gets half the time left; without an answer the search decides."""
+    budgets = []
+
+    def stub(rows, tol, time_limit):
+        budgets.append(time_limit)
+        if outcome == "runs out":
+            return None, {"vertices_s": time_limit}
+        failed = FacetSummary("vertices", 0, 0, 0, None, None, 0.0, error="no certificate")
+        return failed, {"vertices_s": 0.0}
+
+    monkeypatch.setattr(check_module, "enumerate_within", stub)
+    res = check_scattering(capped(10, 0.15), method="exact", time_limit=30.0)
+    assert (res.method, res.condition1) == ("search", False)
+    assert res.stats["stages"] == ["necessary", "vertices", "search"]
+    assert 7.5 < budgets[0] <= 15.0 and "vertices_s" in res.stats
+    assert res.stats.get("vertices_error") == (None if outcome == "runs out" else "no certificate")
+
+
+def test_the_vertex_stage_runs_with_any_time_left(monkeypatch):
+    budgets = []
+
+    def runs_out(rows, tol, time_limit):
+        budgets.append(time_limit)
+        return None, {}
+
+    monkeypatch.setattr(check_module, "enumerate_within", runs_out)
+    res = check_scattering(capped(10, 0.15), method="exact", time_limit=1.0)
+    assert res.stats["stages"][:2] == ["necessary", "vertices"] and 0 < budgets[0] <= 0.5
+
+
+def test_no_vertex_stage_once_the_time_is_gone():
+    res = check_scattering(capped(10, 0.15), method="exact", time_limit=1e-9)
+    assert res.verdict == "inconclusive" and "vertices" not in res.stats["stages"]
