@@ -30,8 +30,9 @@ most ``1 + 1e-4`` reads as "sufficiently scattered": like every global-QP
 decider it tests (1) only, within its tolerance, and cannot see (2). The
 ``agree`` column compares each row's verdict with the first method's on
 the same instance ("(1) only" where they agree on condition (1) and only
-cvxvolmin sees (2) fail); ``known`` is the answer by geometry where there
-is one. Times are medians over ``--repeat`` runs (a time-out is not
+cvxvolmin sees (2) fail), ``ratio`` its time over that method's (so the
+peer's ratio is how many times slower it is); ``known`` is the answer by
+geometry where there is one. Times are medians over ``--repeat`` runs (a time-out is not
 repeated), with ``--blas-threads`` BLAS threads (1 by default; 0 keeps the
 library's default). With ``--baseline REV`` every cvxvolmin row also runs
 on that commit (a temporary ``git worktree``, its own process), in the same

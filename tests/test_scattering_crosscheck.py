@@ -323,3 +323,27 @@ def test_separable_h_is_decided_without_enumeration_and_as_the_facets_decide(mon
     assert res.stats["stages"] != ["necessary", "exact"] or res.stats.get("n_facets", 0) > 5
     facets = enumerate_facets(prepare(H).rows)
     assert res.sufficiently_scattered == (classify(facets) == "scattered")
+
+
+def test_the_vertex_stage_is_stopped_at_its_limit_and_leaves_no_process():
+    import multiprocessing
+
+    from cvxvolmin.scattering.vertices import enumerate_within
+
+    rows = prepare(CAPPED_NEAR_8).rows
+    summary, info = enumerate_within(rows, 1e-9, 1e-3)
+    assert summary is None and info["vertices_s"] < 10.0
+    assert multiprocessing.active_children() == []
+    summary, _ = enumerate_within(rows, 1e-9, 60.0)  # the same in a child, given the time
+    assert summary.error is None and summary.top_norm == pytest.approx(1 - MARGIN, rel=1e-12)
+
+
+def test_a_failing_vertex_stage_reports_instead_of_hanging(monkeypatch):
+    from cvxvolmin.scattering.vertices import enumerate_within
+
+    def failing(rows, tol):
+        raise ValueError("broken")
+
+    monkeypatch.setattr(vertices_module, "enumerate_vertices", failing)
+    summary, _ = enumerate_within(prepare(CAPPED_NEAR_8).rows, 1e-9, 60.0)
+    assert summary.error == "the vertex stage failed: ValueError('broken')"
