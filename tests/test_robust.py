@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import types
 import warnings
 
 import numpy as np
@@ -110,6 +111,7 @@ def test_exact_errors_point_to_the_robust_solver(extra_column, error):
         ({"lam_scale": np.inf}, ValueError, "lam_scale must be a finite nonnegative"),
         ({"delta": 0.0}, ValueError, "delta must be positive"),
         ({"max_iter": 0}, ValueError, "max_iter must be a positive integer"),
+        ({"max_inner": 0}, ValueError, "max_inner must be a positive integer"),
         ({"tol": "small"}, TypeError, "tol must be a nonnegative number"),
         ({"solver": "NO_SUCH_SOLVER"}, ValueError, "not an installed cvxpy solver"),
         ({"solver": "SCIPY"}, ValueError, "cannot solve the H update, a convex QP"),
@@ -444,3 +446,103 @@ def test_robust_fit_is_invariant_to_the_scale_of_X(exponent):
     assert scaled.lam == pytest.approx(c**2 * base.lam, rel=1e-9)
     assert cvxvolmin.matched_mse(base.H, scaled.H) <= 1e-5 * float(np.mean(base.H**2))
     np.testing.assert_allclose(scaled.H.sum(axis=0), 1.0, rtol=1e-12)
+
+
+def _two_tight_clusters() -> np.ndarray:
+    """Two tight clusters, standardized per feature (centred): samples as columns.
+
+    Every exact fit is infeasible (the centred cone is the whole space) and
+    plain NMF (HALS) ends at W = 0, a singular start.
+    """
+    rng = np.random.default_rng(0)
+    centres = np.array([[0.0, 0.0, 0.0], [1.0, 1.0, 1.0]])
+    samples = centres[rng.integers(0, 2, 30)] + 0.1 * rng.standard_normal((30, 3))
+    samples = (samples - samples.mean(axis=0)) / samples.std(axis=0)
+    return samples.T
+
+
+def _check_start(result, rank):
+    assert np.linalg.matrix_rank(result.W) == rank
+    _assert_feasible(result.H)
+    history = np.asarray(result.objective_history)
+    assert np.all(np.isfinite(history))
+    assert np.all(np.diff(history) <= 1e-12 * abs(history[0]))
+
+
+def test_a_singular_plain_nmf_start_is_replaced():
+    X = _two_tight_clusters()
+    result = fit_robust(X, 2, random_state=0)
+    assert "the plain-nmf start has a singular W: dropped" in result.init_note
+    assert result.init == "spread-columns"
+    _check_start(result, 2)
+
+
+def test_any_singular_start_is_replaced(monkeypatch):
+    """Not only W = 0: a start with two equal columns is dropped too."""
+    X, _, _ = cvxvolmin.make_paper_data(3, case=3, n_samples=40, random_state=0)
+
+    def no_exact_fit(*args, **kwargs):
+        raise cvxvolmin.InfeasibleError("forced")
+
+    def repeated_column(data, rank, **kwargs):
+        return types.SimpleNamespace(W=np.repeat(data[:, :1], rank, axis=1))
+
+    monkeypatch.setattr(robust_solver, "_quiet_fit", no_exact_fit)
+    monkeypatch.setattr(robust_solver, "plain_nmf", repeated_column)
+    result = _quiet_robust(X, 3)
+    assert result.init == "spread-columns"
+    _check_start(result, 3)
+
+
+def test_no_nonsingular_start_is_a_clear_error(monkeypatch):
+    def no_exact_fit(*args, **kwargs):
+        raise cvxvolmin.InfeasibleError("forced")
+
+    monkeypatch.setattr(robust_solver, "_quiet_fit", no_exact_fit)
+    rng = np.random.default_rng(1)
+    rank_one = np.outer(rng.standard_normal(6), rng.standard_normal(20))
+    with pytest.raises(cvxvolmin.DegenerateError, match="fewer than r = 2 linearly independent"):
+        fit_robust(rank_one, 2, random_state=0)
+
+
+def test_the_w_step_falls_back_to_least_squares(monkeypatch):
+    """Should the normal equations fail in floating point, the same minimizer comes back."""
+    rng = np.random.default_rng(2)
+    Xt, V, H = rng.standard_normal((4, 30)), rng.standard_normal((4, 4)), rng.random((30, 4))
+    closed = robust_solver._w_step(Xt, V, H, 0.7, 1e-3)
+
+    def singular(*args, **kwargs):
+        raise np.linalg.LinAlgError("forced")
+
+    monkeypatch.setattr(robust_solver.np.linalg, "inv", singular)
+    fallback = robust_solver._w_step(Xt, V, H, 0.7, 1e-3)
+    np.testing.assert_allclose(fallback, closed, rtol=1e-10, atol=1e-12 * np.abs(closed).max())
+
+
+@pytest.mark.parametrize("subspace", ["principal", "full"])
+def test_one_faint_noise_column_is_not_exact_data(subspace):
+    """A pure-noise column at 1e-12 of the data's scale: the residual is below rounding,
+    but the exact fit's cone holds the column's direction (measured MSE 0.19 when it
+    was returned as is). The trimmed start recovers the other columns."""
+    X, _, H = cvxvolmin.make_paper_data(4, case=3, n_samples=80, random_state=3)
+    noise = np.random.default_rng(5).standard_normal((X.shape[0], 1))
+    noise *= 1e-12 * np.linalg.norm(X) / np.sqrt(X.shape[1]) / np.linalg.norm(noise)
+    result = _quiet_robust(np.hstack([X, noise]), 4, subspace=subspace)
+    assert result.stop_reason == "converged" and result.init == "exact-trimmed"
+    assert "exact fit holds noisy columns" in result.init_note
+    assert cvxvolmin.matched_mse(H, result.H[:-1]) <= 1e-5 * float(np.mean(H**2))
+    _assert_feasible(result.H)
+
+
+def test_the_inner_budget_ends_an_ill_conditioned_fit():
+    """Rank M on mixed-sign data whose cone is the whole space: W grows ever more
+    ill-conditioned and every H update slows (537k inner steps at max_iter=500
+    before the budget); the budget ends the fit with a warning."""
+    X = np.random.RandomState(0).normal(size=(15, 4)).T
+    with pytest.warns(cvxvolmin.ConvergenceWarning, match="max_inner=2000"):
+        result = fit_robust(X, 4, max_inner=2000, random_state=0)
+    assert result.stop_reason == "max_inner" and not result.converged
+    assert result.n_iter < 500
+    assert 2000 <= result.n_inner
+    assert result.summary()["stop_reason"] == "max_inner"
+    _check_start(result, 4)

@@ -46,11 +46,13 @@ import numpy as np
 
 from ..baselines import plain_nmf
 from ..exceptions import (
+    ConvergenceWarning,
     DegenerateError,
     InfeasibleError,
     InvalidParameterError,
+    NoisyColumnsWarning,
 )
-from ..factorization import FactorizationResult, fit
+from ..factorization import _NOISY_COLUMN, FactorizationResult, fit
 from ..formulations import ColumnSumVolMin, Formulation, RowSumVolMin
 from ..formulations.base import fast_polytope
 from ..inputs import check_fit_inputs, warn_not_converged
@@ -63,6 +65,7 @@ from ..reduction import (
 )
 from ..validation import (
     check_nonnegative_float,
+    check_positive_int,
     check_solver,
 )
 from .h_step import DeclaredQP, HStep, ProjectedGradient
@@ -137,8 +140,10 @@ class RobustFitResult(FactorizationResult):
     stop_reason : str
         ``"converged"`` (an iteration lowered the objective by at most ``tol``
         times ``||X - W H.T||_F^2`` and the H update was certified within that
-        much of its optimum), ``"exact"`` (the exact fit fits X to rounding and
-        is returned as is), or ``"max_iter"`` (the budget ended first).
+        much of its optimum), ``"exact"`` (the exact fit fits X to rounding,
+        flags no noisy column, and is returned as is), ``"max_iter"`` (the
+        iteration budget ended first) or ``"max_inner"`` (the budget of inner
+        iterations ended first; see :func:`fit_robust`).
     time_s : float
         Wall-clock time, initialization included.
     fit_error : float
@@ -149,8 +154,8 @@ class RobustFitResult(FactorizationResult):
         The absolute ``delta`` in ``log det(W.T W + delta I)``.
     init : str
         How the start was obtained: ``"exact"`` (:func:`cvxvolmin.fit` on
-        X), ``"exact-trimmed"`` (on the columns of larger norm only) or
-        ``"plain-nmf"``; see :func:`fit_robust`.
+        X), ``"exact-trimmed"`` (on the columns of larger norm only),
+        ``"plain-nmf"`` or ``"spread-columns"``; see :func:`fit_robust`.
     init_fit_error : float
         ``fit_error`` of the start; the default ``lam`` is proportional to its
         square.
@@ -224,11 +229,15 @@ class _Frame:
 
     ``basis`` is None when ``Xt`` is X itself (U = I). ``offset`` is
     ``||X - U Xt||_F^2``, the residual no W in range(U) can remove.
+    ``noisy`` flags the columns with more than ``_NOISY_COLUMN`` of their
+    norm outside range(U): the exact fit's noisy-column test, which the fit
+    of ``Xt`` cannot apply when U has r columns (all of Xt is in its subspace).
     """
 
     Xt: np.ndarray
     basis: np.ndarray | None
     offset: float
+    noisy: np.ndarray
 
     def lift(self, V: np.ndarray) -> np.ndarray:
         return V if self.basis is None else self.basis @ V
@@ -240,39 +249,52 @@ class _Frame:
 def _frame(X: np.ndarray, rank: int, subspace: str) -> _Frame:
     m, n = X.shape
     if subspace == "full":
+        # range(X) exactly: no residual is left out, and the exact fit of Xt
+        # applies the noisy-column test itself (see _quiet_fit).
+        none = np.zeros(n, dtype=bool)
         if m <= n:
-            return _Frame(X, None, 0.0)
-        basis, Xt = np.linalg.qr(X)  # range(X) exactly: no residual is left out
-        return _Frame(Xt, basis, 0.0)
+            return _Frame(X, None, 0.0, none)
+        basis, Xt = np.linalg.qr(X)
+        return _Frame(Xt, basis, 0.0, none)
     basis, _, _ = leading_triplets(X, rank)
     Xt = np.empty((rank, n))
-    offset = 0.0
+    outside = np.empty(n)
     # The residual outside the frame directly, block by block (a difference of
     # squared norms would carry rounding of eps ||X||^2, which hides exact data).
     for columns, block in _column_blocks(X, 1.0):
         Xt[:, columns] = basis.T @ block
-        offset += float(np.sum((block - basis @ Xt[:, columns]) ** 2))
-    return _Frame(Xt, basis, offset)
+        outside[columns] = np.linalg.norm(block - basis @ Xt[:, columns], axis=0)
+    offset = float(np.sum(outside**2))
+    # Relative to each column's own norm (zero columns are not noisy), as cvxvolmin.fit.
+    noisy = outside > _NOISY_COLUMN * column_norms(X)
+    return _Frame(Xt, basis, offset, noisy)
 
 
 def _quiet_fit(X: np.ndarray, rank: int, rng: np.random.Generator, criterion: Formulation):
-    with warnings.catch_warnings():
+    """The exact fit without its warnings, and whether it flagged noisy columns."""
+    with warnings.catch_warnings(record=True) as caught:
         # Noise warnings are expected here: handling noise is this module's job.
-        warnings.simplefilter("ignore")
-        return fit(X, rank, formulation=criterion, random_state=rng)
+        warnings.simplefilter("always")
+        result = fit(X, rank, formulation=criterion, random_state=rng)
+    return result, any(issubclass(w.category, NoisyColumnsWarning) for w in caught)
 
 
 def _starts(
     frame: _Frame, data: np.ndarray, rank: int, rng: np.random.Generator, criterion: Formulation
-) -> tuple[list, str]:
-    """Candidate starts ``(V0, H0 or None, how)`` in the frame, and a note; see Notes."""
+) -> tuple[list, str, bool]:
+    """Candidate starts ``(V0, H0 or None, how)`` in the frame, a note, and a noise flag.
+
+    Every start's V0 has full column rank (see Notes of :func:`fit_robust`).
+    The flag says whether the exact fit on all columns flagged noisy columns.
+    """
     Xt = frame.Xt
     starts: list[tuple[np.ndarray, np.ndarray | None, str]] = []
     notes = []
+    flagged = False
     try:
         # fit is invariant to invertible transforms of X: fitting Xt = U.T X
         # gives the fit of X's projection, W in coordinates, at r/M the cost.
-        exact = _quiet_fit(Xt, rank, rng, criterion)
+        exact, flagged = _quiet_fit(Xt, rank, rng, criterion)
         starts.append((exact.W, exact.H, "exact"))
     except (InfeasibleError, DegenerateError) as exc:
         notes.append(f"exact fit on all columns: {type(exc).__name__}")
@@ -285,7 +307,7 @@ def _starts(
         if keep.sum() < rank:
             break
         try:
-            result = _quiet_fit(Xt[:, keep], rank, rng, criterion)
+            result, _ = _quiet_fit(Xt[:, keep], rank, rng, criterion)
         except (InfeasibleError, DegenerateError, ValueError) as exc:
             notes.append(
                 f"exact fit on columns of norm >= {level:g} x median: {type(exc).__name__}"
@@ -300,7 +322,47 @@ def _starts(
             result = plain_nmf(data, rank, solver="hals", random_state=rng, max_iter=2000)
         starts.append((frame.coordinates(result.W), None, "plain-nmf"))
         notes.append("started from plain NMF (HALS)")
-    return starts, "; ".join(notes)
+    # A singular V0 (plain NMF on centred data gives W = 0) has log det(V0.T V0)
+    # = -inf and an absolute delta of zero: the W step would invert a singular
+    # matrix. Such starts are dropped; when none is left, r spread-out columns
+    # of the data take their place.
+    kept = [start for start in starts if _full_column_rank(start[0])]
+    for _, _, how in starts:
+        if not any(how == other for _, _, other in kept):
+            notes.append(f"the {how} start has a singular W: dropped")
+    if not kept:
+        kept = [(_spread_columns(Xt, rank), None, "spread-columns")]
+        notes.append("started from r spread-out columns of X")
+    return kept, "; ".join(notes), flagged
+
+
+def _full_column_rank(V: np.ndarray) -> bool:
+    return bool(np.all(np.isfinite(V))) and np.linalg.matrix_rank(V) == V.shape[1]
+
+
+def _spread_columns(Xt: np.ndarray, rank: int) -> np.ndarray:
+    """r columns of Xt chosen greedily far from the span of those chosen before.
+
+    Each is the column of largest norm after projecting out the previous
+    ones (the successive projection algorithm), so the result has full
+    column rank whenever Xt has rank r. Raises DegenerateError otherwise.
+    """
+    residual = np.array(Xt, dtype=float)
+    chosen = []
+    for _ in range(rank):
+        j = int(np.argmax(np.sum(residual**2, axis=0)))
+        chosen.append(j)
+        norm = max(float(np.linalg.norm(residual[:, j])), np.finfo(float).tiny)
+        direction = residual[:, j] / norm
+        residual -= np.outer(direction, direction @ residual)
+    V = Xt[:, chosen]
+    if not _full_column_rank(V):
+        raise DegenerateError(
+            f"fit_robust found no start: no exact fit succeeded and the data have fewer "
+            f"than r = {rank} linearly independent columns (numerical rank "
+            f"{np.linalg.matrix_rank(Xt)}); fit a smaller rank."
+        )
+    return V
 
 
 def _logdet(V: np.ndarray, delta: float) -> float:
@@ -309,20 +371,35 @@ def _logdet(V: np.ndarray, delta: float) -> float:
 
 
 def _w_step(Xt, V, H, lam, delta_abs):
-    """The W update: the minimizer of the majorizer of the objective at W (closed form)."""
+    """The W update: the minimizer of the majorizer of the objective at W (closed form).
+
+    The majorizer is ``||Xt - V H.T||^2 + lam trace(F^-1 V.T V)`` with
+    ``F = V_k.T V_k + delta I`` positive definite (``delta > 0``). Should the
+    normal equations be singular in floating point, the same minimizer comes
+    from least squares on ``[H; sqrt(lam) L.T]``, ``F^-1 = L L.T``.
+    """
     if lam == 0:
         return np.linalg.lstsq(H, Xt.T, rcond=None)[0].T
-    F_inv = np.linalg.inv(V.T @ V + delta_abs * np.eye(V.shape[1]))
-    return np.linalg.solve(H.T @ H + lam * F_inv, (Xt @ H).T).T
+    F = V.T @ V + delta_abs * np.eye(V.shape[1])
+    try:
+        F_inv = np.linalg.inv(F)
+        return np.linalg.solve(H.T @ H + lam * F_inv, (Xt @ H).T).T
+    except np.linalg.LinAlgError:
+        values, vectors = np.linalg.eigh(F)
+        tiny = np.finfo(float).tiny
+        L = vectors / np.sqrt(np.maximum(values, tiny))
+        system = np.vstack([H, np.sqrt(lam) * L.T])
+        target = np.vstack([Xt.T, np.zeros((V.shape[1], Xt.shape[0]))])
+        return np.linalg.lstsq(system, target, rcond=None)[0].T
 
 
 class _Problem:
     """The objective in the frame and the H update; ``lam`` is set once it is known."""
 
-    def __init__(self, frame: _Frame, h_step, delta_abs: float):
+    def __init__(self, frame: _Frame, h_step, delta_abs: float, max_inner: int):
         self.frame, self.h_step, self.delta_abs = frame, h_step, delta_abs
         self.lam = 0.0
-        self.n_inner = 0
+        self.n_inner, self.max_inner = 0, max_inner
         # ||X||^2 (of the data fitted), the scale of every residual.
         self.energy = frame.offset + float(np.sum(frame.Xt**2))
 
@@ -356,7 +433,8 @@ def _descend(problem: _Problem, V, H, max_iter, tol, verbose, callback, first: i
     never raises the objective, so no step is rejected for inexactness. The
     loop stops when an iteration lowers the objective by at most ``tol``
     times the residual and its H update is certified within that much of
-    its optimum.
+    its optimum, or, after an iteration, once the H updates of all starts
+    have used ``problem.max_inner`` inner iterations.
     """
     value, residual = problem.objective(V, H)
     history = [value]
@@ -399,6 +477,8 @@ def _descend(problem: _Problem, V, H, max_iter, tol, verbose, callback, first: i
             callback(it, value)
         if decrease <= tol * scale and gap <= tol * scale:
             return V, H, history, "converged"
+        if problem.n_inner >= problem.max_inner:
+            return V, H, history, "max_inner"
         last_decrease = max(decrease, 0.0)
     return V, H, history, "max_iter"
 
@@ -412,6 +492,7 @@ def fit_robust(
     lam_scale: float = 0.01,
     delta: float = 1e-8,
     max_iter: int = 500,
+    max_inner: int = 30_000,
     tol: float = 1e-6,
     h_solver: str = "auto",
     solver: str = "OSQP",
@@ -453,6 +534,14 @@ def fit_robust(
         ``delta * ||W0||_F^2 / r`` (so it follows the scale of X).
     max_iter : int, default 500
         Maximum number of iterations (one W update and one H update each).
+    max_inner : int, default 30000
+        Budget of inner iterations (projected-gradient steps or QP solves of
+        the H updates, ``n_inner``) over all starts; checked after each
+        iteration. Well-posed fits use a few hundred to a few thousand. A
+        descent toward an ever more ill-conditioned W (seen at a rank equal
+        to M on mixed-sign data whose cone is the whole space, from a start
+        with a dead factor) makes every H update slow; this budget ends it
+        with a ConvergenceWarning (``stop_reason="max_inner"``).
     tol : float, default 1e-6
         Stop when an iteration lowers the objective by at most ``tol`` times
         the current ``||X - W H.T||_F^2`` (the objective's own magnitude is no
@@ -495,11 +584,15 @@ def fit_robust(
         above the numerical rank of X is refused by the first exact fit.
     cvxvolmin.SolverFailedError
         When the QP solver fails on an H update.
+    cvxvolmin.DegenerateError
+        When no start with a nonsingular W exists (no exact fit succeeds and
+        the data have fewer than r independent columns); fit a smaller rank.
 
     Warns
     -----
     ConvergenceWarning
-        When ``max_iter`` iterations end before the stopping rule is met.
+        When ``max_iter`` iterations or ``max_inner`` inner iterations end
+        before the stopping rule is met.
 
     Notes
     -----
@@ -514,7 +607,21 @@ def fit_robust(
     exact fit on the columns of norm (in the frame) at least 0.25 times the
     median (0.5, then 1, if that fails too; ``init="exact-trimmed"``), with H
     for every column from an H update. If no exact fit succeeds, plain NMF by
-    HALS gives W (``init="plain-nmf"``; a poor start for mixed-sign W). The
+    HALS gives W (``init="plain-nmf"``; a poor start for mixed-sign W). A
+    start whose W is singular (plain NMF gives W = 0 on centred data) is
+    dropped: its log det is -inf and the W step would invert a singular
+    matrix. When no start is left, W is r columns of the data chosen one by
+    one, each of largest norm after projecting out the previous ones
+    (``init="spread-columns"``; of full column rank whenever the data have
+    r independent columns). The exact fit on all columns is returned as is
+    only when it fits X to rounding and flags no noisy column (more than
+    10% of its norm outside the rank-r subspace, the test of
+    :func:`cvxvolmin.fit`): a column of pure noise, however small, forces
+    the exact cone to hold its direction. That fit then only sets lam (at
+    the noise's level) and the other starts compete, each W rescaled column
+    by column so that the least-squares abundances of all columns meet the
+    formulation's column totals (a fit on a subset of the columns has them
+    sum to the total over that subset only). The
     alternating minimization runs 20 iterations from every start and only
     the one with the lowest objective goes on (a start whose cone holds
     noise columns can crawl for hundreds of iterations to a worse point);
@@ -573,6 +680,7 @@ def fit_robust(
     )
     X, rank, criterion = inputs.X, inputs.rank, inputs.formulation
     max_iter, tol, verbose, callback = inputs.max_iter, inputs.tol, inputs.verbose, inputs.callback
+    max_inner = check_positive_int(max_inner, "max_inner")
     if lam is not None:
         lam = check_nonnegative_float(lam, "lam")
     lam_scale = check_nonnegative_float(lam_scale, "lam_scale")
@@ -630,16 +738,18 @@ def fit_robust(
     else:
         used, h_step = "projected-gradient", ProjectedGradient(polytope)
 
-    starts, note = _starts(frame, data, rank, inputs.rng, start_criterion)
+    starts, note, flagged = _starts(frame, data, rank, inputs.rng, start_criterion)
     exact_start = starts[0][2] == "exact"
-
+    # The exact fit's own test: a column mostly outside the rank-r subspace is
+    # noise whose direction the exact cone holds, however small its energy.
+    noisy = flagged or bool(frame.noisy.any())
     V0, H0, _ = starts[0]
     if H0 is not None and polytope is not None:
         H0 = polytope.project(H0)  # the exact fit's rounding below zero, clipped
     # lam and delta come from the first start (the exact fit on all columns
     # when it exists), so that the starts compete on one objective.
     delta_abs = delta * float(np.sum(V0**2)) / rank
-    problem = _Problem(frame, h_step, delta_abs)
+    problem = _Problem(frame, h_step, delta_abs, max_inner)
     energy = problem.energy
     # A start's H needs no more precision than tol relative to ||X||^2; the
     # descent refines it.
@@ -648,7 +758,14 @@ def fit_robust(
         H0 = problem.update_H(V0, _uniform(n_fit, rank, criterion, polytope), start_gap).H
     starts[0] = (V0, H0, starts[0][2])
     residual0 = problem.residual_sq(V0, H0)
-    if exact_start and np.sqrt(residual0 / energy) <= _EXACT_DATA:
+    candidates = starts
+    if exact_start and np.sqrt(residual0 / energy) <= _EXACT_DATA and noisy and len(starts) > 1:
+        # Exact on every column, noise included: its cone holds the noisy
+        # columns' directions, so it is no start for the others; its residual
+        # (the noise's level) still sets lam, and lam scales delta.
+        note = "; ".join(filter(None, [note, "exact fit holds noisy columns: not a start"]))
+        candidates = [(_rescaled(V, frame.Xt, polytope), H, how) for V, H, how in starts[1:]]
+    if exact_start and not noisy and np.sqrt(residual0 / energy) <= _EXACT_DATA:
         # Exact data: nothing to regularize, nothing to compare.
         history, stop, best_V, best_H, how = [residual0], "exact", V0, H0, "exact"
         init_error, lam_used = float(np.sqrt(residual0 / energy)), 0.0
@@ -661,8 +778,8 @@ def fit_robust(
         # can crawl (measured, case 1 at 40 dB: MSE 0.09 after 3000 iterations,
         # 1e-5 from the other start; at N = 1e5, 200 iterations to settle above
         # the trimmed start, which won in 30).
-        screen = min(max_iter, _SCREEN) if len(starts) > 1 else max_iter
-        for V_s, H_s, how_s in starts:
+        screen = min(max_iter, _SCREEN) if len(candidates) > 1 else max_iter
+        for V_s, H_s, how_s in candidates:
             if H_s is None:
                 H_s = problem.update_H(V_s, H0, start_gap).H
             if verbose:
@@ -684,6 +801,15 @@ def fit_robust(
     if stop == "max_iter":
         decrease = f"last decrease {history[-2] - history[-1]:.3e}"
         warn_not_converged(max_iter, "iterations", "the objective", decrease)
+    elif stop == "max_inner":
+        warnings.warn(
+            f"stopped after {len(history) - 1} iterations, when the H updates had used "
+            f"max_inner={max_inner} inner iterations, before the objective settled (last "
+            f"decrease {history[-2] - history[-1]:.3e}); the problem is ill-conditioned "
+            "at this rank: try a smaller rank, or increase max_inner.",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
     W, H = frame.lift(best_V), best_H
     if nonzero is not None:
         H_all = np.zeros((n, rank))
@@ -695,7 +821,7 @@ def fit_robust(
         H=H,
         objective_history=tuple(history),
         n_iter=len(history) - 1,
-        converged=stop != "max_iter",
+        converged=stop not in ("max_iter", "max_inner"),
         time_s=time.perf_counter() - start,
         fit_error=relative_residual(X, W, H),
         lam=float(lam_used),
@@ -709,6 +835,21 @@ def fit_robust(
         subspace=subspace,
         n_inner=problem.n_inner,
     )
+
+
+def _rescaled(V: np.ndarray, Xt: np.ndarray, polytope) -> np.ndarray:
+    """V fitted on some columns, its columns rescaled to fit all (column totals only).
+
+    An exact fit on a subset of columns has H summing to the total over that
+    subset: its W columns are the true ones times the subset's share of each
+    factor. The least-squares H of all columns has column sums total / share.
+    """
+    if polytope is None or polytope.axis != 0:
+        return V
+    sums = np.linalg.lstsq(V, Xt, rcond=None)[0].sum(axis=1)
+    if not np.all(np.isfinite(sums)) or np.any(sums <= 0):
+        return V
+    return V * (sums / polytope.total)
 
 
 def _uniform(n: int, rank: int, criterion: Formulation, polytope) -> np.ndarray:
