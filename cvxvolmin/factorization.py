@@ -186,10 +186,15 @@ def fit(
 
     Parameters
     ----------
-    X : array_like or scipy.sparse matrix of shape (M, N)
+    X : array_like, scipy.sparse matrix or dask array of shape (M, N)
         Data, samples as **columns**; any sign. Never modified; float64 input
         is not copied by the column-sum path (row-sum normalizes a copy).
-        Sparse input is reduced without densifying (column-sum criteria).
+        Sparse input is reduced without densifying (column-sum criteria). A
+        ``dask.array`` (the ``dask`` extra; column-sum criteria) is read
+        chunk by chunk, three passes in all, by dask's scheduler (a
+        ``distributed.Client`` when one is active); the factors come back
+        in memory. Large dense X is read three times too (the finiteness
+        check, the Gram matrix, the projection).
     rank : int
         Number of factors r; X must have numerical rank at least r.
     formulation : str or Formulation, default "column-sum"

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .data import is_sparse
+from .data import is_dask, is_sparse
 from .exceptions import ConvergenceWarning, InvalidParameterError
 from .formulations import Formulation, get_formulation
 from .validation import (
@@ -33,7 +33,7 @@ from .validation import (
 class FitInputs:
     """The checked inputs common to every fit."""
 
-    X: object  # float64 ndarray, or scipy.sparse CSC when the path accepts it
+    X: object  # float64 ndarray, or scipy.sparse CSC or dask array when the path accepts it
     rank: int
     formulation: Formulation
     max_iter: int
@@ -80,6 +80,13 @@ def check_fit_inputs(
                 f"formulation {form.name!r} needs a dense X; pass X.toarray() or use "
                 "formulation='column-sum', which accepts scipy.sparse input."
             )
+    if is_dask(X) and (sparse_hint is not None or not form.accepts_sparse):
+        # The default reduction reads any DataMatrix; other paths need numpy.
+        raise InvalidParameterError(
+            f"X is a dask array, which only fit with a formulation on the default "
+            f"reduction reads chunk by chunk (formulation {form.name!r} here); pass "
+            "X.compute() to load it, or use cvxvolmin.fit(X, rank) (column-sum)."
+        )
     inputs = FitInputs(
         X=X,
         rank=check_rank(rank, X.shape),

@@ -6,7 +6,7 @@ import numbers
 
 import numpy as np
 
-from .data import as_data, is_sparse
+from .data import as_data, is_dask, is_sparse
 from .exceptions import InvalidParameterError
 
 
@@ -27,7 +27,9 @@ def check_matrix(
         write into the result pass False (no extra M x N memory); the
         caller's array is never modified either way.
     accept_sparse : bool, default False
-        Accept a ``scipy.sparse`` matrix, returned in CSC format.
+        Accept a ``scipy.sparse`` matrix, returned in CSC format, or a
+        ``dask.array`` (the ``dask`` extra), returned as float64 dask array
+        (checked in one pass over its chunks, not loaded).
     """
     if X is None:
         raise InvalidParameterError(f"{name} is None; pass a 2-D numeric array ({orientation}).")
@@ -37,6 +39,8 @@ def check_matrix(
                 f"{name} is a sparse matrix; this path needs a dense array: pass {name}.toarray()."
             )
         return _check_sparse(X, name, orientation)
+    if is_dask(X) and accept_sparse:
+        return _check_dask(X, name, orientation)
     arr = np.asarray(X)
     if arr.dtype == object:
         raise InvalidParameterError(
@@ -82,6 +86,21 @@ def _check_sparse(X, name: str, orientation: str):
     if X.dtype == object or np.iscomplexobj(X.data):
         raise InvalidParameterError(f"{name} must hold real numbers; got dtype {X.dtype}.")
     X = scipy.sparse.csc_matrix(X, dtype=np.float64)
+    _check_finite(X, name)
+    return X
+
+
+def _check_dask(X, name: str, orientation: str):
+    if X.ndim != 2:
+        raise InvalidParameterError(f"{name} must be 2-D ({orientation}); got shape {X.shape}.")
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise InvalidParameterError(
+            f"{name} is empty (shape {X.shape}); it needs at least one entry."
+        )
+    kind = np.dtype(X.dtype).kind
+    if kind not in "biuf":
+        raise InvalidParameterError(f"{name} must hold real numbers; got dtype {X.dtype}.")
+    X = X.astype(np.float64)
     _check_finite(X, name)
     return X
 
