@@ -29,39 +29,18 @@ from cvxvolmin.estimator import (
 from cvxvolmin.reduction import numerical_rank
 from cvxvolmin.robust import add_noise
 
-# Declared with their reasons in docs/howto/sklearn.rst. The default estimator
-# passes every check but one, which is not run: on 15 Gaussian samples in 4
-# features the default n_components (the numerical rank, 4) asks for a square
-# W, the exact criterion has no solution and the robust fit runs its 500
-# iterations (about 80 s) without converging. With n_components=2 that check
-# passes, and four fail on centered blobs (3 features, rank 2): the exact
-# fits of the robust fit's starts have no solution, its plain-NMF start
-# (HALS) is W = 0 in the frame, so its delta (relative to ||W0||) is 0 too and
-# the W update inverts a zero matrix: numpy's LinAlgError (a bug of
-# fit_robust, reported).
-NOT_RUN = {
-    "check_n_features_in_after_fitting": (
-        "n_components=None on 15 Gaussian samples in 4 features: a full-rank robust "
-        "fit that does not converge in 500 iterations (about 80 s); passes with "
-        "n_components=2"
-    )
-}
-_DEAD_START = (
-    "fit_robust at rank 2 on centered blobs in 3 features: its plain-NMF start is "
-    "W = 0, so delta = 0 and the W update raises LinAlgError (a fit_robust bug)"
-)
-EXPECTED_FAILURES = {
-    name: _DEAD_START
-    for name in (
-        "check_transformer_data_not_an_array",
-        "check_transformer_general",
-        "check_transformer_preserve_dtypes",
-    )
-}
+# Declared with their reasons in docs/howto/sklearn.rst: none is left. The
+# checks' data are not of the model, so the estimator falls back to the
+# robust fit. Plain NMF's start is singular both on the centered blobs of the
+# transformer checks (W = 0: LinAlgError) and on the 15 Gaussian samples in
+# 4 features of check_n_features_in_after_fitting (a dead factor: 537k inner
+# iterations without converging); fit_robust now replaces such starts, and
+# the latter converges (222 iterations, 19.7k inner, a few seconds).
+EXPECTED_FAILURES: dict[str, str] = {}
 
 
 def _declared(estimator) -> dict[str, str]:
-    return NOT_RUN if estimator.n_components is None else EXPECTED_FAILURES
+    return EXPECTED_FAILURES
 
 
 @parametrize_with_checks(
@@ -71,8 +50,6 @@ def _declared(estimator) -> dict[str, str]:
 )
 @pytest.mark.filterwarnings("ignore::cvxvolmin.estimator.RobustFallbackWarning")
 def test_sklearn_checks(estimator, check):
-    if estimator.n_components is None and check.func.__name__ in NOT_RUN:
-        pytest.skip(NOT_RUN[check.func.__name__])
     check(estimator)
 
 
@@ -261,9 +238,9 @@ def test_auto_switches_to_robust_when_the_exact_criterion_has_no_solution():
 def test_auto_does_not_keep_an_exact_fit_that_flags_noisy_samples(small):
     # One sample of pure noise, 1e-12 of the data's size: the residual stays at
     # rounding (4e-13), but the exact criterion takes its direction as exact
-    # (the exact fit's MSE is 0.17 on the other samples). fit_robust's own
-    # exact-data test then returns that same exact fit (stop_reason "exact"):
-    # the fallback is right, the robust fit's shortcut is not (reported).
+    # (the exact fit's MSE is 0.17 on the other samples). The fallback is right,
+    # and fit_robust's exact-data shortcut also refuses an exact fit that flags
+    # noisy columns (tests/test_robust.py).
     X, _, _ = small
     X = X.copy()
     X[0] = np.random.default_rng(0).standard_normal(X.shape[1]) * 1e-12 * np.abs(X).max()
