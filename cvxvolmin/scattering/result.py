@@ -50,10 +50,12 @@ class ScatteringResult:
     gap : float or None
         ``1 - max ||y||`` over the vertices of P other than the unit vectors:
         positive iff H is sufficiently scattered; its size is the robustness.
-        Known exactly when every facet was enumerated
-        (``stats["exact_strategy"] == "facets"``, r <= 7); None otherwise
-        (the outer approximation used for larger r certifies the sign only;
-        its own margin is ``stats["certificate_gap"]``).
+        Known exactly when every vertex of P is known: every facet enumerated
+        (``stats["exact_strategy"] == "facets"``, r <= 7), the certified vertex
+        enumeration (``method == "vertices"``) or a pure row for every factor
+        (P is the simplex, gap 1); None otherwise (the outer approximation
+        used for larger r certifies the sign only; its own margin is
+        ``stats["certificate_gap"]``).
     on_boundary : bool
         True when the deciding quantity is within ``tol`` of its threshold:
         a vertex of P other than the e_k has ``| ||y|| - 1 | <= tol``, so an
@@ -63,7 +65,8 @@ class ScatteringResult:
         is then "not_sufficiently_scattered" with ``condition1=True`` and
         ``condition2=False`` (true up to ``tol``), never a coin flip.
     method : str
-        The stage that decided: "necessary", "search", "sample" or "exact"
+        The stage that decided: "necessary", "search", "sample", "vertices"
+        (the certified vertex enumeration, for structured H) or "exact"
         (``stats["stages"]`` lists every stage that ran).
     time_s : float
         Wall-clock time of the check.
