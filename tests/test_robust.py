@@ -452,7 +452,7 @@ def _two_tight_clusters() -> np.ndarray:
     """Two tight clusters, standardized per feature (centred): samples as columns.
 
     Every exact fit is infeasible (the centred cone is the whole space) and
-    plain NMF (HALS) ends at W = 0, a singular start.
+    plain NMF (HALS) ends at a singular W.
     """
     rng = np.random.default_rng(0)
     centres = np.array([[0.0, 0.0, 0.0], [1.0, 1.0, 1.0]])
@@ -470,10 +470,24 @@ def _check_start(result, rank):
 
 
 def test_a_singular_plain_nmf_start_is_replaced():
+    # Plain NMF leaves a dead factor here (W of rank 1): the descent used to start from it.
     X = _two_tight_clusters()
     result = fit_robust(X, 2, random_state=0)
     assert "the plain-nmf start has a singular W: dropped" in result.init_note
     assert result.init == "spread-columns"
+    _check_start(result, 2)
+
+
+def test_a_zero_plain_nmf_start_raises_no_linalg_error():
+    """scikit-learn's centred blobs: plain NMF gives W = 0, so delta was 0 too and
+    the W step raised numpy's LinAlgError (inverting a zero matrix)."""
+    datasets = pytest.importorskip("sklearn.datasets")
+    samples, _ = datasets.make_blobs(
+        30, centers=[[0, 0, 0], [1, 1, 1]], n_features=2, cluster_std=0.1, random_state=0
+    )
+    samples = (samples - samples.mean(axis=0)) / samples.std(axis=0)  # StandardScaler
+    result = fit_robust(samples.T, 2, random_state=0)
+    assert result.init == "spread-columns" and result.delta > 0
     _check_start(result, 2)
 
 
