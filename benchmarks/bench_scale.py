@@ -16,7 +16,7 @@ configuration ``--repeat`` times, interleaved, medians and ratios.
 temporary ``git worktree``, in its own process), side by side.
 
 Usage: python benchmarks/bench_scale.py [--sizes 1e3 1e4 1e5 1e6] [--rank 10]
-       [--extra 20:1e5]   (rank:N pairs run in addition)
+       [--extra 20:1e5]   (rank:N pairs run in addition) [--blas-threads 1]
        python benchmarks/bench_scale.py --threads [--n 1e5] [--repeat 5]
        either with [--baseline REV]
 """
@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def measure(rank: int, n_samples: int, n_features: int = 200, seed: int = 0) -> dict:
-    """One fit at this size, in this process."""
+    """One fit at this size, in this process (with ``--blas-threads``, that many)."""
     X, _, H = cvxvolmin.make_paper_data(
         rank, case=3, n_features=n_features, n_samples=n_samples, random_state=seed
     )
@@ -144,12 +144,19 @@ def sizes_table(args, found: dict[str, Path]) -> None:
         f"{'tree':<10} {'r':>3} {'N':>8} | {'fit s':>7} {'X@X.T s':>8} {'ratio':>6} | "
         f"{'peak/X':>6} | {'MSE':>8} {'sweeps':>6} {'LPs':>5}"
     )
-    print("M = 200, paper's case 3 (Gaussian W); one fit per size, each in its own process")
+    threads = "default" if args.blas_threads is None else str(args.blas_threads)
+    print(
+        "M = 200, paper's case 3 (Gaussian W); one fit per size, each in its own process; "
+        f"BLAS threads: {threads}"
+    )
     print(header)
     print("-" * len(header))
     for rank, n in runs:
         for name, tree in found.items():
-            row = _child(tree, ["--one", f"{rank}:{n}"])
+            threads = (
+                [] if args.blas_threads is None else ["--blas-threads", str(args.blas_threads)]
+            )
+            row = _child(tree, ["--one", f"{rank}:{n}", *threads])
             print(
                 f"{name:<10} {rank:>3} {n:>8} | {row['fit_s']:>7.2f} {row['floor_s']:>8.3f} "
                 f"{row['fit_s'] / row['floor_s']:>6.1f} | {row['peak_over_X']:>6.2f} | "
@@ -193,12 +200,16 @@ def main() -> None:
     parser.add_argument("--n", default="1e5", help="N of --threads")
     parser.add_argument("--repeat", type=int, default=5, help="fits per --threads configuration")
     parser.add_argument("--baseline", help="also run every measurement on this older commit")
+    parser.add_argument("--blas-threads", type=int, help="sizes: BLAS threads (default: BLAS's)")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # child process: "rank:N"
     parser.add_argument("--threads-one", help=argparse.SUPPRESS)  # child: "rank:N:repeat"
     args = parser.parse_args()
     if args.one:
         rank, n = args.one.split(":")
-        print(json.dumps(measure(int(rank), int(float(n)))))
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(args.blas_threads, user_api="blas"):  # None: the default
+            print(json.dumps(measure(int(rank), int(float(n)))))
         return
     if args.threads_one:
         rank, n, repeat = args.threads_one.split(":")
