@@ -252,6 +252,7 @@ def test_structured_h_at_r_10_is_decided_by_the_vertices(b, verdict, condition1)
         assert res.reason.endswith(
             f"< 1 (all {n} vertices, certified: every facet of their hull holds on the slice)"
         )
+        assert check_scattering(capped(10, b)).stats["stages"] == ["necessary", "vertices"]  # auto
 
 
 @pytest.mark.parametrize("outcome", ["runs out", "cannot certify"])
