@@ -90,6 +90,7 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
             "tests/test_scattering_mutation.py",
             "tests/test_scattering_search.py",
             "tests/test_scattering_exact_mutation.py",
+            "tests/test_scattering_crosscheck.py",
         ],
     ),
     "validation": (
