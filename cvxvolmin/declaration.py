@@ -113,7 +113,11 @@ def _held(reduction: Reduction, columns: np.ndarray | None) -> Reduction:
 
 
 def _check_position_free(
-    formulation: Formulation, reduction: Reduction, joint: bool, component: int = 0
+    formulation: Formulation,
+    reduction: Reduction,
+    joint: bool,
+    component: int = 0,
+    subset: np.ndarray | None = None,
 ) -> None:
     """Refuse constraints of a column-separable formulation that depend on which samples are held.
 
@@ -124,7 +128,8 @@ def _check_position_free(
     would mean something else), at any N.
     """
     n, r = reduction.n_samples, reduction.rank
-    subset = initial_columns(reduction.Xt, 20 * r)
+    if subset is None:
+        subset = initial_columns(reduction.Xt, 20 * r)
     if subset.size >= n:
         subset = np.arange(1, n)  # a strict subset even for small N
     if subset.size == 0:
@@ -200,8 +205,11 @@ def _build(
             f"formulation {formulation.name!r} does not declare column_separable = True, "
             "so its LPs cannot be solved on working sets of columns; use working_set=False."
         )
+    start = None
     if formulation.column_separable:  # every component's own constraints: the same at any N
-        _check_position_free(formulation, reduction, joint, component)
+        # The working set's start is the subset of the check too (one scan of Xt).
+        start = initial_columns(reduction.Xt, 20 * reduction.rank)
+        _check_position_free(formulation, reduction, joint, component, start)
     if not working_set:
         declared = _declare(formulation, reduction, None, joint, component, reads)
         return RowLP(declared.q, declared.constraints, solver, owner=owner, hint=hint)
@@ -209,7 +217,7 @@ def _build(
         # Every declaration records whether the constraints read Row.index.
         lambda columns: _declare(formulation, reduction, columns, joint, component, reads),
         reduction.n_samples,
-        initial_columns(reduction.Xt, 20 * reduction.rank),
+        start,
         solver,
         owner=owner,
         hint=hint,

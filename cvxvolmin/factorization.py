@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .data import power_of_two_scale
+from .data import dense_column_norms, power_of_two_scale
 from .engine import optimize
 from .exceptions import InvalidParameterError, NoisyColumnsWarning
 from .formulations import Formulation
@@ -40,11 +40,12 @@ def _fit_error(X, W: np.ndarray, H: np.ndarray, reduction: Reduction) -> float:
     residuals, norms = reduction.residual_norms, reduction.column_norms
     if residuals is None or norms is None or not np.all(reduction.column_scale == 1.0):
         return relative_residual(X, W, H)
-    c = np.linalg.norm(reduction.basis, axis=0)
+    c = dense_column_norms(reduction.basis)  # scale-safe: squares of 1e300 overflow
     U = reduction.basis / c
-    C = U.T @ W
-    if np.linalg.norm(W - U @ C) > _IN_SPAN * np.linalg.norm(W):
+    unit_W = W / power_of_two_scale(float(np.abs(W).max(initial=0.0)))  # exact
+    if np.linalg.norm(unit_W - U @ (U.T @ unit_W)) > _IN_SPAN * np.linalg.norm(unit_W):
         return relative_residual(X, W, H)
+    C = U.T @ W
     # Divided by a power of two (exact) so that no square overflows or underflows.
     scale = power_of_two_scale(float(norms.max(initial=0.0)))
     inside = (reduction.Xt * (c / scale)[:, None]) - (C / scale) @ H.T
@@ -191,10 +192,11 @@ def fit(
         is not copied by the column-sum path (row-sum normalizes a copy).
         Sparse input is reduced without densifying (column-sum criteria). A
         ``dask.array`` (the ``dask`` extra; column-sum criteria) is read
-        chunk by chunk, three passes in all, by dask's scheduler (a
+        chunk by chunk, in the same passes, by dask's scheduler (a
         ``distributed.Client`` when one is active); the factors come back
         in memory. Large dense X is read three times too (the finiteness
-        check, the Gram matrix, the projection).
+        check, the Gram matrix, the projection; two more for
+        ill-conditioned or noisy data).
     rank : int
         Number of factors r; X must have numerical rank at least r.
     formulation : str or Formulation, default "column-sum"

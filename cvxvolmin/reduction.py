@@ -18,8 +18,10 @@ Numerics, so that a fit is invariant to positive column scaling of X:
   M x r arrays only).
 * Passes: X is read through :mod:`cvxvolmin.data` (dense or sparse alike).
   Large dense data with M <= N are read twice here (the Gram matrix; the
-  projection with the column norms and residuals), so that a fit reads X
-  three times with the finiteness check and none after the LPs.
+  projection with the column norms and residuals), so that a fit of exact,
+  well-conditioned data reads X three times with the finiteness check and
+  none after the LPs; ill-conditioned or noisy data add a refinement step
+  (two passes).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from .data import (
     DataMatrix,
     as_data,
     dense_column_norms,
-    power_of_two_scale,  # noqa: F401 (imported from here by the metrics and the checker)
+    power_of_two_scale,
     square_safe_scale,
 )
 from .exceptions import InvalidParameterError
@@ -129,16 +131,20 @@ def column_norms(X) -> np.ndarray:
 _NO_DIRECTION = float(np.sqrt(np.finfo(float).eps))
 
 
-def _orthonormal_refinement(data: DataMatrix, U: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _orthonormal_refinement(
+    data: DataMatrix, U: np.ndarray, Y: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """One subspace-iteration step from a basis U of the column space.
 
     Returns ``(U, s)``: an orthonormal basis of the column space and the
     singular values, accurate to working precision for data of exact rank r
     even when U came from a Gram matrix (whose eigenvectors carry errors of
     order ``eps * (s_1 / s_r)^2``). Only r x N and M x r temporaries are
-    formed, and no product squares the entries of X. Two passes over X.
+    formed, and no product squares the entries of X. Two passes over X (one
+    when ``Y = U.T @ X`` is given).
     """
-    Y = data.project(U)  # r x N
+    if Y is None:
+        Y = data.project(U)  # r x N
     V = np.linalg.qr(Y.T)[0]  # N x r, orthonormal columns
     Ub, s, _ = np.linalg.svd(data.times(V), full_matrices=False)
     return Ub, s
@@ -220,6 +226,23 @@ def _wide_basis(data: DataMatrix, rank: int) -> tuple[np.ndarray, np.ndarray] | 
     return _gram_basis(data, rank)
 
 
+# The unrefined Gram basis is kept when the data's part off it is at most this
+# (relative to ||X||_F): rounding for exact, well-conditioned data (about
+# 1e-15). Above it (ill-conditioned W: 4e-13 at cond 1e4; noise) one
+# refinement step restores the accuracy of the old path.
+_REFINE_ABOVE = 1e-14
+
+
+def _relative_residual(projection) -> float:
+    """``||X - U U.T X||_F / ||X||_F`` from a projection's norms (inf without residuals)."""
+    if projection.residual_norms is None:
+        return float("inf")
+    scale = power_of_two_scale(float(projection.norms.max(initial=0.0)))
+    total = float(np.sum((projection.norms / scale) ** 2))
+    off = float(np.sum((projection.residual_norms / scale) ** 2))
+    return float(np.sqrt(off / total)) if total > 0 else 0.0
+
+
 # Singular values read from the r x r Gram matrix of the projection are
 # accurate to about eps * s_1^2 / s_k; above this ratio s_r / s_1 that is a
 # millionth of s_r, and the rank decision (at max(M, N) eps s_1) is far away.
@@ -253,7 +276,9 @@ def svd_reduction(X, rank: int, column_scale: np.ndarray | None = None) -> Reduc
     U and values s are computed at each size; large data with M <= N use
     the Gram matrix's eigenvectors without refinement (:func:`_wide_basis`),
     so that X is read twice (the Gram matrix; the projection with the
-    column statistics). The reduced data are the
+    column statistics), unless the data's part off that basis exceeds
+    rounding (ill-conditioned or noisy data): then one refinement step
+    costs two more passes. The reduced data are the
     projection ``Xt = sqrt(N) diag(1/s) U.T @ X``: each column is a product
     with that column alone, so its direction is accurate relative to its
     own norm, however small. (The right singular vectors of an SVD or a QR
@@ -285,7 +310,13 @@ def svd_reduction(X, rank: int, column_scale: np.ndarray | None = None) -> Reduc
     else:
         U, eigen_spectrum = wide
         projection = data.projection(U)
-        s = _projected_singular_values(projection.Y)
+        if _relative_residual(projection) > _REFINE_ABOVE:
+            # Off the subspace beyond rounding: an ill-conditioned basis (errors of
+            # eps (s_1 / s_r)^2) or noise; one refinement step, two more passes.
+            U, s = _orthonormal_refinement(data, U, projection.Y)
+            projection = data.projection(U)
+        else:
+            s = _projected_singular_values(projection.Y)
         spectrum = np.concatenate([s, eigen_spectrum[rank:]])
     if not np.all(np.isfinite(s)):
         raise InvalidParameterError(

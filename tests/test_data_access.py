@@ -186,6 +186,19 @@ def test_a_large_dense_fit_reads_x_three_times_and_recovers_h(reads):
     assert result.fit_error < 1e-13
 
 
+def test_an_ill_conditioned_basis_is_refined_at_two_more_passes(reads):
+    # cond(W) = 1e4: the Gram basis leaves 4e-13 of X off it, above rounding.
+    rng = np.random.default_rng(8)
+    _, _, H = cvxvolmin.make_paper_data(4, case=3, n_features=40, n_samples=30_000, random_state=3)
+    left = np.linalg.qr(rng.standard_normal((40, 4)))[0]
+    right = np.linalg.qr(rng.standard_normal((4, 4)))[0]
+    W = left @ np.diag(np.logspace(0, -4, 4)) @ right
+    result = cvxvolmin.fit(W @ H.T, 4, random_state=0)
+    assert reads == ["count_nonfinite", "gram", "projection", "times", "projection"]
+    assert result.fit_error <= 1e-13
+    assert cvxvolmin.matched_mse(H, result.H) < 1e-20
+
+
 @pytest.mark.parametrize("shape", [(30, 200), (40, 30000)])
 def test_the_fit_error_from_the_reduction_is_the_direct_one_for_any_q_and_noise(shape):
     from cvxvolmin.factorization import _fit_error
