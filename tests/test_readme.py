@@ -37,7 +37,8 @@ def _commands(block: str) -> list[list[str]]:
     return [line for line in commands if line]
 
 
-def test_the_python_snippets_run_in_order_without_a_warning():
+def test_the_python_snippets_run_in_order_without_a_warning(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the dask snippet writes a zarr store
     blocks = _blocks("python")
     assert len(blocks) >= 3  # a first fit, a formulation of one's own, the checker
     namespace: dict = {}
