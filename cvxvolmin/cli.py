@@ -368,17 +368,13 @@ def _resolve(spec: str, option: str, given: str):
 
 def _study_method(text: str):
     """``[label=]spec`` of ``study --method``; the label defaults to the spec's name."""
-    label, _, spec = text.partition("=") if "=" in text.split(":", 1)[0] else ("", "", text)
-    name, colon, rest = spec.partition(":")
-    default = rest if colon and "=" not in rest and _importable(name) else spec
+    label, spec = text.split("=", 1) if "=" in text.partition(":")[0] else ("", text)
+    _, colon, rest = spec.partition(":")
+    # module:object is labelled by its object; name:param=value by the whole spec. (Any
+    # other spec with a colon, registered name without "=" or unknown name with it, is
+    # refused by _resolve.)
+    default = rest if colon and "=" not in rest else spec
     return label or default, _resolve(spec, "--method", text)
-
-
-def _importable(name: str) -> bool:
-    from .experiments import METHODS
-    from .formulations import available_formulations
-
-    return name not in available_formulations() and name not in METHODS
 
 
 def _cmd_study(args: argparse.Namespace) -> int:

@@ -436,6 +436,21 @@ def test_demo_recovers_case_3_and_says_what_fails(monkeypatch, capfd):
     assert lines[4].endswith("recovers H, but needs W, which is unknown in practice")
 
 
+def test_demo_says_so_when_the_classic_fit_does_not_warn(monkeypatch, capsys):
+    # The warning is the library's to give: the demo reports what happened, not what
+    # it expects. Stand-in fits (no warning) keep this fast.
+    from types import SimpleNamespace
+
+    def fit(X, rank, **options):
+        H = np.ones((X.shape[1], rank))
+        return SimpleNamespace(H=H, n_iter=1, n_lp_solves=1, time_s=0.0, fit_error=0.0)
+
+    monkeypatch.setattr(cvxvolmin, "fit", fit)
+    assert main(["demo"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[3].endswith("(or each row of W has one sign); it did not warn")
+
+
 def test_module_runs_as_a_program():
     # `python -m cvxvolmin.cli`, as a user would, in a fresh interpreter.
     done = subprocess.run(
@@ -476,6 +491,24 @@ def test_check_exits_0_with_a_witness_when_not_scattered(tmp_path, capsys):
     y = np.array([float(v) for v in witness.split("[")[1].rstrip("]").split(",")])
     assert np.all(H @ y >= -1e-3 * np.abs(H @ y).max())  # printed to 4 digits
     assert abs(y.sum() - 1) < 1e-3 and np.linalg.norm(y) > 1
+
+
+@pytest.mark.parametrize(
+    "verdict, status",
+    [("sufficiently_scattered", 0), ("not_sufficiently_scattered", 3), ("inconclusive", 4)],
+)
+def test_check_strict_makes_the_verdict_the_exit_status(
+    tmp_path, monkeypatch, capsys, verdict, status
+):
+    # A script branches on `check --strict`; without it every verdict exits 0.
+    from types import SimpleNamespace
+
+    report = SimpleNamespace(verdict=verdict, to_dict=lambda: {"verdict": verdict})
+    monkeypatch.setattr(scattering, "check_scattering", lambda H, **options: report)
+    np.save(tmp_path / "H.npy", np.eye(3))
+    command = ["check", str(tmp_path / "H.npy"), "--json"]
+    assert run([*command, "--strict"], capsys)[:2] == (status, f'{{"verdict": "{verdict}"}}\n')
+    assert run(command, capsys)[0] == 0
 
 
 def test_check_prints_the_verdict_and_conditions(tmp_path, capsys):
@@ -664,6 +697,30 @@ def test_help_states_every_default_and_the_choices():
             assert f"default {_shown(action.default)}" in text, where
         for choice in action.choices or ():
             assert str(choice) in text, where
+
+
+# Words of capitals a help may hold: formats, figures, solver names.
+_ACRONYMS = {"JSON", "FILE", "MSE", "SNR", "HIGHS", "OSQP"}
+
+
+def test_every_argument_has_a_help_in_plain_case():
+    # --help is what a user reads first: every argument says what it is, none shouts.
+    import argparse
+
+    arguments = [
+        (path, action)
+        for path, parser in _parsers()
+        for action in parser._actions
+        if not isinstance(
+            action, argparse._HelpAction | argparse._VersionAction | argparse._SubParsersAction
+        )
+    ]
+    assert len(arguments) > 40
+    for path, action in arguments:
+        text = argparse.HelpFormatter(" ".join(path))._expand_help(action) if action.help else ""
+        assert text.strip(), (path, action.dest)
+        shouted = set(re.findall(r"\b[A-Z]{3,}\b", text)) - _ACRONYMS
+        assert not shouted, (path, action.dest, shouted)
 
 
 @pytest.mark.parametrize("name", ["solver", "max_iter", "tol"])
@@ -904,16 +961,18 @@ def test_each_option_reaches_the_library(
         assert not {"solver", "max_iter", "tol"} - set(expected) & set(kwargs)
 
 
-@pytest.mark.parametrize("experiment", ["table2", "noise"])
+@pytest.mark.parametrize("experiment", ["table2", "noise", "study"])
 def test_experiments_show_progress_only_on_a_terminal(monkeypatch, capsys, experiment):
     from cvxvolmin import experiments, robust
 
-    module, name = (
-        (experiments, "run_table2") if experiment == "table2" else (robust, "run_snr_study")
-    )
+    module, name, argv = {
+        "table2": (experiments, "run_table2", ["reproduce", "table2"]),
+        "noise": (robust, "run_snr_study", ["reproduce", "noise"]),
+        "study": (experiments, "run_study", ["study", "--method", "column-sum"]),
+    }[experiment]
     calls = _recorder(monkeypatch, module, name)
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
-    run(["reproduce", experiment], capsys)
+    run(argv, capsys)
     assert calls[0][1]["progress"] is True
 
 
@@ -1360,6 +1419,8 @@ def test_study_over_snrs_is_the_noise_study_with_a_users_methods(capsys):
         ("x=json:NoSuchThing", r"module 'json' has no 'NoSuchThing'"),
         ("box:bound", r"parameters are written name=value"),
         ("box:bound=-1", r"bound must be a positive number"),
+        # a label is what comes before "=" ahead of the first colon, not after it
+        ("row-sum:normalize=a:b", r"normalize must be .*; got 'a:b'"),
     ],
 )
 def test_study_refuses_bad_methods_in_one_line(method, message, capsys):
@@ -1409,14 +1470,109 @@ def test_fit_takes_a_formulation_with_parameters_or_from_a_module(
         ("bounded-abundance:upper=-1", r"upper"),
         ("box:size=2", r"size"),
         ("no_such_module:Thing", r"cannot import module 'no_such_module'"),
+        # parameters make it a formulation's name, however it is spelled
+        ("no-such:upper=1", r"unknown formulation 'no-such'"),
+        ("bounded-abundance:upper==0.05", r"upper must be a positive number; got '=0.05'"),
+        ("json:JSONDecodeError", r"JSONDecodeError needs arguments \(.*\); expose an instance"),
     ],
 )
-def test_fit_refuses_a_bad_formulation_spec_in_one_line(tmp_path, paper_X, capsys, spec, message):
+@pytest.mark.parametrize("robust", [False, True])
+def test_fit_refuses_a_bad_formulation_spec_in_one_line(
+    tmp_path, paper_X, capsys, spec, message, robust
+):
     X, _ = paper_X
     np.save(tmp_path / "X.npy", X)
     argv = ["fit", str(tmp_path / "X.npy"), "--rank", "4", "--formulation", spec]
+    argv += ["--robust"] if robust else []
     status, _, err = run(argv, capsys)
     assert status == 2 and len(err.strip().splitlines()) == 1 and re.search(message, err), err
+
+
+def test_formulation_parameters_reach_the_library(tmp_path, paper_X, monkeypatch, capsys):
+    """name:p=v,q=w builds the named formulation with both; a bare word is a string."""
+    calls = _recorder(monkeypatch, cvxvolmin, "fit")
+    np.save(tmp_path / "X.npy", paper_X[0])
+    spec = "row-sum:normalize=l1, n_restarts=2"
+    status, _, err = run(
+        ["fit", str(tmp_path / "X.npy"), "--rank", "3", "--formulation", spec], capsys
+    )
+    assert status == 1 and err.endswith("solver failed: recorded\n")
+    ((_, kwargs),) = calls
+    formulation = kwargs["formulation"]
+    assert type(formulation) is cvxvolmin.RowSumVolMin
+    assert (formulation.normalize, formulation.n_restarts) == ("l1", 2)
+
+
+def test_study_labels_each_method_and_passes_every_option(tmp_path, monkeypatch, capsys):
+    """A label is label=..., else a module:object's object, else the spec as typed."""
+    from cvxvolmin import experiments
+
+    (tmp_path / "my_variants.py").write_text(_USER_MODULE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    calls = _recorder(monkeypatch, experiments, "run_study")
+    argv = [
+        "study",
+        "--method", "column-sum",
+        "--method", "bounded-abundance:upper=0.05",
+        "--method", "b=bounded-abundance:upper=0.05",
+        "--method", "my_variants:truth_blind",
+        "--method", "capped=my_variants:Capped",
+        "--cases", "2", "--ranks", "3", "4", "--trials", "2", "--snr", "30",
+        "--seed", "7", "--jobs", "2",
+    ]  # fmt: skip
+    status, _, err = run(argv, capsys)
+    assert status == 1 and err.endswith("solver failed: recorded\n")
+    ((args, kwargs),) = calls
+    methods = args[0]
+    assert list(methods) == [
+        "column-sum",
+        "bounded-abundance:upper=0.05",
+        "b",
+        "truth_blind",
+        "capped",
+    ]
+    assert methods["column-sum"] == "column-sum"
+    assert methods["b"].upper == methods["bounded-abundance:upper=0.05"].upper == 0.05
+    assert methods["truth_blind"].__name__ == "truth_blind"
+    assert methods["capped"].name == "cli-study-capped"
+    expected = {"cases": [2], "ranks": [3, 4], "trials": 2, "snrs_db": [30.0], "seed": 7}
+    expected |= {"n_jobs": 2, "progress": False}
+    for name, value in expected.items():
+        assert kwargs[name] == value and type(kwargs[name]) is type(value), name
+
+
+class _Study:
+    """Stands in for run_study's result: Markdown ends in a newline, JSON does not."""
+
+    def to_markdown(self):
+        return "| study |\n"
+
+    def to_json(self):
+        return '{"rows": []}'
+
+
+@pytest.mark.parametrize("suffix", [None, ".md", ".MD", ".json"])
+@pytest.mark.parametrize("json_flag", [False, True])
+def test_study_prints_its_table_once_and_writes_out_by_suffix(
+    tmp_path, monkeypatch, capsys, suffix, json_flag
+):
+    from cvxvolmin import experiments
+
+    monkeypatch.setattr(experiments, "run_study", lambda *args, **kwargs: _Study())
+    argv = ["study", "--method", "column-sum"] + (["--json"] if json_flag else [])
+    path = None if suffix is None else tmp_path / f"study{suffix}"
+    status, out, err = run(argv + ([] if path is None else ["--out", str(path)]), capsys)
+    assert status == 0 and err == ""
+    # one line end, whether or not the text has its own
+    assert out == ('{"rows": []}\n' if json_flag else "| study |\n")
+    if path is not None:  # --out follows its suffix, --json the printed text
+        is_json = suffix == ".json"
+        assert path.read_text() == ('{"rows": []}' if is_json else "| study |\n")
+        path.unlink()
+        path.mkdir()  # an --out that cannot be written is named
+        status, out, err = run([*argv, "--out", str(path)], capsys)
+        assert status == 2 and out == ""
+        assert err.splitlines() == [f"cvxvolmin study: error: cannot write {path}: Is a directory."]
 
 
 @pytest.mark.parametrize("fmt", ["npy", "csv", "mat"])
@@ -1461,7 +1617,13 @@ def test_generate_writes_the_paper_data_exactly(tmp_path, capsys, fmt):
         read = {name: load_matrix(tmp_path / f"{name}.{fmt}") for name in expected}
     for name, array in expected.items():
         np.testing.assert_array_equal(read[name], array)  # every digit, in every format
+        if fmt == "csv":  # comma-separated, as any CSV reader expects
+            np.testing.assert_array_equal(
+                np.loadtxt(tmp_path / f"{name}.csv", delimiter=","), array
+            )
     assert "X (20 x 40), W (20 x 3), H (40 x 3)" in out and "case 1" in out
+    files = [tmp_path / "data.mat"] if fmt == "mat" else [tmp_path / f"{n}.{fmt}" for n in "XWH"]
+    assert f" to {', '.join(map(str, files))}: " in out
     # What it wrote is what `fit` and `check` read.
     data = "data.mat" if fmt == "mat" else f"X.{fmt}"
     extra = ["--var", "X"] if fmt == "mat" else []
@@ -1469,6 +1631,16 @@ def test_generate_writes_the_paper_data_exactly(tmp_path, capsys, fmt):
         ["fit", str(tmp_path / data), *extra, "--rank", "3", "--json", "--seed", "0"], capsys
     )
     assert status == 0 and json.loads(out)["fit_error"] < 1e-10
+
+
+@pytest.mark.parametrize("fmt", ["npy", "csv", "mat"])
+def test_generate_names_a_file_it_cannot_write(tmp_path, capsys, fmt):
+    blocked = tmp_path / ("data.mat" if fmt == "mat" else f"X.{fmt}")
+    blocked.mkdir()
+    status, out, err = run(["generate", str(tmp_path), "--format", fmt], capsys)
+    assert status == 2 and out == ""
+    (line,) = err.splitlines()  # the OS's reason follows (scipy words its own for .mat)
+    assert line.startswith(f"cvxvolmin generate: error: cannot write {blocked}: ")
 
 
 @pytest.mark.parametrize(
