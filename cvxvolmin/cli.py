@@ -135,7 +135,8 @@ def _stage_progress():
 def _cmd_fit(args: argparse.Namespace) -> int:
     from . import fit
 
-    out = _check_out_path(args.out, ".npz")
+    zarr_out = args.out is not None and args.out.lower().endswith(".zarr")
+    out = _check_out_path(args.out, ".zarr" if zarr_out else ".npz")
     if args.lam is not None and not args.robust:
         raise _BadInput("--lam weighs the volume term of the robust fit; add --robust.")
     X = _load_input(args)
@@ -206,7 +207,14 @@ def _save_and_summarize(args: argparse.Namespace, result, out: Path | None, arra
 
     Returns the scattering check, or None without ``--check``.
     """
-    if out is not None:
+    if out is not None and out.suffix.lower() == ".zarr":
+        try:
+            import zarr
+        except ImportError:
+            raise _BadInput(f"writing {out} needs zarr: pip install 'cvxvolmin[dask]'.") from None
+        with _writing(out):
+            zarr.save_group(str(out), W=result.W, H=result.H, **arrays)
+    elif out is not None:
         # Through a handle: np.savez given a name adds .npz to one that ends in .NPZ.
         with _writing(out), out.open("wb") as handle:
             np.savez(handle, W=result.W, H=result.H, **arrays)
@@ -242,6 +250,13 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from .scattering import check_scattering
 
     H = _load_input(args)
+    if hasattr(H, "compute"):  # a lazy .zarr store: the checker reads H in memory
+        from .io import DataFileError
+
+        try:
+            H = np.asarray(H.compute())
+        except Exception as exc:  # a chunk that cannot be decoded
+            raise DataFileError(f"cannot read {args.input}: {_one_line(exc)}.") from None
     with _stage_progress() as progress:
         result = check_scattering(
             H,
@@ -508,9 +523,13 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _add_input_arguments(parser: argparse.ArgumentParser, what: str) -> None:
-    parser.add_argument("input", help=f"{what}: .npy, .csv/.txt (comma or whitespace) or .mat")
     parser.add_argument(
-        "--var", help="variable to read from a .mat file (default: the only matrix)"
+        "input",
+        help=f"{what}: .npy, .csv/.txt (comma or whitespace), .mat or .zarr (read lazily)",
+    )
+    parser.add_argument(
+        "--var",
+        help="variable to read from a .mat file or array of a .zarr group (default: the only one)",
     )
     parser.add_argument(
         "--transpose", action="store_true", help="the file stores the other orientation"
@@ -602,7 +621,8 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--tol", type=float, help=f"stopping tolerance ({per_mode('tol')})")
     fit.add_argument("--seed", type=int, help="random seed of the start (default: fresh)")
     fit.add_argument(
-        "--out", help="write W, H (Q) and the history to this .npz file (default: none)"
+        "--out",
+        help="write W, H (Q) and the history to this .npz file, or a .zarr group (default: none)",
     )
     fit.add_argument("--json", action="store_true", help="print one JSON object")
     fit.add_argument("--verbose", action="store_true", help="print log|det Q| per sweep")

@@ -12,6 +12,11 @@ Nothing is ever unpickled, and nothing is allocated on a file's word alone:
   names the line and shows it.
 * ``.mat``: read by :func:`scipy.io.loadmat`; cell, struct, char and other
   non-numeric variables are refused.
+* ``.zarr`` (a folder; the ``dask`` extra): opened lazily as a dask array,
+  so data beyond memory is never loaded; the array's metadata is checked
+  (2-D, numeric dtype), and a store missing any of its declared chunks is
+  refused, since zarr would read a missing chunk as its fill value. A group
+  names its array with ``var``.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import numpy as np
 from .exceptions import InvalidParameterError
 
 #: File extensions ``load_matrix`` understands.
-FORMATS = (".npy", ".csv", ".txt", ".mat")
+FORMATS = (".npy", ".csv", ".txt", ".mat", ".zarr")
 
 # dtype kinds read as numbers: bool, signed and unsigned integers, floats.
 _NUMERIC_KINDS = "biuf"
@@ -313,6 +318,47 @@ def _load_mat(path: Path, var: str | None):
     return next(iter(matrices.values()))
 
 
+def _load_zarr(path: Path, var: str | None):
+    """A lazy dask array over a zarr store's 2-D numeric array, every chunk present."""
+    try:
+        import dask.array as da
+        import zarr
+    except ImportError:
+        raise DataFileError(
+            f"reading {path} needs zarr and dask: pip install 'cvxvolmin[dask]'."
+        ) from None
+    try:
+        node = zarr.open(store=str(path), mode="r")
+        if var is not None:
+            if not isinstance(node, zarr.Group) or var not in node:
+                raise DataFileError(f"{path} holds no array {var!r}.")
+            node = node[var]
+        elif isinstance(node, zarr.Group):
+            names = sorted(node.array_keys())
+            if len(names) != 1:
+                raise DataFileError(
+                    f"{path} is a zarr group of {len(names)} arrays "
+                    f"({', '.join(names) or 'none'}); name one with --var."
+                )
+            node = node[names[0]]
+        problem = _dtype_problem(np.dtype(node.dtype))
+        if problem is not None:
+            raise DataFileError(f"{path} holds {problem}.")
+        if node.ndim != 2:
+            raise DataFileError(f"{path} holds a {node.ndim}-D array; a matrix is 2-D.")
+        if node.nchunks_initialized != node.nchunks:
+            raise DataFileError(
+                f"{path} declares {node.nchunks} chunks of its {node.shape[0]} x "
+                f"{node.shape[1]} array but holds {node.nchunks_initialized}: a missing "
+                "chunk would read as the fill value. Rewrite the store."
+            )
+    except DataFileError:
+        raise
+    except Exception as exc:  # zarr's own errors on a corrupt store
+        raise DataFileError(f"cannot read {path} as a zarr array: {exc}.") from None
+    return da.from_zarr(node)
+
+
 def load_matrix(
     path: str | Path,
     *,
@@ -320,7 +366,7 @@ def load_matrix(
     transpose: bool = False,
     skip_header: bool = False,
 ):
-    """Load a 2-D numeric array from ``.npy``, ``.csv``/``.txt`` or ``.mat``.
+    """Load a 2-D numeric array from ``.npy``, ``.csv``/``.txt``, ``.mat`` or ``.zarr``.
 
     The file is untrusted: nothing is unpickled, and a ``.npy`` file's
     header is checked (dtype, dimensions, declared size against the file's
@@ -332,7 +378,7 @@ def load_matrix(
         The file. Its extension selects the reader.
     var : str, optional
         For ``.mat`` files, the variable to read (default: the only numeric
-        matrix in the file).
+        matrix in the file); for a ``.zarr`` group, its array.
     transpose : bool, default False
         Return the transpose (for files that store samples as rows).
     skip_header : bool, default False
@@ -342,7 +388,7 @@ def load_matrix(
 
     Returns
     -------
-    ndarray or scipy.sparse matrix
+    ndarray, scipy.sparse matrix or dask array (``.zarr``, lazy)
 
     Raises
     ------
@@ -352,15 +398,20 @@ def load_matrix(
         message says which.
     """
     path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".zarr" and path.is_dir():
+        if skip_header:
+            raise DataFileError("--skip-header applies to .csv and .txt files only, not .zarr.")
+        data = _load_zarr(path, var)
+        return data.T if transpose else data
     if path.is_dir():
         raise DataFileError(f"{path} is a directory, not a data file.")
     if not path.exists():
         raise DataFileError(f"no such file: {path}.")
     if not path.is_file():
         raise DataFileError(f"{path} is not a regular file.")
-    suffix = path.suffix.lower()
     if var is not None and suffix != ".mat":
-        raise DataFileError(f"--var applies to .mat files only, not {suffix}.")
+        raise DataFileError(f"--var applies to .mat files only (and .zarr groups), not {suffix}.")
     if skip_header and suffix not in (".csv", ".txt"):
         raise DataFileError(f"--skip-header applies to .csv and .txt files only, not {suffix}.")
     try:
@@ -370,6 +421,8 @@ def load_matrix(
             data = _load_text(path, skip_header)
         elif suffix == ".mat":
             data = _load_mat(path, var)
+        elif suffix == ".zarr":
+            raise DataFileError(f"{path} is a file; a .zarr store is a folder.")
         else:
             raise DataFileError(
                 f"unknown file format {suffix or '(none)'!r} for {path}; use one of "

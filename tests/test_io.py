@@ -237,7 +237,12 @@ def test_missing_path_directory_and_unknown_suffix(tmp_path):
     (tmp_path / "X.xlsx").write_text("x")
     refused(tmp_path / "X.xlsx", r"unknown file format '\.xlsx' for .*; use one of \.npy, \.csv, ")
     (tmp_path / "X").write_text("x")
-    refused(tmp_path / "X", r"unknown file format '\(none\)' for .*\.npy, \.csv, \.txt, \.mat\.$")
+    refused(
+        tmp_path / "X",
+        r"unknown file format '\(none\)' for .*\.npy, \.csv, \.txt, \.mat, \.zarr\.$",
+    )
+    (tmp_path / "X.zarr").write_text("x")
+    refused(tmp_path / "X.zarr", r"X\.zarr is a file; a \.zarr store is a folder")
     np.save(tmp_path / "X.npy", np.ones((2, 2)))
     refused(tmp_path / "X.npy", "--var applies to .mat files only", var="X")
     refused(
