@@ -1551,7 +1551,7 @@ class _Study:
         return '{"rows": []}'
 
 
-@pytest.mark.parametrize("suffix", [None, ".md", ".MD", ".json"])
+@pytest.mark.parametrize("suffix", [None, ".md", ".MD", ".json", ".JSON"])
 @pytest.mark.parametrize("json_flag", [False, True])
 def test_study_prints_its_table_once_and_writes_out_by_suffix(
     tmp_path, monkeypatch, capsys, suffix, json_flag
@@ -1566,7 +1566,7 @@ def test_study_prints_its_table_once_and_writes_out_by_suffix(
     # one line end, whether or not the text has its own
     assert out == ('{"rows": []}\n' if json_flag else "| study |\n")
     if path is not None:  # --out follows its suffix, --json the printed text
-        is_json = suffix == ".json"
+        is_json = suffix.lower() == ".json"  # x.JSON is JSON too
         assert path.read_text() == ('{"rows": []}' if is_json else "| study |\n")
         path.unlink()
         path.mkdir()  # an --out that cannot be written is named
