@@ -417,7 +417,9 @@ def _cmd_study(args: argparse.Namespace) -> int:
     text = result.to_json() if args.json else result.to_markdown()
     if out is not None:
         with _writing(out):
-            out.write_text(result.to_json() if out.suffix.lower() == ".json" else result.to_markdown())
+            out.write_text(
+                result.to_json() if out.suffix.lower() == ".json" else result.to_markdown()
+            )
     print(text, end="" if text.endswith("\n") else "\n")
     return 0
 
