@@ -74,15 +74,20 @@ def _check_finite(X, name: str) -> None:
         )
 
 
-def _check_sparse(X, name: str, orientation: str):
-    import scipy.sparse
-
+def _check_matrix_shape(X, name: str, orientation: str) -> None:
+    """2-D with at least one entry: checked from the shape alone (sparse or lazy X)."""
     if X.ndim != 2:
         raise InvalidParameterError(f"{name} must be 2-D ({orientation}); got shape {X.shape}.")
     if X.shape[0] == 0 or X.shape[1] == 0:
         raise InvalidParameterError(
             f"{name} is empty (shape {X.shape}); it needs at least one entry."
         )
+
+
+def _check_sparse(X, name: str, orientation: str):
+    import scipy.sparse
+
+    _check_matrix_shape(X, name, orientation)
     if X.dtype == object or np.iscomplexobj(X.data):
         raise InvalidParameterError(f"{name} must hold real numbers; got dtype {X.dtype}.")
     X = scipy.sparse.csc_matrix(X, dtype=np.float64)
@@ -91,12 +96,7 @@ def _check_sparse(X, name: str, orientation: str):
 
 
 def _check_dask(X, name: str, orientation: str):
-    if X.ndim != 2:
-        raise InvalidParameterError(f"{name} must be 2-D ({orientation}); got shape {X.shape}.")
-    if X.shape[0] == 0 or X.shape[1] == 0:
-        raise InvalidParameterError(
-            f"{name} is empty (shape {X.shape}); it needs at least one entry."
-        )
+    _check_matrix_shape(X, name, orientation)
     kind = np.dtype(X.dtype).kind
     if kind not in "biuf":
         raise InvalidParameterError(f"{name} must hold real numbers; got dtype {X.dtype}.")
