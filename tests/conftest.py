@@ -230,3 +230,22 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         write(
             f"the session wrote into {folder} (it must stay read-only): {', '.join(_data_changes)}"
         )
+
+
+@pytest.fixture
+def joggled_refines(monkeypatch) -> list[bool]:
+    """Facet enumeration forced to joggle; per candidate vertex it refines, whether
+    its rows pinned none (``_refine_one``'s k == -2), in order."""
+    from cvxvolmin.scattering import exact
+
+    monkeypatch.setattr(exact, "_FORCE_JOGGLE", True)
+    failed: list[bool] = []
+    original = exact._refine_one
+
+    def recording(*args):
+        vertex, k = original(*args)
+        failed.append(k == -2)
+        return vertex, k
+
+    monkeypatch.setattr(exact, "_refine_one", recording)
+    return failed

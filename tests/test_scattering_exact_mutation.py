@@ -441,19 +441,10 @@ def test_outer_rounds_add_violated_rows_and_stop_at_the_first_refutation(name, m
             assert summary.top_norm == pytest.approx(max(np.linalg.norm(y) for y in last))
 
 
-def test_a_centre_outside_the_cone_still_counts_unrefined_vertices(monkeypatch):
+def test_a_centre_outside_the_cone_still_counts_unrefined_vertices(joggled_refines):
     # capped(5) moved 30% towards e_0: the centre leaves the cone (a 1.y <= 0
     # facet); joggled, some of the other facets' rows pin no vertex: counted
-    monkeypatch.setattr(exact_module, "_FORCE_JOGGLE", True)
-    failed = []
-    original = exact_module._refine_one
-
-    def recording(*args):
-        vertex, k = original(*args)
-        failed.append(k == -2)
-        return vertex, k
-
-    monkeypatch.setattr(exact_module, "_refine_one", recording)
+    failed = joggled_refines  # per refined candidate: whether no row pinned a vertex
     rows = prepare(0.7 * prepare(capped(5, 0.3)).rows + 0.3 * np.eye(5)[0]).rows
     summary = exact_module.enumerate_facets(rows)
     assert summary.halfspace_witness is not None and summary.joggled

@@ -410,20 +410,11 @@ def test_joggled_normals_are_replaced_by_exact_vertices(r, factor, monkeypatch):
     assert summary.top_norm == pytest.approx(capped_norm(r, b), abs=1e-13)
 
 
-def test_unrefined_vertices_are_counted(monkeypatch):
+def test_unrefined_vertices_are_counted(joggled_refines):
     # capped(7), joggled: some facets' rows pin no vertex (pieces of a
     # triangulated facet that, unjoggled, do not lie on one facet); those found
     # by neither their rows nor the rows nearly active keep Qhull's normal
-    monkeypatch.setattr(exact_module, "_FORCE_JOGGLE", True)
-    failed = []
-    original = exact_module._refine_one
-
-    def recording(*args):
-        vertex, k = original(*args)
-        failed.append(k == -2)
-        return vertex, k
-
-    monkeypatch.setattr(exact_module, "_refine_one", recording)
+    failed = joggled_refines  # per refined candidate: whether no row pinned a vertex
     b = 2 / 7 * 1.01
     summary = enumerate_facets(prepare(capped(7, b)).rows)
     assert summary.n_unrefined == sum(failed) > 0 and not all(failed)
