@@ -250,7 +250,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from .scattering import check_scattering
 
     H = _load_input(args)
-    if hasattr(H, "compute"):  # a lazy .zarr store: the checker reads H in memory
+    from .data import is_dask
+
+    if is_dask(H):  # a lazy .zarr store: the checker reads H in memory
         from .io import DataFileError
 
         try:
