@@ -25,6 +25,8 @@ from typing import ClassVar
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from .exceptions import InvalidParameterError
+
 # Columns per block hold about this many entries (2 MB): no M x N temporary.
 BLOCK_ENTRIES = 262_144
 # Squares of entries between these stay normal floats with room for sums of
@@ -92,11 +94,17 @@ class Projection:
         ``||x_n - U @ Y[:, n]||``, computed as a difference of vectors (exact to
         rounding relative to ``||x_n||``); None where that costs a dense sweep
         (sparse data), and callers then use ``norms`` and ``||Y[:, n]||``.
+    persisted : dask array of shape (r + 2, N) or None
+        Dask data only: ``Y``, ``norms`` and ``residual_norms`` stacked, chunked
+        like X's columns and persisted where they were computed (on the
+        workers of a ``distributed.Client``), so that results per column
+        (H) can be formed there without reading X again.
     """
 
     Y: np.ndarray
     norms: np.ndarray
     residual_norms: np.ndarray | None
+    persisted: object | None = None
 
 
 class DataMatrix(ABC):
@@ -316,10 +324,16 @@ class SparseData(DataMatrix):
 class DaskData(DataMatrix):
     """X as a ``dask.array`` (the ``dask`` extra), in chunks of whole columns.
 
-    Every method is one pass over the chunks, run by dask's scheduler (a
-    ``distributed.Client`` when one is active); the results are the small
+    Every method is one pass over the chunks at most, run by dask's scheduler
+    (a ``distributed.Client`` when one is active); the results are the small
     arrays of the other kinds (r x N, N, M x M), in memory. Blocks of
     columns are the array's own chunks.
+
+    X is checked for NaN and infinite entries in the first pass of each
+    instance, folded into it (one graph: each chunk is read once), rather
+    than in a pass of its own: the exact path then reads X twice, the Gram
+    matrix and the projection (:meth:`projection`, which also leaves its
+    results persisted on the workers, :attr:`Projection.persisted`).
     """
 
     kind = "dask"
@@ -327,21 +341,42 @@ class DaskData(DataMatrix):
     def __init__(self, X):
         # Whole columns in each chunk: per-column work stays within a chunk.
         super().__init__(X.rechunk({0: -1}) if len(X.chunks[0]) > 1 else X)
+        self._checked = False
 
-    def _per_chunk(self, function, rows: int) -> np.ndarray:
-        """``function(chunk)`` (rows x chunk width) for every chunk, side by side, computed."""
+    def _run(self, run, collections: tuple) -> tuple:
+        """``run(*collections)`` (dask.compute or dask.persist) as one graph.
+
+        The first call of an instance adds the count of non-finite entries
+        to the same graph, so that it shares the reads of X, and raises on any.
+        """
+        if self._checked:
+            return tuple(run(*collections))
+        import dask.array as da
+
+        *found, bad = run(*collections, (~da.isfinite(self.array)).sum())
+        bad = int(bad.compute()) if hasattr(bad, "compute") else int(bad)
+        if bad:
+            raise InvalidParameterError(nonfinite_message("X", bad))
+        self._checked = True
+        return tuple(found)
+
+    def _compute(self, *collections) -> tuple:
+        import dask
+
+        return self._run(dask.compute, collections)
+
+    def _per_chunk(self, function, rows: int):
+        """``function(chunk)`` (rows x chunk width) for every chunk, side by side, lazily."""
         X = self.array
-        return np.asarray(
-            X.map_blocks(
-                lambda block: np.asarray(function(np.asarray(block, dtype=float))),
-                chunks=((rows,), X.chunks[1]),
-                dtype=float,
-                meta=np.empty((0, 0)),
-            ).compute()
+        return X.map_blocks(
+            lambda block: np.asarray(function(np.asarray(block, dtype=float))),
+            chunks=((rows,), X.chunks[1]),
+            dtype=float,
+            meta=np.empty((0, 0)),
         )
 
     def max_abs(self) -> float:
-        return float(abs(self.array).max().compute()) if self.array.size else 0.0
+        return float(self._compute(abs(self.array).max())[0])
 
     def count_nonfinite(self) -> int:
         import dask.array as da
@@ -349,26 +384,31 @@ class DaskData(DataMatrix):
         return int((~da.isfinite(self.array)).sum().compute())
 
     def column_norms(self) -> np.ndarray:
-        return self._per_chunk(lambda block: dense_column_norms(block)[None, :], 1)[0]
+        found = self._per_chunk(lambda block: dense_column_norms(block)[None, :], 1)
+        return np.asarray(self._compute(found)[0])[0]
 
     def column_sums(self, absolute: bool = False) -> np.ndarray:
         X = abs(self.array) if absolute else self.array
-        return np.asarray(X.sum(axis=0).compute())
+        return np.asarray(self._compute(X.sum(axis=0))[0])
 
     def nonzero_columns(self) -> np.ndarray:
-        return np.asarray((self.array != 0).any(axis=0).compute())
+        return np.asarray(self._compute((self.array != 0).any(axis=0))[0])
 
     def project(self, U: np.ndarray) -> np.ndarray:
-        return self._per_chunk(lambda block: U.T @ block, U.shape[1])
+        return np.asarray(self._compute(self._per_chunk(lambda block: U.T @ block, U.shape[1]))[0])
 
     def times(self, V: np.ndarray) -> np.ndarray:
         import dask.array as da
 
         V = da.from_array(np.asarray(V), chunks=(self.array.chunks[1], V.shape[1]))
-        return np.asarray((self.array @ V).compute())
+        return np.asarray(self._compute(self.array @ V)[0])
 
     def columns(self, index) -> np.ndarray:
-        return np.asarray(self.array[:, index].compute(), dtype=float)
+        block = np.asarray(self.array[:, index].compute(), dtype=float)
+        if not self._checked and not np.all(np.isfinite(block)):  # these columns only
+            bad = int(np.count_nonzero(~np.isfinite(block)))
+            raise InvalidParameterError(nonfinite_message("X", bad, some=True))
+        return block
 
     def column_blocks(
         self, scale: float = 1.0, entries: int = BLOCK_ENTRIES
@@ -381,22 +421,25 @@ class DaskData(DataMatrix):
             start += width
 
     def gram(self) -> tuple[np.ndarray, float]:
+        """The Gram matrix, the largest |entry| and the finiteness check in one pass.
+
+        A second pass, on X divided by a power of two, only when the squares of
+        X's entries leave the floating-point range (beyond about 1e+-75).
+        """
         X = self.array
         transpose = X.shape[0] > X.shape[1]
         product = (X.T @ X) if transpose else (X @ X.T)
         with np.errstate(over="ignore", invalid="ignore"):  # then redone, scaled
-            G = np.asarray(product.compute())
-        top = np.sqrt(G.diagonal().max(initial=0.0))  # max|x| <= top <= sqrt(n) max|x|
-        low, high = SQUARE_SAFE
-        if np.isfinite(top) and low * np.sqrt(max(X.shape)) <= top <= high:
-            return G, 1.0
-        scale = square_safe_scale(self.max_abs())
+            G, top = self._compute(product, abs(X).max())
+        # The decision DenseData.gram reads from the diagonal, from max|x| itself.
+        scale = square_safe_scale(float(top))
         if scale == 1.0 and np.all(np.isfinite(G)):
-            return G, 1.0
+            return np.asarray(G), 1.0
         Xs = X * (1.0 / scale)
-        return np.asarray(((Xs.T @ Xs) if transpose else (Xs @ Xs.T)).compute()), scale
+        return np.asarray(self._compute((Xs.T @ Xs) if transpose else (Xs @ Xs.T))[0]), scale
 
     def projection(self, U: np.ndarray) -> Projection:
+        """One pass: ``U.T @ X`` with the column norms and residuals, also kept on the workers."""
         r = U.shape[1]
 
         def stats(block):
@@ -405,8 +448,20 @@ class DaskData(DataMatrix):
                 [part, dense_column_norms(block), dense_column_norms(block - U @ part)]
             )
 
-        found = self._per_chunk(stats, r + 2)
-        return Projection(np.ascontiguousarray(found[:r]), found[r], found[r + 1])
+        import dask
+
+        (persisted,) = self._run(dask.persist, (self._per_chunk(stats, r + 2),))
+        found = np.asarray(persisted.compute())  # gathered from the persisted chunks
+        return Projection(np.ascontiguousarray(found[:r]), found[r], found[r + 1], persisted)
+
+
+def nonfinite_message(name: str, count: int, some: bool = False) -> str:
+    """The error of data with ``count`` NaN or infinite entries (``some``: in a part read)."""
+    where = "at least " if some else ""
+    return (
+        f"{name} contains {where}{count} NaN or infinite entries; remove or impute them "
+        "before fitting."
+    )
 
 
 def is_dask(X) -> bool:

@@ -192,11 +192,13 @@ def fit(
         is not copied by the column-sum path (row-sum normalizes a copy).
         Sparse input is reduced without densifying (column-sum criteria). A
         ``dask.array`` (the ``dask`` extra; column-sum criteria) is read
-        chunk by chunk, in the same passes, by dask's scheduler (a
-        ``distributed.Client`` when one is active); the factors come back
-        in memory. Large dense X is read three times too (the finiteness
-        check, the Gram matrix, the projection; two more for
-        ill-conditioned or noisy data).
+        chunk by chunk by dask's scheduler (a ``distributed.Client`` when
+        one is active) in two passes: the Gram matrix with the finiteness
+        check, then the projection with the column norms and residuals (two
+        more for ill-conditioned or noisy data); the factors come back in
+        memory. Large dense X is read three times (the finiteness check,
+        the Gram matrix, the projection; two more for ill-conditioned or
+        noisy data).
     rank : int
         Number of factors r; X must have numerical rank at least r.
     formulation : str or Formulation, default "column-sum"

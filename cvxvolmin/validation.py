@@ -29,7 +29,7 @@ def check_matrix(
     accept_sparse : bool, default False
         Accept a ``scipy.sparse`` matrix, returned in CSC format, or a
         ``dask.array`` (the ``dask`` extra), returned as float64 dask array
-        (checked in one pass over its chunks, not loaded).
+        (not loaded: its entries are checked in the fit's first pass).
     """
     if X is None:
         raise InvalidParameterError(f"{name} is None; pass a 2-D numeric array ({orientation}).")
@@ -96,13 +96,18 @@ def _check_sparse(X, name: str, orientation: str):
 
 
 def _check_dask(X, name: str, orientation: str):
+    """Shape and dtype from the metadata; no chunk is read here.
+
+    The finiteness check is folded into the first pass that
+    :class:`cvxvolmin.data.DaskData` makes (the fit's Gram matrix), which
+    raises the same error before any solver runs: a pass of its own would
+    read the store once more.
+    """
     _check_matrix_shape(X, name, orientation)
     kind = np.dtype(X.dtype).kind
     if kind not in "biuf":
         raise InvalidParameterError(f"{name} must hold real numbers; got dtype {X.dtype}.")
-    X = X.astype(np.float64)
-    _check_finite(X, name)
-    return X
+    return X.astype(np.float64)
 
 
 def check_rank(rank, shape: tuple[int, int]) -> int:

@@ -72,14 +72,15 @@ def test_the_result_does_not_depend_on_the_chunking(client, paper):
         assert other.logdet == pytest.approx(results[0].logdet, rel=1e-10)
 
 
-def test_x_is_read_three_times(client, paper):
+def test_x_is_read_twice(client, paper):
     X, _, _ = paper
     width = 5000
     source = da.from_array(_CountingStore(X), chunks=(_M, width), asarray=True)
     _READS[0] = 0
     _fit(source)
-    # The finiteness check, the Gram matrix, the projection: each chunk three times.
-    assert _READS[0] == 3 * (_N // width)
+    # The Gram matrix with the finiteness check and max|x|, then the projection
+    # with the column norms and residuals: each chunk twice.
+    assert _READS[0] == 2 * (_N // width)
 
 
 def test_zero_columns_give_zero_rows_and_noisy_columns_warn_as_on_numpy(client, paper):
@@ -147,3 +148,17 @@ def test_dask_data_answers_as_dense_data(client):
     blocks = list(chunked.column_blocks(scale=2.0))
     assert [b.shape[1] for _, b in blocks] == [700] * 4 + [200]
     np.testing.assert_array_equal(np.hstack([b for _, b in blocks]), X / 2.0)
+
+
+def test_the_first_pass_of_dask_data_counts_its_non_finite_entries(client):
+    from cvxvolmin.data import DaskData
+
+    X = np.ones((6, 3000))
+    X[1, [10, 2500]] = [np.nan, -np.inf]
+    U = np.eye(6)[:, :2]
+    for first in (lambda d: d.gram(), lambda d: d.projection(U), lambda d: d.column_norms()):
+        with pytest.raises(cvxvolmin.InvalidParameterError, match="X contains 2 NaN or inf"):
+            first(DaskData(da.from_array(X, chunks=(6, 700))))
+    with pytest.raises(cvxvolmin.InvalidParameterError, match="at least 1 NaN"):
+        next(iter(DaskData(da.from_array(X, chunks=(6, 700))).column_blocks()))
+    assert DaskData(da.from_array(X, chunks=(6, 700))).count_nonfinite() == 2
