@@ -79,12 +79,17 @@ def initial_columns(Xt: np.ndarray, size: int) -> np.ndarray:
     The columns that are extreme along each coordinate of the reduced space
     (likely on the boundary of the data cone) and an evenly spaced sample.
     """
-    norms = np.linalg.norm(Xt, axis=0)
+    norms = np.sqrt(np.einsum("ij,ij->j", Xt, Xt))
     nonzero = np.flatnonzero(norms > 0)
     if nonzero.size <= size:
         return nonzero
-    directions = Xt[:, nonzero] / norms[nonzero]
-    extreme = np.concatenate([directions.argmin(axis=1), directions.argmax(axis=1)])
+    r = Xt.shape[0]
+    whole = nonzero.size == Xt.shape[1]  # the usual case: no r x N copy of the nonzero ones
+    held = norms if whole else norms[nonzero]
+    extreme = np.empty(2 * r, dtype=int)
+    for i in range(r):  # one row at a time: an N temporary, not r x N
+        direction = (Xt[i] if whole else Xt[i, nonzero]) / held
+        extreme[i], extreme[r + i] = direction.argmin(), direction.argmax()
     sample = np.linspace(0, nonzero.size - 1, num=size, dtype=int)
     return np.unique(nonzero[np.concatenate([extreme, sample])])
 
@@ -137,7 +142,7 @@ class ViolationScan:
             for M in matrices
         ]
         if self.data is not None:
-            self.data_norms = np.linalg.norm(self.data, axis=0)
+            self.data_norms = np.sqrt(np.einsum("ij,ij->j", self.data, self.data))
         # ||M[j]|| ||x_n||: the norm of column n's coefficient row j, as in term_norms.
         self.compiled_terms = [
             None if M is None else np.outer(np.linalg.norm(M, axis=1), self.data_norms)
@@ -181,6 +186,10 @@ class ViolationScan:
             for b, M in zip(base, self.matrices, strict=True)
         ]
         self.sizes = [np.abs(b) for b in self.constants]
+        # Compiled constraints with no constant part (h_n >= 0): nothing to add in a scan.
+        self.has_constants = [
+            M is None or bool(np.any(b)) for b, M in zip(self.constants, self.matrices, strict=True)
+        ]
 
     def _evaluated(self, q: np.ndarray) -> list[np.ndarray | None]:
         """The values of the constraints kept in cvxpy (None for compiled ones)."""
@@ -216,19 +225,33 @@ class ViolationScan:
                 for t in range(p):
                     if self.matrices[k] is not None:
                         values = self.matrices[k] @ H[t * self.m : (t + 1) * self.m]
-                        values += self.constants[k][:, block]
+                        if self.has_constants[k]:
+                            values += self.constants[k][:, block]
                         terms = self.compiled_terms[k][:, block]
-                        sizes = self.sizes[k][:, block]
+                        sizes = self.sizes[k][:, block] if self.has_constants[k] else None
                     else:
                         values = evaluated[t][k].reshape(self.n_columns, -1)[block].T
                         terms = self.term_norms[k].reshape(self.n_columns, -1)[block].T
                         sizes = self.sizes[k].reshape(self.n_columns, -1)[block].T
-                    missed = np.abs(values) if equality else np.maximum(values, 0.0)
+                    hit = slice(None)
+                    if equality:
+                        missed = np.abs(values)
+                    else:
+                        # Most columns hold at a working LP's solution: relate only
+                        # the positive values to their terms (the others miss by 0).
+                        positive = np.flatnonzero((values > 0.0).any(axis=0))
+                        if positive.size == 0:
+                            continue
+                        if positive.size < values.shape[1] // 4:
+                            hit, values, terms = positive, values[:, positive], terms[:, positive]
+                            sizes = None if sizes is None else sizes[:, positive]
+                        missed = np.maximum(values, 0.0)
                     size = terms * q_norms[t]
-                    size += sizes
+                    if sizes is not None:
+                        size += sizes
                     # A row with no terms (size 0) misses by 0: left as it is.
                     np.divide(missed, size, out=missed, where=size > 0)
-                    np.maximum(worst[t], missed.max(axis=0), out=worst[t])
+                    worst[t, hit] = np.maximum(worst[t, hit], missed.max(axis=0))
             yield block, worst
 
     def _check_over_all_columns(self, candidates, q_norms, evaluated) -> None:
