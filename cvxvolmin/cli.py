@@ -209,11 +209,13 @@ def _save_and_summarize(args: argparse.Namespace, result, out: Path | None, arra
     """
     if out is not None and out.suffix.lower() == ".zarr":
         try:
-            import zarr
+            import zarr  # noqa: F401 (only checked here, so that the error names the extra)
         except ImportError:
             raise _BadInput(f"writing {out} needs zarr: pip install 'cvxvolmin[dask]'.") from None
-        with _writing(out):
-            zarr.save_group(str(out), W=result.W, H=result.H, **arrays)
+        from .io import save_zarr_group
+
+        with _writing(out):  # a dask H (a fit of a store) is written where it lies
+            save_zarr_group(out, W=result.W, H=result.H, **arrays)
     elif out is not None:
         # Through a handle: np.savez given a name adds .npz to one that ends in .NPZ.
         with _writing(out), out.open("wb") as handle:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -52,6 +52,38 @@ def _fit_error(X, W: np.ndarray, H: np.ndarray, reduction: Reduction) -> float:
     residual = float(np.sum((residuals / scale) ** 2)) + float(np.einsum("ij,ij->", inside, inside))
     total = float(np.sum((norms / scale) ** 2))
     return float(np.sqrt(residual / total)) if total > 0 else float(np.sqrt(residual))
+
+
+def _recover_on_chunks(form: Formulation, Q: np.ndarray, reduction: Reduction, X):
+    """W in memory; H as a dask array chunked like X's columns, persisted (dask X).
+
+    The formulation's own :meth:`~Formulation.recover` runs on the lazy
+    ``reduction.Xt_chunks``, so H is formed where the projection was
+    persisted (the workers of a ``distributed.Client``) and never gathered;
+    ``fit_error`` comes from the same chunks. No pass over X.
+    """
+    import dask.array as da
+
+    lazy_xt = reduction.Xt_chunks
+    chunks = lazy_xt.chunks[1]
+    if type(form).recover is not Formulation.recover:
+        # A formulation's own recover may not take dask arrays: in memory, then chunked.
+        W, H = form.recover(Q, reduction)
+        return W, da.from_array(H, chunks=(chunks, H.shape[1])), _fit_error(X, W, H, reduction)
+    scale = reduction.column_scale
+    lazy = replace(
+        reduction,
+        Xt=lazy_xt,
+        # Ones are made on the workers; another scale travels in the graph.
+        column_scale=(
+            da.ones(scale.size, chunks=(chunks,))
+            if np.all(scale == 1.0)
+            else da.from_array(scale, chunks=(chunks,))
+        ),
+    )
+    W, H = form.recover(Q, lazy)
+    H = H.persist()
+    return W, H, _fit_error(X, W, H, replace(reduction, Xt=lazy_xt))
 
 
 class FactorizationResult:
@@ -103,8 +135,13 @@ class FitResult(FactorizationResult):
     ----------
     W : ndarray of shape (M, r)
         The mixing matrix (any sign).
-    H : ndarray of shape (N, r)
-        The abundances; row n belongs to sample (column) n of X.
+    H : ndarray or dask array of shape (N, r)
+        The abundances; row n belongs to sample (column) n of X. For a dask
+        X, a dask array chunked like X's columns, persisted on the active
+        scheduler (the workers of a ``distributed.Client``); ``H.compute()``
+        or ``numpy.asarray(H)`` gathers it, ``H.to_zarr(...)`` writes it
+        from where it lies (both before the client closes: its chunks go
+        with it).
     Q : ndarray of shape (r, r)
         The inverse of the reduced mixing matrix, as optimized.
     logdet_history : tuple of float
@@ -195,10 +232,12 @@ def fit(
         chunk by chunk by dask's scheduler (a ``distributed.Client`` when
         one is active) in two passes: the Gram matrix with the finiteness
         check, then the projection with the column norms and residuals (two
-        more for ill-conditioned or noisy data); the factors come back in
-        memory. Large dense X is read three times (the finiteness check,
-        the Gram matrix, the projection; two more for ill-conditioned or
-        noisy data).
+        more for ill-conditioned or noisy data), and never after the LPs:
+        ``fit_error`` comes from the projection's residuals (were W off
+        the basis's span, it would cost one more pass). W and Q come back
+        in memory, H as a dask array (see :class:`FitResult`). Large dense
+        X is read three times (the finiteness check, the Gram matrix, the
+        projection; two more for ill-conditioned or noisy data).
     rank : int
         Number of factors r; X must have numerical rank at least r.
     formulation : str or Formulation, default "column-sum"
@@ -335,8 +374,11 @@ def fit(
             else "one step; convergence needs at least two"
         )
         warn_not_converged(inputs.max_iter, "steps", "log|det Q|", gain)
-    W, H = form.recover(trace.Q, reduction)
-    fit_error = _fit_error(X, W, H, reduction)
+    if reduction.Xt_chunks is not None:
+        W, H, fit_error = _recover_on_chunks(form, trace.Q, reduction, X)
+    else:
+        W, H = form.recover(trace.Q, reduction)
+        fit_error = _fit_error(X, W, H, reduction)
     return FitResult(
         W=W,
         H=H,

@@ -431,3 +431,36 @@ def load_matrix(
     except OSError as exc:  # e.g. no permission to read
         raise DataFileError(f"cannot read {path}: {exc.strerror or exc}.") from None
     return data.T if transpose else data
+
+
+def save_zarr_group(path: str | Path, **arrays) -> None:
+    """Write arrays to a new zarr group at ``path`` (the ``dask`` extra), one array each.
+
+    Numpy arrays are written as they are; a dask array (the H of a fit on
+    dask X) is written chunk by chunk where its chunks lie, never gathered:
+    its chunks of rows become the store's (uneven chunks are first made
+    even, as zarr needs, at the first chunk's length).
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np, dask.array as da, zarr
+    >>> folder = tempfile.mkdtemp()
+    >>> H = da.from_array(np.arange(10.0).reshape(5, 2), chunks=(2, 2))
+    >>> save_zarr_group(f"{folder}/fit.zarr", W=np.eye(2), H=H)
+    >>> group = zarr.open_group(f"{folder}/fit.zarr", mode="r")
+    >>> sorted(group.array_keys()), group["H"].chunks
+    (['H', 'W'], (2, 2))
+    """
+    import zarr
+
+    from .data import is_dask
+
+    lazy = {name: array for name, array in arrays.items() if is_dask(array)}
+    zarr.save_group(
+        str(path), **{name: np.asarray(a) for name, a in arrays.items() if name not in lazy}
+    )
+    for name, array in lazy.items():
+        rows = array.chunks[0]
+        if len(set(rows[:-1])) > 1 or rows[-1] > rows[0]:
+            array = array.rechunk({0: rows[0]})
+        array.rechunk({1: -1}).to_zarr(str(path), component=name)

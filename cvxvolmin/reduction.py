@@ -64,6 +64,10 @@ class Reduction:
         reduction zeroed) when the reduction measured them as differences of
         vectors, exact to rounding: then the noisy-column check and the fit's
         residual need no further pass over X.
+    Xt_chunks : dask array of shape (r, N), optional
+        Dask data only: ``Xt`` again, lazily, chunked like X's columns and
+        computed from the projection persisted on the workers (no pass over
+        X), so that H can be formed there.
     """
 
     Xt: np.ndarray
@@ -72,6 +76,7 @@ class Reduction:
     column_scale: np.ndarray
     column_norms: np.ndarray | None = None
     residual_norms: np.ndarray | None = None
+    Xt_chunks: object | None = None
 
     @property
     def rank(self) -> int:
@@ -335,15 +340,9 @@ def svd_reduction(X, rank: int, column_scale: np.ndarray | None = None) -> Reduc
         )
     root_n = np.sqrt(n)
     norms = projection.norms
-    # U is orthonormal: the norm of U.T x_n is that of x_n's part in the subspace.
-    inside = dense_column_norms(projection.Y)
     # Rows of norm sqrt(N) (U.T X = diag(s) V.T): LP entries of order one.
-    Xt = projection.Y
-    Xt *= (root_n / s)[:, None]
-    # Zero columns (some projections may be -0.0: make them +0) and columns with
-    # no resolved direction in the subspace.
-    lost = inside <= _NO_DIRECTION * norms
-    Xt[:, lost] = 0.0
+    factors = root_n / s
+    Xt, lost = _reduced_columns(projection.Y, norms, factors)
     residuals = projection.residual_norms
     if residuals is not None:
         residuals = np.where(lost, norms, residuals)  # basis @ Xt loses all of them
@@ -354,7 +353,32 @@ def svd_reduction(X, rank: int, column_scale: np.ndarray | None = None) -> Reduc
         column_scale=np.ones(n) if column_scale is None else column_scale,
         column_norms=norms,
         residual_norms=residuals,
+        Xt_chunks=None if projection.persisted is None else _lazy_xt(projection, factors),
     )
+
+
+def _reduced_columns(Y: np.ndarray, norms: np.ndarray, factors: np.ndarray):
+    """``(Xt, lost)`` from ``Y = U.T @ X`` (overwritten): rows times ``factors``,
+    zero columns where X's part in the subspace has no resolved direction."""
+    # U is orthonormal: the norm of U.T x_n is that of x_n's part in the subspace.
+    inside = dense_column_norms(Y)
+    Y *= factors[:, None]
+    # Zero columns (some projections may be -0.0: make them +0) and columns with
+    # no resolved direction in the subspace.
+    lost = inside <= _NO_DIRECTION * norms
+    Y[:, lost] = 0.0
+    return Y, lost
+
+
+def _lazy_xt(projection, factors: np.ndarray):
+    """Xt as a dask array over the projection's persisted chunks (the same operations)."""
+    stacked, rank = projection.persisted, factors.size
+
+    def chunk(block):
+        # A copy: the persisted chunk is shared and must not be overwritten.
+        return _reduced_columns(np.array(block[:rank]), block[rank], factors)[0]
+
+    return stacked.map_blocks(chunk, chunks=((rank,), stacked.chunks[1]), dtype=float)
 
 
 def l1_column_scale(X: np.ndarray) -> np.ndarray:

@@ -58,10 +58,16 @@ def test_h_equals_the_numpy_path_with_the_same_objective(client, paper):
     X, _, H = paper
     expected = _fit(X)
     found = _fit(da.from_array(X, chunks=(_M, 7000)))  # a short last chunk of 1000
+    # H stays a dask array in X's chunks of columns; W and Q come back in memory
+    assert isinstance(found.H, da.Array) and found.H.chunks == ((7000,) * 7 + (1000,), (_R,))
+    assert isinstance(found.W, np.ndarray) and isinstance(found.Q, np.ndarray)
     assert cvxvolmin.matched_mse(expected.H, found.H) <= 1e-20
     assert cvxvolmin.matched_mse(H, found.H) <= 1e-20
     assert found.logdet == pytest.approx(expected.logdet, rel=1e-10)
     assert found.fit_error < 1e-12
+    summary, expected_summary = found.summary(), expected.summary()
+    for name in ("min_H", "colsum_error", "fit_error"):  # rounding-sized on both
+        assert abs(summary[name] - expected_summary[name]) < 1e-12
 
 
 def test_the_result_does_not_depend_on_the_chunking(client, paper):
@@ -73,13 +79,17 @@ def test_the_result_does_not_depend_on_the_chunking(client, paper):
 
 
 def test_x_is_read_twice(client, paper):
-    X, _, _ = paper
+    X, _, H = paper
     width = 5000
     source = da.from_array(_CountingStore(X), chunks=(_M, width), asarray=True)
     _READS[0] = 0
-    _fit(source)
+    result = _fit(source)
     # The Gram matrix with the finiteness check and max|x|, then the projection
     # with the column norms and residuals: each chunk twice.
+    assert _READS[0] == 2 * (_N // width)
+    # H, fit_error and the summary come from the projection kept on the workers.
+    result.summary()
+    assert cvxvolmin.matched_mse(H, result.H) <= 1e-20
     assert _READS[0] == 2 * (_N // width)
 
 
@@ -150,6 +160,7 @@ def test_dask_data_answers_as_dense_data(client):
     np.testing.assert_array_equal(np.hstack([b for _, b in blocks]), X / 2.0)
 
 
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # in a worker
 def test_the_first_pass_of_dask_data_counts_its_non_finite_entries(client):
     from cvxvolmin.data import DaskData
 

@@ -35,17 +35,34 @@ def test_a_store_is_read_lazily_and_fits_as_in_memory(tmp_path, paper, capsys):
     from_store = json.loads(capsys.readouterr().out)
     in_memory = cvxvolmin.fit(X, 4, random_state=0)
     assert from_store["logdet"] == pytest.approx(in_memory.logdet, rel=1e-12)
-    # --out to a zarr group: the same arrays an .npz holds
+    # --out to a zarr group: the same arrays an .npz holds, H (a dask array)
+    # written in X's chunks of columns; --check reads the fit's H
     out = tmp_path / "fit.zarr"
-    assert main(["fit", str(store), "--rank", "4", "--seed", "0", "--out", str(out)]) == 0
+    argv = ["fit", str(store), "--rank", "4", "--seed", "0", "--out", str(out), "--check"]
+    assert main(argv) == 0
+    assert "sufficiently scattered" in capsys.readouterr().out
     group = zarr.open_group(str(out), mode="r")
     assert sorted(group.array_keys()) == ["H", "Q", "W", "logdet_history"]
+    assert group["H"].chunks == (50, 4)
     assert cvxvolmin.matched_mse(H, np.asarray(group["H"])) <= 1e-20
     # and `check` reads the group's H by name, as in memory
     capsys.readouterr()
     assert main(["check", str(out), "--var", "H", "--json", "--seed", "0"]) == 0
     verdict = json.loads(capsys.readouterr().out)["verdict"]
     assert verdict == cvxvolmin.check_scattering(np.asarray(group["H"]), random_state=0).verdict
+
+
+def test_a_dask_array_is_written_where_it_lies_in_even_chunks(tmp_path):
+    from cvxvolmin.io import save_zarr_group
+
+    H = np.arange(40.0).reshape(20, 2)
+    uneven = da.from_array(H, chunks=((6, 4, 6, 4), (2,)))  # zarr needs even chunks
+    save_zarr_group(tmp_path / "g.zarr", W=np.eye(2), H=uneven, short=da.from_array(H, 7))
+    group = zarr.open_group(str(tmp_path / "g.zarr"), mode="r")
+    assert group["H"].chunks == (6, 2) and group["short"].chunks == (7, 2)
+    for name in ("H", "short"):
+        np.testing.assert_array_equal(np.asarray(group[name]), H)
+    np.testing.assert_array_equal(np.asarray(group["W"]), np.eye(2))
 
 
 def test_transpose_reads_samples_as_rows(tmp_path, paper):
