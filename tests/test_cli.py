@@ -1304,6 +1304,89 @@ def test_out_is_written_to_the_name_given(tmp_path, paper_X, capsys):
         assert saved["H"].shape == (60, 4)
 
 
+# --- .zarr stores (the dask extra) ---------------------------------------------------
+
+
+def _zarr_H(tmp_path, H):
+    """H as a .zarr store of two chunks of rows; returns its path and its chunk files."""
+    zarr = pytest.importorskip("zarr")
+    store = tmp_path / "H.zarr"
+    array = zarr.create_array(
+        str(store), shape=H.shape, chunks=(len(H) // 2, H.shape[1]), dtype=H.dtype
+    )
+    array[:] = H
+    metadata = {"zarr.json", ".zarray", ".zattrs", ".zgroup"}
+    chunks = sorted(p for p in store.rglob("*") if p.is_file() and p.name not in metadata)
+    assert len(chunks) == 2
+    return store, chunks
+
+
+def test_check_of_a_zarr_store_is_the_check_of_its_H_in_memory(tmp_path, capsys):
+    H = cvxvolmin.make_paper_data(4, random_state=1)[2]
+    store, _ = _zarr_H(tmp_path, H)
+    expected = cvxvolmin.check_scattering(H, random_state=0)
+    status, out, err = run(["check", str(store), "--seed", "0"], capsys)
+    assert status == 0 and err == ""
+    assert out.splitlines()[:-1] == _check_lines(expected, H.shape)
+
+
+def test_a_zarr_chunk_that_cannot_be_decoded_is_bad_input(tmp_path, capsys):
+    # The store is read lazily: a damaged chunk shows when check reads H, and is named
+    # as the input's fault with the reader's own reason.
+    from cvxvolmin.io import load_matrix
+
+    store, chunks = _zarr_H(tmp_path, np.eye(4))
+    chunks[1].write_bytes(b"not a chunk")
+    with pytest.raises(Exception) as reading:  # whatever the codec raises
+        load_matrix(store).compute()
+    reason = " ".join(str(reading.value).split())
+    status, out, err = run(["check", str(store)], capsys)
+    assert status == 2 and out == ""
+    assert err.splitlines() == [f"cvxvolmin check: error: cannot read {store}: {reason}."]
+
+
+@pytest.mark.parametrize("name", ["fit.zarr", "fit.ZARR"])
+def test_fit_out_zarr_holds_the_apis_arrays(tmp_path, paper_X, capsys, name):
+    zarr = pytest.importorskip("zarr")
+    X, _ = paper_X
+    np.save(tmp_path / "X.npy", X)
+    out = tmp_path / name
+    argv = ["fit", str(tmp_path / "X.npy"), "--rank", "4", "--seed", "0", "--out", str(out)]
+    status, text, _ = run(argv, capsys)
+    assert status == 0 and text.endswith(f"  wrote W, H, Q, logdet_history to {out}\n")
+    api = cvxvolmin.fit(X, 4, random_state=0)
+    group = zarr.open_group(str(out), mode="r")
+    expected = {"W": api.W, "H": api.H, "Q": api.Q, "logdet_history": api.logdet_history}
+    assert sorted(group.array_keys()) == sorted(expected)
+    for key, value in expected.items():
+        np.testing.assert_array_equal(np.asarray(group[key]), value)
+
+
+def test_fit_out_zarr_names_what_is_missing_or_cannot_be_written(
+    tmp_path, paper_X, monkeypatch, capsys
+):
+    zarr = pytest.importorskip("zarr")
+    np.save(tmp_path / "X.npy", paper_X[0])
+    out = tmp_path / "fit.zarr"
+    argv = ["fit", str(tmp_path / "X.npy"), "--rank", "4", "--out", str(out)]
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(zarr, "save_group", full_disk)
+    status, out_text, err = run(argv, capsys)
+    assert (status, out_text) == (2, "")
+    assert err.splitlines() == [
+        f"cvxvolmin fit: error: cannot write {out}: No space left on device."
+    ]
+    monkeypatch.setitem(sys.modules, "zarr", None)  # `import zarr` fails
+    status, out_text, err = run(argv, capsys)
+    assert (status, out_text) == (2, "")
+    assert err.splitlines() == [
+        f"cvxvolmin fit: error: writing {out} needs zarr: pip install 'cvxvolmin[dask]'."
+    ]
+
+
 def test_a_write_error_without_an_errno_is_named(tmp_path, monkeypatch, capsys):
     from cvxvolmin import experiments
 
