@@ -98,10 +98,10 @@ def _check_sparse(X, name: str, orientation: str):
 def _check_dask(X, name: str, orientation: str):
     """Shape and dtype from the metadata; no chunk is read here.
 
-    The finiteness check is folded into the first pass that
-    :class:`cvxvolmin.data.DaskData` makes (the fit's Gram matrix), which
-    raises the same error before any solver runs: a pass of its own would
-    read the store once more.
+    NaN and infinite entries are found by the fit's first pass (the Gram
+    matrix is finite exactly when they are: see
+    :class:`cvxvolmin.data.DaskData`), which raises the same error before any
+    solver runs: a pass of its own would read the store once more.
     """
     _check_matrix_shape(X, name, orientation)
     kind = np.dtype(X.dtype).kind
