@@ -12,6 +12,16 @@ threads and with one BLAS thread for the whole fit (threadpoolctl), on a
 quiet machine and beside one CPU-bound process (a Python busy loop); each
 configuration ``--repeat`` times, interleaved, medians and ratios.
 
+``--dask N [N ...]`` (default 1e6 1e7): the paper's case 3 at M = 100
+written to a zarr store under ``--store-dir`` chunk by chunk (X is never
+whole in memory; the store is deleted afterwards), a ``--workers``-worker
+``distributed.LocalCluster`` (one thread each), and in one run, after an
+untimed Gram pass (warm-up): one dask Gram pass ``X @ X.T`` over the
+store, the fit, the Gram pass again; the
+fit's ratio to the Gram passes' mean, its two passes over X and the
+scans of constraint generation timed inside it (wrapped here), the MSE
+of H, and per-chunk rates for the cost model in docs/numerics.rst.
+
 ``--baseline REV`` runs every measurement on that older commit too (from a
 temporary ``git worktree``, in its own process), side by side.
 
@@ -19,6 +29,8 @@ Usage: python benchmarks/bench_scale.py [--sizes 1e3 1e4 1e5 1e6] [--rank 10]
        [--extra 20:1e5]   (rank:N pairs run in addition) [--blas-threads 1]
        python benchmarks/bench_scale.py --threads [--n 1e5] [--repeat 5]
        either with [--baseline REV]
+       python benchmarks/bench_scale.py --dask 1e6 1e7 [--workers 2] [--chunk 50000]
+       [--store-dir /tmp]
 """
 
 from __future__ import annotations
@@ -106,6 +118,149 @@ def measure_threads(rank: int, n_samples: int, repeat: int, seed: int = 0) -> li
                  "min_s": min(values), "max_s": max(values), "mse": mse}
             )  # fmt: skip
     return rows
+
+
+def write_paper_store(path: Path, rank: int, n_samples: int, n_features: int, width: int,
+                      seed: int = 0) -> np.ndarray:  # fmt: skip
+    """The paper's case 3 (Gaussian W) as a zarr store, one chunk of columns at a time.
+
+    Returns the true H (N x r, r/M the size of X). Uncompressed: random
+    floats do not compress, and the codec would only slow both sides.
+    """
+    import zarr
+
+    from cvxvolmin.synthetic import sparse_uniform
+
+    rng = np.random.default_rng(seed)
+    W = rng.standard_normal((n_features, rank))
+    store = zarr.create_array(
+        str(path), shape=(n_features, n_samples), chunks=(n_features, width), dtype="f8",
+        compressors=None,
+    )  # fmt: skip
+    H = np.empty((n_samples, rank))
+    for start in range(0, n_samples, width):
+        stop = min(start + width, n_samples)
+        H[start:stop] = sparse_uniform((stop - start, rank), 0.35, rng)
+        store[:, start:stop] = W @ H[start:stop].T
+    return H
+
+
+@contextlib.contextmanager
+def timed(owner, name: str, record: list[float]):
+    """Time every call of ``owner.name`` into ``record`` (restored afterwards)."""
+    original = getattr(owner, name)
+
+    def wrapper(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            record.append(time.perf_counter() - start)
+
+    setattr(owner, name, wrapper)
+    try:
+        yield record
+    finally:
+        setattr(owner, name, original)
+
+
+def chunk_rates(X, rank: int, repeat: int = 5) -> dict:
+    """Seconds per chunk, in this process with one BLAS thread (medians): read, Gram, projection."""
+    from threadpoolctl import threadpool_limits
+
+    from cvxvolmin.data import dense_column_norms
+
+    U = np.linalg.qr(np.random.default_rng(0).standard_normal((X.shape[0], rank)))[0]
+    width = X.chunks[1][0]
+    times: dict[str, list[float]] = {"read": [], "gram": [], "projection": []}
+    with threadpool_limits(1, user_api="blas"):
+        for k in range(repeat):
+            start = time.perf_counter()
+            block = np.asarray(X[:, k * width : (k + 1) * width].compute(scheduler="sync"))
+            times["read"].append(time.perf_counter() - start)
+            start = time.perf_counter()
+            block @ block.T
+            times["gram"].append(time.perf_counter() - start)
+            start = time.perf_counter()
+            part = U.T @ block
+            dense_column_norms(block), dense_column_norms(block - U @ part)
+            times["projection"].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def measure_dask(rank: int, n_samples: int, args) -> dict:
+    """One fit of a zarr store on a LocalCluster beside one Gram pass over the same store."""
+    import dask.array as da
+    from distributed import Client, LocalCluster
+
+    from cvxvolmin.data import DaskData
+    from cvxvolmin.working_set import ViolationScan
+
+    m = 100
+    with tempfile.TemporaryDirectory(dir=args.store_dir, prefix="bench-dask-") as scratch:
+        path = Path(scratch) / "X.zarr"
+        start = time.perf_counter()
+        H = write_paper_store(path, rank, n_samples, m, args.chunk)
+        written = time.perf_counter() - start
+        cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, dashboard_address=None)
+        with Client(cluster):
+            X = da.from_zarr(str(path))
+
+            def gram_pass() -> float:
+                start = time.perf_counter()
+                (X @ X.T).compute()
+                return time.perf_counter() - start
+
+            gram_pass()  # warm-up: the workers' imports, the page cache
+            gram_before = gram_pass()
+            passes: dict[str, list[float]] = {"gram": [], "projection": [], "scans": []}
+            with (
+                timed(DaskData, "gram", passes["gram"]),
+                timed(DaskData, "projection", passes["projection"]),
+                timed(ViolationScan, "most_violated", passes["scans"]),
+            ):
+                result = cvxvolmin.fit(X, rank, random_state=0)
+            gram_after = gram_pass()
+            mse = cvxvolmin.matched_mse(H, result.H)
+            rates = chunk_rates(X, rank)
+        cluster.close()
+    gram = (gram_before + gram_after) / 2
+    return {
+        "N": n_samples, "M": m, "rank": rank, "workers": args.workers, "chunk": args.chunk,
+        "chunks": -(-n_samples // args.chunk), "store_GB": m * n_samples * 8 / 1e9,
+        "write_s": written, "gram_s": [gram_before, gram_after], "fit_s": result.time_s,
+        "ratio": result.time_s / gram, "pass1_s": sum(passes["gram"]),
+        "pass2_s": sum(passes["projection"]), "scans": len(passes["scans"]),
+        "scan_s": sum(passes["scans"]), "lps": result.n_lp_solves, "sweeps": result.n_iter,
+        "mse": mse, "fit_error": result.fit_error, "per_chunk_s": rates,
+    }  # fmt: skip
+
+
+def dask_table(args) -> None:
+    print(
+        f"M = 100, r = {args.rank}, paper's case 3, zarr store of {args.chunk}-column chunks "
+        f"(uncompressed), {args.workers}-worker LocalCluster (1 thread each), "
+        f"{os.cpu_count()} cores; Gram: one dask X @ X.T over the store before and after the fit"
+    )
+    header = (
+        f"{'N':>9} {'GB':>5} | {'fit s':>7} {'Gram s':>13} {'ratio':>5} | {'pass 1':>6} "
+        f"{'pass 2':>6} {'scans':>11} {'LPs':>4} | {'MSE':>8}"
+    )
+    print(header)
+    print("-" * len(header))
+    rows = []
+    for n in args.dask:
+        row = measure_dask(args.rank, int(n), args)
+        rows.append(row)
+        before, after = row["gram_s"]
+        print(
+            f"{row['N']:>9} {row['store_GB']:>5.1f} | {row['fit_s']:>7.1f} "
+            f"{before:>6.1f} {after:>6.1f} {row['ratio']:>5.2f} | {row['pass1_s']:>6.1f} "
+            f"{row['pass2_s']:>6.1f} {row['scans']:>3} {row['scan_s']:>6.1f}s {row['lps']:>4} | "
+            f"{row['mse']:>8.1e}",
+            flush=True,
+        )
+    print(json.dumps(rows))
 
 
 def _child(tree: Path, argv: list[str]) -> object:
@@ -201,6 +356,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5, help="fits per --threads configuration")
     parser.add_argument("--baseline", help="also run every measurement on this older commit")
     parser.add_argument("--blas-threads", type=int, help="sizes: BLAS threads (default: BLAS's)")
+    parser.add_argument("--dask", type=float, nargs="*", help="zarr store on a LocalCluster: N")
+    parser.add_argument("--workers", type=int, default=2, help="--dask: LocalCluster workers")
+    parser.add_argument("--chunk", type=int, default=50_000, help="--dask: columns per chunk")
+    parser.add_argument("--store-dir", default=tempfile.gettempdir(), help="--dask: store folder")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # child process: "rank:N"
     parser.add_argument("--threads-one", help=argparse.SUPPRESS)  # child: "rank:N:repeat"
     args = parser.parse_args()
@@ -214,6 +373,10 @@ def main() -> None:
     if args.threads_one:
         rank, n, repeat = args.threads_one.split(":")
         print(json.dumps(measure_threads(int(rank), int(float(n)), int(repeat))))
+        return
+    if args.dask is not None:
+        args.dask = args.dask or [1e6, 1e7]
+        dask_table(args)
         return
     with trees(args.baseline) as found:
         if args.threads:

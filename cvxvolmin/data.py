@@ -441,9 +441,9 @@ class DaskData(DataMatrix):
 
         def stats(block):
             part = U.T @ block
-            return np.vstack(
-                [part, dense_column_norms(block), dense_column_norms(block - U @ part)]
-            )
+            off = U @ part
+            np.subtract(block, off, out=off)  # in place: one M x width temporary, not two
+            return np.vstack([part, dense_column_norms(block), dense_column_norms(off)])
 
         persisted = self._per_chunk(stats, r + 2).persist()
         found = np.asarray(persisted.compute())  # gathered from the persisted chunks
