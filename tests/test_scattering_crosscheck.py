@@ -196,6 +196,8 @@ def test_a_vertex_list_with_a_point_outside_p_is_refused(near):
     certificate = certify_vertices(rows, bad)
     assert not certificate.valid and "violates row" in certificate.reason
     assert "point 11 " in certificate.reason
+    # refused before any hull: no facets, no LPs, no points beyond
+    assert (certificate.n_facets, certificate.n_lps, certificate.beyond.shape) == (0, 0, (0, 6))
 
 
 def test_a_point_off_the_slice_is_refused(near):
@@ -238,6 +240,7 @@ def test_a_list_that_cannot_be_completed_is_an_error_not_a_verdict(near, monkeyp
     monkeypatch.setattr(vertices_module, "_pin", lambda rows, directions, Y: np.empty((0, 6)))
     found, _ = enumerate_vertices(rows, 1e-9)
     assert found.error.startswith("the vertex list could not be certified")
+    assert "a point of P beyond the hull of the vertices found" in found.error
     assert found.top_vertex is None
 
 
@@ -347,3 +350,197 @@ def test_a_failing_vertex_stage_reports_instead_of_hanging(monkeypatch):
     monkeypatch.setattr(vertices_module, "enumerate_vertices", failing)
     summary, _ = enumerate_within(prepare(CAPPED_NEAR_8).rows, 1e-9, 60.0)
     assert summary.error == "the vertex stage failed: ValueError('broken')"
+
+
+# ------------------------------------------------- the vertex stage's small pieces
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e6])
+def test_a_ray_with_no_positive_total_is_found_at_any_scale(scale):
+    """cdd's rays have any length: the tests on 1.y and on each row are relative to ||y||."""
+    rows = np.array([[1.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    directions = rows / np.linalg.norm(rows, axis=1, keepdims=True)
+    # 1.y and the second row are slightly off zero, well within 1e-12 ||y|| at scale 1e6
+    y = scale * np.array([1.0, -1.0, 0.0]) + np.array([0.0, 1e-7, -1e-7]) * (scale > 1)
+    inside = np.array([1.0, 1.0, 1.0])  # a ray with 1.y > 0 comes first and is passed over
+    ray = vertices_module._halfspace_ray(directions, np.vstack([inside, y]))
+    assert ray is not None and np.linalg.norm(ray) == pytest.approx(1.0, rel=1e-15)
+    assert ray == pytest.approx(np.array([1.0, -1.0, 0.0]) / np.sqrt(2), abs=1e-12)
+    assert vertices_module._halfspace_ray(directions, inside[None]) is None
+
+
+def test_cdd_rays_leaves_out_the_lines_of_the_dual_cone():
+    pytest.importorskip("cdd")
+    rays = vertices_module.cdd_rays(np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]))
+    # {y1 >= 0, y2 >= 0} holds the line along e_3: only e_1 and e_2 (modulo it) are rays
+    assert rays.shape == (2, 3)
+    assert np.all(rays[:, :2] >= 0) and np.all(rays[:, :2].max(axis=1) > 0)
+
+
+def test_cdd_rays_is_empty_without_cdd_or_when_cdd_stops(monkeypatch):
+    """No start from cdd: the completion starts from the e_k alone."""
+    rows = prepare(capped(5, 2 / 5)).rows
+    monkeypatch.setitem(__import__("sys").modules, "cdd", None)  # import cdd fails
+    assert vertices_module.cdd_rays(rows).shape == (0, 5)
+    monkeypatch.undo()
+    cdd = pytest.importorskip("cdd")
+
+    def inconsistent(matrix):
+        raise RuntimeError("numerical inconsistency is found")
+
+    monkeypatch.setattr(cdd, "polyhedron_from_matrix", inconsistent)
+    assert vertices_module.cdd_rays(rows).shape == (0, 5)
+
+
+@pytest.mark.parametrize("fork", [True, False])
+def test_without_a_limit_or_a_fork_the_vertices_run_in_process(monkeypatch, fork):
+    """No limit (or no fork): the enumeration is called here, with the given rows and tol."""
+    import time
+
+    calls = []
+    summary = object()
+
+    def recorded(rows, tol):
+        calls.append((rows, tol))  # lost if it ran in a forked child
+        return summary, {"certificate_lps": 3}
+
+    monkeypatch.setattr(vertices_module, "enumerate_vertices", recorded)
+    if not fork:
+        monkeypatch.setattr(
+            vertices_module.multiprocessing, "get_all_start_methods", lambda: ["spawn"]
+        )
+    rows = prepare(CAPPED_NEAR_8).rows
+    start = time.perf_counter()
+    found, info = vertices_module.enumerate_within(rows, 1e-7, np.inf if fork else 60.0)
+    elapsed = time.perf_counter() - start
+    assert found is summary and len(calls) == 1
+    assert calls[0][0] is rows and calls[0][1] == 1e-7
+    assert info["certificate_lps"] == 3 and 0.0 <= info["vertices_s"] <= elapsed
+
+
+def test_a_vertex_child_that_dies_is_reported(monkeypatch):
+    import os
+
+    def dies(rows, tol):
+        os._exit(3)  # no answer, no exception: the pipe's end is all the parent sees
+
+    monkeypatch.setattr(vertices_module, "enumerate_vertices", dies)
+    summary, info = vertices_module.enumerate_within(prepare(CAPPED_NEAR_8).rows, 1e-9, 60.0)
+    assert summary.error == "the vertex enumeration's process died" and "vertices_s" in info
+
+
+def test_the_vertex_child_sends_the_answer_or_the_failure(monkeypatch):
+    """The forked child's own code, run here (mutmut cannot see into the child)."""
+    import multiprocessing
+
+    rows = prepare(capped(5, 2 / 5)).rows
+    parent, child = multiprocessing.Pipe(duplex=False)
+    vertices_module._child(child, rows, 1e-9)
+    summary, info = parent.recv()
+    expected, expected_info = enumerate_vertices(rows, 1e-9)
+    assert summary.error is None and summary.top_norm == expected.top_norm
+    assert info == expected_info
+    assert child.closed
+
+    def broken(rows, tol):
+        raise ValueError("broken")
+
+    monkeypatch.setattr(vertices_module, "enumerate_vertices", broken)
+    parent, child = multiprocessing.Pipe(duplex=False)
+    vertices_module._child(child, rows, 1e-9)
+    summary, info = parent.recv()
+    assert summary.error == "the vertex stage failed: ValueError('broken')" and info == {}
+    assert child.closed
+
+
+def test_one_dot_y_is_checked_relative_to_the_points_norm(near):
+    """A long point whose 1.y is 1 to 1e-14 of its norm is on the slice (and then out of P)."""
+    rows, V = near
+    far = np.eye(6)[0] + 1e4 * (np.eye(6)[1] - np.eye(6)[2]) + 1e-10 * np.eye(6)[0]
+    certificate = certify_vertices(rows, np.vstack([V, far]))
+    assert not certificate.valid and "point 12 violates row" in certificate.reason
+
+
+def test_points_qhull_cannot_hull_are_refused_with_its_message(near):
+    rows, V = near
+    certificate = certify_vertices(rows, V[:2])  # two points span no hull in 5 dimensions
+    assert not certificate.valid and certificate.reason.startswith("Qhull failed on the points: ")
+    assert certificate.beyond.shape == (0, 6) and certificate.n_lps == 0
+
+
+def test_a_hull_that_does_not_contain_the_points_is_not_trusted(near, monkeypatch):
+    """Qhull's facets are checked against the points before they certify anything."""
+    from types import SimpleNamespace
+
+    rows, V = near
+    real = vertices_module.ConvexHull
+
+    def flipped(points, **options):
+        hull = real(points, **options)
+        return SimpleNamespace(equations=-hull.equations, simplices=hull.simplices)
+
+    monkeypatch.setattr(vertices_module, "ConvexHull", flipped)
+    certificate = certify_vertices(rows, V)
+    assert not certificate.valid
+    assert certificate.reason == "Qhull's hull of the points does not contain them"
+    assert (certificate.n_facets, certificate.n_lps) == (0, 0)
+
+
+class CountingLP:
+    def __init__(self, rows):
+        self.lp = vertices_module.dual_slice_lp(rows)
+        self.calls = 0
+
+    def maximize(self, direction):
+        self.calls += 1
+        return self.lp.maximize(direction)
+
+
+def test_facets_no_row_is_known_to_carry_are_certified_by_their_lps(near, monkeypatch):
+    """With no row read as active, every facet of the complete list is checked by an LP."""
+    rows, V = near
+    monkeypatch.setattr(vertices_module, "_ACTIVE", -1.0)
+    lp = CountingLP(rows)
+    certificate = certify_vertices(rows, V, lp)
+    assert certificate.valid and certificate.beyond.shape == (0, 6)
+    assert certificate.n_lps == lp.calls and lp.calls > 0
+    missing = CountingLP(rows)
+    certificate = certify_vertices(rows, V[:-1], missing)
+    assert not certificate.valid and certificate.n_lps == missing.calls
+
+
+def test_approximate_vertices_are_pinned_to_the_exact_ones(near):
+    """cdd's vertices are off by about 1e-9: solved from their active rows, exact again."""
+    rows, V = near
+    directions = rows / np.linalg.norm(rows, axis=1, keepdims=True)
+    Y = V + 2e-9 * np.random.default_rng(0).standard_normal(V.shape)
+    pinned = vertices_module._pin(rows, directions, Y)
+    assert pinned.shape == V.shape and np.abs(pinned - V).max() <= 1e-14
+    assert np.array_equal(pinned[:6], np.eye(6))  # the e_k exactly, so they are known as such
+
+
+def test_the_rounds_are_counted_bounded_and_share_one_lp(near, monkeypatch):
+    rows, _ = near
+    declared = []
+    real = vertices_module.dual_slice_lp
+    monkeypatch.setattr(
+        vertices_module, "dual_slice_lp", lambda rows: declared.append(1) or real(rows)
+    )
+    found, info = enumerate_vertices(rows, 1e-9)
+    assert found.error is None and info["certificate_rounds"] == found.iterations == 2
+    assert len(declared) == 1  # the LP over P is declared once for all rounds
+    monkeypatch.setattr(vertices_module, "_MAX_ROUNDS", 1)
+    found, _ = enumerate_vertices(rows, 1e-9)
+    assert found.error == "the vertex list was still incomplete after 1 rounds"
+
+
+def test_a_ray_of_cdd_with_no_positive_total_refutes_condition_one(monkeypatch):
+    """cdd's list is read for a ray with 1.y <= 0 before any vertex is pinned."""
+    pytest.importorskip("cdd")
+    rows = np.array([[0.5, 0.5, 0.0], [0.0, 0.0, 1.0], [0.5, 0.25, 0.25]])
+    monkeypatch.setattr(vertices_module, "_UNIT_ROUNDS", 0)
+    found, info = enumerate_vertices(rows, 1e-9)
+    assert found.error is None and found.strategy == "vertices" and info["cdd_rays"] == 3
+    assert found.halfspace_witness == pytest.approx(np.array([1, -1, 0]) / np.sqrt(2))
+    assert found.top_norm == np.inf and found.n_rows_used == 3
+    assert (found.n_facets, found.n_vertices, found.n_unit) == (0, 0, 0)
