@@ -557,3 +557,39 @@ def test_the_most_violated_columns_are_chosen_block_by_block_as_over_all(monkeyp
         monkeypatch.setattr(working_set, "_SCAN_BLOCK", block)
         (chosen,) = working.scan.most_violated(q[None, :], working._in_set)
         np.testing.assert_array_equal(np.sort(chosen), expected)
+
+
+def test_a_per_column_map_that_agrees_only_on_average_is_not_compiled():
+    """values[n] = (x_n + z_n).q with z orthogonal to each row of Xt: every coordinate reads
+    the same coefficient 1 from the data, yet no single M reproduces the values, so the
+    residual (not only the agreement across coordinates) keeps it in cvxpy."""
+    Xt = _paper_Xt(n_samples=200)
+    r, n = Xt.shape
+    Z = np.random.default_rng(3).standard_normal((r, n))
+    Z -= (Z @ Xt.T) @ np.linalg.solve(Xt @ Xt.T, Xt)  # each row of Z orthogonal to Xt's rows
+    shifted = Xt + Z
+
+    def declare(columns):
+        q = cp.Variable(r)
+        held = slice(None) if columns is None else columns
+        return Declaration(q, [shifted[:, held].T @ q >= 0, Xt.sum(axis=1) @ q == n], {})
+
+    working = WorkingSetLP(declare, n, np.arange(0, n, 7), "HIGHS", data=Xt)
+    assert working.scan.matrices[0] is None
+    q = np.random.default_rng(4).standard_normal(r)
+    q *= n / (Xt.sum(axis=1) @ q)  # on the sum constraint, which must hold
+    values = shifted.T @ q
+    expected = np.maximum(-values, 0.0) / (np.linalg.norm(shifted, axis=0) * np.linalg.norm(q))
+    np.testing.assert_allclose(working.violations(q), expected, rtol=1e-9, atol=1e-15)
+
+
+def test_a_bounded_lp_leaves_the_box_as_it_was():
+    """The box is widened only when a solution lies on it: never for column-sum VolMin."""
+    Xt = _paper_Xt(n_samples=500)
+    r, n = Xt.shape
+    working = WorkingSetLP(
+        _declare_with(Xt, Xt.sum(axis=1), n), n, np.arange(0, n, 25), "HIGHS", data=Xt
+    )
+    for d in np.random.default_rng(5).standard_normal((3, r)):
+        working.maximize_both(d)
+    assert working.bound.value == pytest.approx(1e4 * np.sqrt(n), rel=1e-15)
