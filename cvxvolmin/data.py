@@ -17,13 +17,15 @@ divided by a power of two (exact), one block of columns at a time.
 
 from __future__ import annotations
 
+import itertools
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from .exceptions import InvalidParameterError
 
@@ -34,6 +36,63 @@ BLOCK_ENTRIES = 262_144
 SQUARE_SAFE = (2.0**-250, 2.0**250)
 # Squares below this are subnormal or close: a column's norm is recomputed scaled.
 _SMALLEST_SAFE_SQUARE = 1e-280
+# Columns per task of a pass run by several threads (a few MB of X at M = 200).
+_TASK_ENTRIES = 8 * BLOCK_ENTRIES
+# The Gram matrix of wide X is summed in at most this many strips of columns, a
+# number fixed by the shape alone, so that its rounding does not depend on the
+# threads; more strips would cost an M x M matrix each.
+_GRAM_STRIPS = 4
+
+_controller: ThreadpoolController | None = None
+
+
+def blas_controller() -> ThreadpoolController:
+    """One ``threadpoolctl`` controller for the process.
+
+    ``threadpool_limits`` scans the loaded libraries on every call; the
+    controller scans them once (at the first use, after numpy and scipy are
+    loaded) and its ``limit`` only sets the counts.
+    """
+    global _controller
+    if _controller is None:
+        _controller = ThreadpoolController()
+    return _controller
+
+
+def one_blas_thread():
+    """A context in which BLAS runs one thread (``with one_blas_thread(): ...``)."""
+    return blas_controller().limit(limits=1, user_api="blas")
+
+
+def blas_threads() -> int:
+    """How many threads BLAS may run now (the machine's, or a caller's limit)."""
+    libraries = blas_controller().select(user_api="blas").lib_controllers
+    return max([library.num_threads for library in libraries], default=1)
+
+
+def run_in_threads(function: Callable, tasks: list, threads: int | None = None) -> list:
+    """``[function(task) for task in tasks]``, by ``threads`` Python threads, one BLAS thread each.
+
+    ``threads`` defaults to :func:`blas_threads`: a pass over X takes as many
+    cores as BLAS would, but each thread works through its own tasks, while
+    OpenBLAS's threads wait for each other at every product (measured beside
+    busy processes on 2 cores: ``X @ X.T`` at N = 1e6 took 12 to 22 s with two
+    BLAS threads and 2 to 3 s with one; the same product in two Python threads
+    stays at the speed of one core under load and of two when quiet). The
+    results do not depend on ``threads``: each task is computed alone.
+    """
+    threads = blas_threads() if threads is None else threads
+    with one_blas_thread():
+        if threads <= 1 or len(tasks) <= 1:
+            return [function(task) for task in tasks]
+        with ThreadPoolExecutor(min(threads, len(tasks))) as pool:
+            return list(pool.map(function, tasks))
+
+
+def column_tasks(n: int, step: int, entries_per_task: int) -> list[tuple[int, int]]:
+    """Consecutive ranges ``(start, stop)`` of whole blocks of ``step`` columns."""
+    width = step * max(1, entries_per_task // max(step, 1))
+    return [(start, min(start + width, n)) for start in range(0, n, width)]
 
 
 def power_of_two_scale(value):
@@ -196,8 +255,17 @@ class DenseData(DataMatrix):
         return 0.0 if X.size == 0 else float(max(X.max(), -X.min()))
 
     def count_nonfinite(self) -> int:
-        # Block by block: no M x N boolean temporary.
-        return sum(int(np.count_nonzero(~np.isfinite(b))) for _, b in self.column_blocks())
+        m, n = self.shape
+        X, step = self.array, max(1, BLOCK_ENTRIES // max(m, 1))
+
+        def count(task: tuple[int, int]) -> int:
+            # Block by block: no M x N boolean temporary.
+            return sum(
+                int(np.count_nonzero(~np.isfinite(X[:, start : start + step])))
+                for start in range(task[0], task[1], step)
+            )
+
+        return sum(run_in_threads(count, column_tasks(n, step, _TASK_ENTRIES)))
 
     def column_norms(self) -> np.ndarray:
         return dense_column_norms(self.array)
@@ -224,7 +292,7 @@ class DenseData(DataMatrix):
             # Unscaled first: its diagonal (the rows' squared norms) tells whether
             # the largest entry lies in the safe range, with no pass to find it.
             with np.errstate(over="ignore", invalid="ignore"):  # then redone, scaled
-                G = X @ X.T
+                G = self._wide_gram()
             top = np.sqrt(G.diagonal().max(initial=0.0))  # max|x| <= top <= sqrt(N) max|x|
             low, high = SQUARE_SAFE
             if np.isfinite(top) and low * np.sqrt(X.shape[1]) <= top <= high:
@@ -248,6 +316,28 @@ class DenseData(DataMatrix):
             G += block @ block.T
         return G, scale
 
+    def _wide_gram(self) -> np.ndarray:
+        """``X @ X.T`` (M <= N): a sum over strips of columns, run by :func:`run_in_threads`."""
+        X = self.array
+        m, n = X.shape
+        # Extra memory: one M x M matrix per strip, at most a quarter of X's size.
+        strips = max(1, min(_GRAM_STRIPS, n // (4 * max(m, 1))))
+        bounds = np.linspace(0, n, strips + 1).astype(int)
+        step = max(1, _TASK_ENTRIES // max(m, 1))
+
+        def strip(task: tuple[int, int]) -> np.ndarray:
+            G = np.zeros((m, m))
+            for start in range(task[0], task[1], step):
+                block = X[:, start : min(start + step, task[1])]
+                G += block @ block.T
+            return G
+
+        parts = run_in_threads(strip, list(itertools.pairwise(bounds)))
+        G = parts[0]
+        for part in parts[1:]:  # in order: the same sum whatever the threads
+            G += part
+        return G
+
     def projection(self, U: np.ndarray) -> Projection:
         m, n = self.shape
         step = max(1, BLOCK_ENTRIES // max(m, 1))
@@ -255,16 +345,21 @@ class DenseData(DataMatrix):
             Y = self.project(U)
             norms = self.column_norms()
             return Projection(Y, norms, dense_column_norms(self.array - U @ Y))
+        X, Ut = self.array, np.ascontiguousarray(U.T)
         Y = np.empty((U.shape[1], n))
         norms, residuals = np.empty(n), np.empty(n)
-        # Many small products (r x M by a block): extra BLAS threads only
-        # synchronize (measured at N = 1e5 on 2 busy cores: 1.7 to 2.6 s with
-        # two threads, 0.3 s with one).
-        with threadpool_limits(1, user_api="blas"):
-            for where, block in self.column_blocks():
-                Y[:, where] = part = U.T @ block
+
+        def project(task: tuple[int, int]) -> None:
+            # Many small products (r x M by a block): threads of their own
+            # (:func:`run_in_threads`), one BLAS thread each, writing disjoint columns.
+            for start in range(task[0], task[1], step):
+                where = slice(start, min(start + step, task[1]))
+                block = X[:, where]
+                Y[:, where] = part = Ut @ block
                 norms[where] = dense_column_norms(block)
                 residuals[where] = dense_column_norms(block - U @ part)
+
+        run_in_threads(project, column_tasks(n, step, _TASK_ENTRIES))
         return Projection(Y, norms, residuals)
 
 
@@ -329,15 +424,11 @@ class DaskData(DataMatrix):
     arrays of the other kinds (r x N, N, M x M), in memory. Blocks of
     columns are the array's own chunks.
 
-    NaN and infinite entries cost no pass of their own: every entry of X
-    reaches the diagonal of its Gram matrix and its column's norm, which are
-    then NaN or infinite (the norms are computed overflow-safe, so they are
-    finite exactly when the column is). A non-finite result of a method
-    (:meth:`gram`, :meth:`projection`, ...) is followed by a count of the bad
-    entries, and an error if there are any (otherwise it was overflow). So
-    the exact path reads X twice: the Gram matrix, then the projection
-    (:meth:`projection`, which leaves its results persisted on the workers,
-    :attr:`Projection.persisted`).
+    X is checked for NaN and infinite entries in the first pass of each
+    instance, folded into it (one graph: each chunk is read once), rather
+    than in a pass of its own: the exact path then reads X twice, the Gram
+    matrix and the projection (:meth:`projection`, which also leaves its
+    results persisted on the workers, :attr:`Projection.persisted`).
     """
 
     kind = "dask"
@@ -345,14 +436,29 @@ class DaskData(DataMatrix):
     def __init__(self, X):
         # Whole columns in each chunk: per-column work stays within a chunk.
         super().__init__(X.rechunk({0: -1}) if len(X.chunks[0]) > 1 else X)
+        self._checked = False
 
-    def _checked(self, found):
-        """``found`` (a computed result), after a count of X's bad entries if it is not finite."""
-        if not np.all(np.isfinite(found)):
-            bad = self.count_nonfinite()  # one more pass, on bad data (or overflow) only
-            if bad:
-                raise InvalidParameterError(nonfinite_message("X", bad))
-        return found
+    def _run(self, run, collections: tuple) -> tuple:
+        """``run(*collections)`` (dask.compute or dask.persist) as one graph.
+
+        The first call of an instance adds the count of non-finite entries
+        to the same graph, so that it shares the reads of X, and raises on any.
+        """
+        if self._checked:
+            return tuple(run(*collections))
+        import dask.array as da
+
+        *found, bad = run(*collections, (~da.isfinite(self.array)).sum())
+        bad = int(bad.compute()) if hasattr(bad, "compute") else int(bad)
+        if bad:
+            raise InvalidParameterError(nonfinite_message("X", bad))
+        self._checked = True
+        return tuple(found)
+
+    def _compute(self, *collections) -> tuple:
+        import dask
+
+        return self._run(dask.compute, collections)
 
     def _per_chunk(self, function, rows: int):
         """``function(chunk)`` (rows x chunk width) for every chunk, side by side, lazily."""
@@ -365,7 +471,7 @@ class DaskData(DataMatrix):
         )
 
     def max_abs(self) -> float:
-        return float(self._checked(abs(self.array).max().compute()))
+        return float(self._compute(abs(self.array).max())[0])
 
     def count_nonfinite(self) -> int:
         import dask.array as da
@@ -374,29 +480,27 @@ class DaskData(DataMatrix):
 
     def column_norms(self) -> np.ndarray:
         found = self._per_chunk(lambda block: dense_column_norms(block)[None, :], 1)
-        return self._checked(np.asarray(found.compute())[0])
+        return np.asarray(self._compute(found)[0])[0]
 
     def column_sums(self, absolute: bool = False) -> np.ndarray:
         X = abs(self.array) if absolute else self.array
-        return self._checked(np.asarray(X.sum(axis=0).compute()))
+        return np.asarray(self._compute(X.sum(axis=0))[0])
 
     def nonzero_columns(self) -> np.ndarray:
-        """The mask of nonzero columns (a NaN is nonzero: no check here)."""
-        return np.asarray((self.array != 0).any(axis=0).compute())
+        return np.asarray(self._compute((self.array != 0).any(axis=0))[0])
 
     def project(self, U: np.ndarray) -> np.ndarray:
-        found = self._per_chunk(lambda block: U.T @ block, U.shape[1])
-        return self._checked(np.asarray(found.compute()))
+        return np.asarray(self._compute(self._per_chunk(lambda block: U.T @ block, U.shape[1]))[0])
 
     def times(self, V: np.ndarray) -> np.ndarray:
         import dask.array as da
 
         V = da.from_array(np.asarray(V), chunks=(self.array.chunks[1], V.shape[1]))
-        return self._checked(np.asarray((self.array @ V).compute()))
+        return np.asarray(self._compute(self.array @ V)[0])
 
     def columns(self, index) -> np.ndarray:
         block = np.asarray(self.array[:, index].compute(), dtype=float)
-        if not np.all(np.isfinite(block)):  # these columns only
+        if not self._checked and not np.all(np.isfinite(block)):  # these columns only
             bad = int(np.count_nonzero(~np.isfinite(block)))
             raise InvalidParameterError(nonfinite_message("X", bad, some=True))
         return block
@@ -412,28 +516,22 @@ class DaskData(DataMatrix):
             start += width
 
     def gram(self) -> tuple[np.ndarray, float]:
-        """The Gram matrix in one pass, which is also the finiteness check.
+        """The Gram matrix, the largest |entry| and the finiteness check in one pass.
 
-        More passes only for data that need them: the count of bad entries
-        when the Gram matrix is not finite, and max|x| then a pass on X
-        divided by a power of two when the squares of X's entries leave the
-        floating-point range (beyond about 1e+-75).
+        A second pass, on X divided by a power of two, only when the squares of
+        X's entries leave the floating-point range (beyond about 1e+-75).
         """
         X = self.array
         transpose = X.shape[0] > X.shape[1]
         product = (X.T @ X) if transpose else (X @ X.T)
         with np.errstate(over="ignore", invalid="ignore"):  # then redone, scaled
-            G = self._checked(np.asarray(product.compute()))
-        # As DenseData.gram: whether X must be scaled, from the diagonal.
-        top = np.sqrt(G.diagonal().max(initial=0.0))  # max|x| <= top <= sqrt(n) max|x|
-        low, high = SQUARE_SAFE
-        if np.isfinite(top) and low * np.sqrt(max(X.shape)) <= top <= high:
-            return G, 1.0
-        scale = square_safe_scale(self.max_abs())
+            G, top = self._compute(product, abs(X).max())
+        # The decision DenseData.gram reads from the diagonal, from max|x| itself.
+        scale = square_safe_scale(float(top))
         if scale == 1.0 and np.all(np.isfinite(G)):
-            return G, 1.0
+            return np.asarray(G), 1.0
         Xs = X * (1.0 / scale)
-        return np.asarray(((Xs.T @ Xs) if transpose else (Xs @ Xs.T)).compute()), scale
+        return np.asarray(self._compute((Xs.T @ Xs) if transpose else (Xs @ Xs.T))[0]), scale
 
     def projection(self, U: np.ndarray) -> Projection:
         """One pass: ``U.T @ X`` with the column norms and residuals, also kept on the workers."""
@@ -441,13 +539,14 @@ class DaskData(DataMatrix):
 
         def stats(block):
             part = U.T @ block
-            off = U @ part
-            np.subtract(block, off, out=off)  # in place: one M x width temporary, not two
-            return np.vstack([part, dense_column_norms(block), dense_column_norms(off)])
+            return np.vstack(
+                [part, dense_column_norms(block), dense_column_norms(block - U @ part)]
+            )
 
-        persisted = self._per_chunk(stats, r + 2).persist()
+        import dask
+
+        (persisted,) = self._run(dask.persist, (self._per_chunk(stats, r + 2),))
         found = np.asarray(persisted.compute())  # gathered from the persisted chunks
-        self._checked(found[r])  # the norms: finite exactly when the columns are
         return Projection(np.ascontiguousarray(found[:r]), found[r], found[r + 1], persisted)
 
 

@@ -50,8 +50,8 @@ from functools import partial
 
 import numpy as np
 from scipy.optimize import brentq
-from threadpoolctl import threadpool_limits
 
+from .data import one_blas_thread
 from .declaration import (
     WORKING_SET_THRESHOLD,
     build_joint_lp,
@@ -353,7 +353,7 @@ def optimize(
     # BLAS threads only contend there (measured at N = 1e5 beside one busy
     # process on 2 cores: 22 s with the default threads, 5 to 7 s with one).
     # The reduction's large products run before, with the machine's threads.
-    with threadpool_limits(1, user_api="blas"):
+    with one_blas_thread():
         return _optimize(
             formulation,
             reduction,

@@ -84,11 +84,24 @@ def test_the_gram_matrix_is_scaled_exactly_when_squares_leave_the_range(magnitud
         np.testing.assert_allclose(G, exact, rtol=1e-13, atol=1e-13 * np.abs(exact).max())
 
 
-def test_in_range_the_dense_gram_matrix_is_one_product_bit_for_bit():
-    X = _matrix(shape=(20, 5000))
-    G, c = DenseData(X).gram()
-    assert c == 1.0
-    np.testing.assert_array_equal(G, X @ X.T)
+@pytest.mark.parametrize("shape", [(20, 5000), (200, 500)])  # four strips of columns, one
+def test_the_dense_passes_do_not_depend_on_the_number_of_threads(monkeypatch, shape):
+    X = _matrix(shape=shape)
+    U = np.linalg.qr(np.random.default_rng(3).standard_normal((shape[0], 3)))[0]
+    bad = X.copy()
+    bad[1, 7], bad[-1, -1] = np.nan, -np.inf
+    found = []
+    for threads in (1, 3):
+        monkeypatch.setattr(data_module, "blas_threads", lambda threads=threads: threads)
+        data = DenseData(X)
+        found.append((data.gram(), data.projection(U), DenseData(bad).count_nonfinite()))
+    ((G, c), projection, count), ((G3, c3), projection3, count3) = found
+    assert (c, c3, count, count3) == (1.0, 1.0, 2, 2)
+    np.testing.assert_array_equal(G, G3)  # bit for bit: the strips do not follow the threads
+    for field in ("Y", "norms", "residual_norms"):
+        np.testing.assert_array_equal(getattr(projection, field), getattr(projection3, field))
+    exact = X @ X.T
+    np.testing.assert_allclose(G, exact, rtol=1e-13, atol=1e-13 * np.abs(exact).max())
 
 
 def test_column_blocks_cover_every_column_once_with_a_short_last_block():
