@@ -424,11 +424,15 @@ class DaskData(DataMatrix):
     arrays of the other kinds (r x N, N, M x M), in memory. Blocks of
     columns are the array's own chunks.
 
-    X is checked for NaN and infinite entries in the first pass of each
-    instance, folded into it (one graph: each chunk is read once), rather
-    than in a pass of its own: the exact path then reads X twice, the Gram
-    matrix and the projection (:meth:`projection`, which also leaves its
-    results persisted on the workers, :attr:`Projection.persisted`).
+    NaN and infinite entries cost no pass of their own: every entry of X
+    reaches the diagonal of its Gram matrix and its column's norm, which are
+    then NaN or infinite (the norms are computed overflow-safe, so they are
+    finite exactly when the column is). A non-finite result of a method
+    (:meth:`gram`, :meth:`projection`, ...) is followed by a count of the bad
+    entries, and an error if there are any (otherwise it was overflow). So
+    the exact path reads X twice: the Gram matrix, then the projection
+    (:meth:`projection`, which leaves its results persisted on the workers,
+    :attr:`Projection.persisted`).
     """
 
     kind = "dask"
@@ -436,29 +440,14 @@ class DaskData(DataMatrix):
     def __init__(self, X):
         # Whole columns in each chunk: per-column work stays within a chunk.
         super().__init__(X.rechunk({0: -1}) if len(X.chunks[0]) > 1 else X)
-        self._checked = False
 
-    def _run(self, run, collections: tuple) -> tuple:
-        """``run(*collections)`` (dask.compute or dask.persist) as one graph.
-
-        The first call of an instance adds the count of non-finite entries
-        to the same graph, so that it shares the reads of X, and raises on any.
-        """
-        if self._checked:
-            return tuple(run(*collections))
-        import dask.array as da
-
-        *found, bad = run(*collections, (~da.isfinite(self.array)).sum())
-        bad = int(bad.compute()) if hasattr(bad, "compute") else int(bad)
-        if bad:
-            raise InvalidParameterError(nonfinite_message("X", bad))
-        self._checked = True
-        return tuple(found)
-
-    def _compute(self, *collections) -> tuple:
-        import dask
-
-        return self._run(dask.compute, collections)
+    def _checked(self, found):
+        """``found`` (a computed result), after a count of X's bad entries if it is not finite."""
+        if not np.all(np.isfinite(found)):
+            bad = self.count_nonfinite()  # one more pass, on bad data (or overflow) only
+            if bad:
+                raise InvalidParameterError(nonfinite_message("X", bad))
+        return found
 
     def _per_chunk(self, function, rows: int):
         """``function(chunk)`` (rows x chunk width) for every chunk, side by side, lazily."""
@@ -471,7 +460,7 @@ class DaskData(DataMatrix):
         )
 
     def max_abs(self) -> float:
-        return float(self._compute(abs(self.array).max())[0])
+        return float(self._checked(abs(self.array).max().compute()))
 
     def count_nonfinite(self) -> int:
         import dask.array as da
@@ -480,27 +469,29 @@ class DaskData(DataMatrix):
 
     def column_norms(self) -> np.ndarray:
         found = self._per_chunk(lambda block: dense_column_norms(block)[None, :], 1)
-        return np.asarray(self._compute(found)[0])[0]
+        return self._checked(np.asarray(found.compute())[0])
 
     def column_sums(self, absolute: bool = False) -> np.ndarray:
         X = abs(self.array) if absolute else self.array
-        return np.asarray(self._compute(X.sum(axis=0))[0])
+        return self._checked(np.asarray(X.sum(axis=0).compute()))
 
     def nonzero_columns(self) -> np.ndarray:
-        return np.asarray(self._compute((self.array != 0).any(axis=0))[0])
+        """The mask of nonzero columns (a NaN is nonzero: no check here)."""
+        return np.asarray((self.array != 0).any(axis=0).compute())
 
     def project(self, U: np.ndarray) -> np.ndarray:
-        return np.asarray(self._compute(self._per_chunk(lambda block: U.T @ block, U.shape[1]))[0])
+        found = self._per_chunk(lambda block: U.T @ block, U.shape[1])
+        return self._checked(np.asarray(found.compute()))
 
     def times(self, V: np.ndarray) -> np.ndarray:
         import dask.array as da
 
         V = da.from_array(np.asarray(V), chunks=(self.array.chunks[1], V.shape[1]))
-        return np.asarray(self._compute(self.array @ V)[0])
+        return self._checked(np.asarray((self.array @ V).compute()))
 
     def columns(self, index) -> np.ndarray:
         block = np.asarray(self.array[:, index].compute(), dtype=float)
-        if not self._checked and not np.all(np.isfinite(block)):  # these columns only
+        if not np.all(np.isfinite(block)):  # these columns only
             bad = int(np.count_nonzero(~np.isfinite(block)))
             raise InvalidParameterError(nonfinite_message("X", bad, some=True))
         return block
@@ -516,22 +507,28 @@ class DaskData(DataMatrix):
             start += width
 
     def gram(self) -> tuple[np.ndarray, float]:
-        """The Gram matrix, the largest |entry| and the finiteness check in one pass.
+        """The Gram matrix in one pass, which is also the finiteness check.
 
-        A second pass, on X divided by a power of two, only when the squares of
-        X's entries leave the floating-point range (beyond about 1e+-75).
+        More passes only for data that need them: the count of bad entries
+        when the Gram matrix is not finite, and max|x| then a pass on X
+        divided by a power of two when the squares of X's entries leave the
+        floating-point range (beyond about 1e+-75).
         """
         X = self.array
         transpose = X.shape[0] > X.shape[1]
         product = (X.T @ X) if transpose else (X @ X.T)
         with np.errstate(over="ignore", invalid="ignore"):  # then redone, scaled
-            G, top = self._compute(product, abs(X).max())
-        # The decision DenseData.gram reads from the diagonal, from max|x| itself.
-        scale = square_safe_scale(float(top))
+            G = self._checked(np.asarray(product.compute()))
+        # As DenseData.gram: whether X must be scaled, from the diagonal.
+        top = np.sqrt(G.diagonal().max(initial=0.0))  # max|x| <= top <= sqrt(n) max|x|
+        low, high = SQUARE_SAFE
+        if np.isfinite(top) and low * np.sqrt(max(X.shape)) <= top <= high:
+            return G, 1.0
+        scale = square_safe_scale(self.max_abs())
         if scale == 1.0 and np.all(np.isfinite(G)):
-            return np.asarray(G), 1.0
+            return G, 1.0
         Xs = X * (1.0 / scale)
-        return np.asarray(self._compute((Xs.T @ Xs) if transpose else (Xs @ Xs.T))[0]), scale
+        return np.asarray(((Xs.T @ Xs) if transpose else (Xs @ Xs.T)).compute()), scale
 
     def projection(self, U: np.ndarray) -> Projection:
         """One pass: ``U.T @ X`` with the column norms and residuals, also kept on the workers."""
@@ -539,14 +536,13 @@ class DaskData(DataMatrix):
 
         def stats(block):
             part = U.T @ block
-            return np.vstack(
-                [part, dense_column_norms(block), dense_column_norms(block - U @ part)]
-            )
+            off = U @ part
+            np.subtract(block, off, out=off)  # in place: one M x width temporary, not two
+            return np.vstack([part, dense_column_norms(block), dense_column_norms(off)])
 
-        import dask
-
-        (persisted,) = self._run(dask.persist, (self._per_chunk(stats, r + 2),))
+        persisted = self._per_chunk(stats, r + 2).persist()
         found = np.asarray(persisted.compute())  # gathered from the persisted chunks
+        self._checked(found[r])  # the norms: finite exactly when the columns are
         return Projection(np.ascontiguousarray(found[:r]), found[r], found[r + 1], persisted)
 
 
