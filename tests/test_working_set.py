@@ -593,3 +593,26 @@ def test_a_bounded_lp_leaves_the_box_as_it_was():
     for d in np.random.default_rng(5).standard_normal((3, r)):
         working.maximize_both(d)
     assert working.bound.value == pytest.approx(1e4 * np.sqrt(n), rel=1e-15)
+
+
+def test_a_per_column_constraint_of_several_rows_compiles_to_their_own_sizes():
+    """Two values per column (h >= 0 and 3 h >= -1): each row of M has its own norm, so each
+    value's violation is relative to its own terms, as cvxpy's evaluation has it."""
+    from cvxvolmin.working_set import ViolationScan
+
+    Xt = _paper_Xt(n_samples=300)
+    r, n = Xt.shape
+
+    def declare(columns):
+        q = cp.Variable(r)
+        h = (Xt if columns is None else Xt[:, columns]).T @ q
+        return Declaration(q, [cp.vstack([h, 3 * h + 1]).T >= 0, Xt.sum(axis=1) @ q == n], {})
+
+    working = WorkingSetLP(declare, n, np.arange(0, n, 7), "HIGHS", data=Xt)
+    assert working.scan.matrices[0] is not None and working.scan.matrices[0].shape == (2, 1)
+    evaluated = ViolationScan(working.full, n, None, "test")  # through cvxpy
+    q = np.random.default_rng(6).standard_normal(r)
+    q *= n / (Xt.sum(axis=1) @ q)
+    found = working.violations(q)
+    assert found.max() > 1e-3
+    np.testing.assert_allclose(found, evaluated.violations(q), rtol=1e-9, atol=1e-15)
