@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .data import dense_column_norms, power_of_two_scale
+from .data import dense_column_norms, one_blas_thread, power_of_two_scale
 from .engine import optimize
 from .exceptions import InvalidParameterError, NoisyColumnsWarning
 from .formulations import Formulation
@@ -24,6 +24,8 @@ _NOISY_COLUMN = 0.1
 # W within this (relative) of span(basis): rounding of basis @ inv(Q), far
 # below any W that a recovery builds otherwise.
 _IN_SPAN = 1e-10
+# Columns per block of the fit error's r x N part.
+_ERROR_BLOCK = 65_536
 
 
 def _fit_error(X, W: np.ndarray, H: np.ndarray, reduction: Reduction) -> float:
@@ -48,8 +50,13 @@ def _fit_error(X, W: np.ndarray, H: np.ndarray, reduction: Reduction) -> float:
     C = U.T @ W
     # Divided by a power of two (exact) so that no square overflows or underflows.
     scale = power_of_two_scale(float(norms.max(initial=0.0)))
-    inside = (reduction.Xt * (c / scale)[:, None]) - (C / scale) @ H.T
-    residual = float(np.sum((residuals / scale) ** 2)) + float(np.einsum("ij,ij->", inside, inside))
+    weights, C = (c / scale)[:, None], C / scale
+    residual = float(np.sum((residuals / scale) ** 2))
+    for start in range(0, H.shape[0], _ERROR_BLOCK):  # blocks: r x block temporaries only
+        block = slice(start, start + _ERROR_BLOCK)
+        inside = reduction.Xt[:, block] * weights
+        inside -= C @ H[block].T
+        residual += float(np.einsum("ij,ij->", inside, inside))
     total = float(np.sum((norms / scale) ** 2))
     return float(np.sqrt(residual / total)) if total > 0 else float(np.sqrt(residual))
 
@@ -381,8 +388,9 @@ def fit(
     if reduction.Xt_chunks is not None:
         W, H, fit_error = _recover_on_chunks(form, trace.Q, reduction, X)
     else:
-        W, H = form.recover(trace.Q, reduction)
-        fit_error = _fit_error(X, W, H, reduction)
+        with one_blas_thread():  # products with r x r matrices: more threads only contend
+            W, H = form.recover(trace.Q, reduction)
+            fit_error = _fit_error(X, W, H, reduction)
     return FitResult(
         W=W,
         H=H,
