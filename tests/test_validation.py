@@ -265,3 +265,33 @@ def test_the_lp_solver_refusal_lists_only_installed_accurate_solvers():
     assert set(listed) == validation.LP_SOLVERS & set(cp.installed_solvers())
     assert "OSQP" not in listed and "HIGHS" in listed
     assert validation.check_lp_solver("highs") == "HIGHS"
+
+
+@pytest.mark.parametrize("dtype", [bool, np.int32, np.uint8, np.float32])
+def test_a_dask_array_comes_back_lazy_as_float64_with_its_values(dtype):
+    da = pytest.importorskip("dask.array")
+    from cvxvolmin.data import is_dask
+
+    values = (np.arange(12).reshape(3, 4) % 2).astype(dtype)
+    out = validation.check_matrix(da.from_array(values, chunks=(3, 2)), accept_sparse=True)
+    assert is_dask(out) and out.dtype == np.float64
+    assert np.array_equal(out.compute(), values.astype(np.float64))
+    # where lazy input is not accepted it is read into memory as any array-like
+    dense = validation.check_matrix(da.from_array(values, chunks=(3, 2)))
+    assert isinstance(dense, np.ndarray) and np.array_equal(dense, values)
+
+
+def test_a_dask_array_is_checked_like_any_other():
+    da = pytest.importorskip("dask.array")
+
+    def check(values):
+        return validation.check_matrix(da.from_array(values), "X", "o", accept_sparse=True)
+
+    with pytest.raises(InvalidParameterError, match=r"X must be 2-D \(o\); got shape \(4,\)"):
+        check(np.ones(4))
+    for shape in [(0, 3), (3, 0)]:
+        with pytest.raises(InvalidParameterError, match=r"X is empty \(shape \(\d, \d\)\)"):
+            check(np.ones(shape))
+    for bad in [np.ones((2, 2)) * 1j, np.array([["a", "b"]])]:
+        with pytest.raises(InvalidParameterError, match="X must hold real numbers; got dtype"):
+            check(bad)
