@@ -699,8 +699,8 @@ def test_help_states_every_default_and_the_choices():
             assert str(choice) in text, where
 
 
-# Words of capitals a help may hold: formats, figures, solver names.
-_ACRONYMS = {"JSON", "FILE", "MSE", "SNR", "HIGHS", "OSQP"}
+# Words of capitals a help may hold: formats, placeholders, figures, methods, solver names.
+_ACRONYMS = {"JSON", "FILE", "FOLDER", "MSE", "SNR", "NMF", "HIGHS", "OSQP"}
 
 
 def test_every_argument_has_a_help_in_plain_case():
@@ -721,6 +721,27 @@ def test_every_argument_has_a_help_in_plain_case():
         assert text.strip(), (path, action.dest)
         shouted = set(re.findall(r"\b[A-Z]{3,}\b", text)) - _ACRONYMS
         assert not shouted, (path, action.dest, shouted)
+
+
+def test_every_command_has_a_help_and_a_description_in_plain_case():
+    # `cvxvolmin --help` gives each command one line; `cvxvolmin COMMAND --help` says
+    # what it does.
+    import argparse
+
+    paths = []
+    for path, parser in _parsers():
+        texts = [parser.description]
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                # argparse lists only the commands given a help=: look each one up
+                helps = {choice.dest: choice.help for choice in action._choices_actions}
+                texts += [helps.get(name) for name in action.choices]
+        for text in texts:
+            assert text and text.strip(), path
+            shouted = set(re.findall(r"\b[A-Z]{3,}\b", text)) - _ACRONYMS
+            assert not shouted, (path, shouted)
+        paths.append(path)
+    assert len(paths) == 9  # cvxvolmin, its 6 commands and the 2 experiments
 
 
 @pytest.mark.parametrize("name", ["solver", "max_iter", "tol"])
@@ -792,6 +813,18 @@ def _library_defaults():
             robust.run_snr_study,
             {"trials": "trials", "rank": "rank", "cases": "cases", "seed": "seed"},
         ),
+        (
+            ("study",),
+            experiments.run_study,
+            {"cases": "cases", "ranks": "ranks", "trials": "trials", "snr": "snrs_db"}
+            | {"seed": "seed", "jobs": "n_jobs"},
+        ),
+        (
+            ("generate",),
+            cvxvolmin.make_paper_data,
+            {"case": "case", "features": "n_features", "samples": "n_samples"}
+            | {"zeros": "zero_fraction"},
+        ),
     ]
 
 
@@ -819,6 +852,15 @@ def test_noise_defaults_are_the_documented_study():
     args = build_parser().parse_args(["reproduce", "noise"])
     assert args.snr == [10, 20, 30, 40, 60]
     assert args.methods == list(robust.DEFAULT_SNR_METHODS)
+
+
+def test_generate_defaults_are_the_readmes_data():
+    # Left out, --rank and --seed are those of the README's `generate . --rank 5 --seed 0`
+    # (make_paper_data has no default rank and draws a fresh seed).
+    from cvxvolmin.cli import build_parser
+
+    args = build_parser().parse_args(["generate", "."])
+    assert (args.rank, args.seed, args.format) == (5, 0, "npy")
 
 
 class _Recorded(Exception):
@@ -933,6 +975,50 @@ def _recorder(monkeypatch, module, name):
             {"snrs_db": [15.0, 25.0], "cases": [2], "rank": 3, "trials": 2}
             | {"methods": ["row-sum"], "seed": 9, "progress": False},
         ),
+        (
+            [
+                "study",
+                "--method",
+                "column-sum",
+                "--cases",
+                "2",
+                "--ranks",
+                "3",
+                "4",
+                "--trials",
+                "2",
+                "--snr",
+                "30",
+                "--seed",
+                "7",
+                "--jobs",
+                "2",
+            ],
+            "run_study",
+            {"cases": [2], "ranks": [3, 4], "trials": 2, "snrs_db": [30.0], "seed": 7}
+            | {"n_jobs": 2, "progress": False},
+        ),
+        (
+            [
+                "generate",
+                "{d}",
+                "--rank",
+                "3",
+                "--case",
+                "1",
+                "--features",
+                "20",
+                "--samples",
+                "40",
+                "--zeros",
+                "0.2",
+                "--seed",
+                "7",
+            ],
+            "make_paper_data",
+            {"case": 1, "n_features": 20, "n_samples": 40, "zero_fraction": 0.2}
+            | {"random_state": 7},
+        ),
     ],
 )
 def test_each_option_reaches_the_library(
@@ -946,10 +1032,13 @@ def test_each_option_reaches_the_library(
         "check_scattering": scattering,
         "run_table2": experiments,
         "run_snr_study": robust,
+        "run_study": experiments,
+        "make_paper_data": cvxvolmin,
     }
     calls = _recorder(monkeypatch, modules[target], target)
     np.save(tmp_path / "X.npy", paper_X[0])
-    status, _, err = run([a.format(X=tmp_path / "X.npy") for a in argv], capsys)
+    argv = [a.format(X=tmp_path / "X.npy", d=tmp_path) for a in argv]
+    status, _, err = run(argv, capsys)
     assert status == 1 and err.endswith("solver failed: recorded\n")
     ((args, kwargs),) = calls
     for name, value in expected.items():
@@ -959,6 +1048,8 @@ def test_each_option_reaches_the_library(
         assert args[1] == 3
         # not given: left to the library's default of each mode
         assert not {"solver", "max_iter", "tol"} - set(expected) & set(kwargs)
+    if target == "make_paper_data":
+        assert args == (3,)
 
 
 @pytest.mark.parametrize("experiment", ["table2", "noise", "study"])
@@ -1586,12 +1677,24 @@ def test_formulation_parameters_reach_the_library(tmp_path, paper_X, monkeypatch
     assert (formulation.normalize, formulation.n_restarts) == ("l1", 2)
 
 
+class _Tagged(cvxvolmin.ColumnSumVolMin):
+    """A formulation with a string parameter, which may hold a colon."""
+
+    name = "cli-tagged"
+
+    def __init__(self, tag: str = "", rho: float = 1.0):
+        super().__init__(rho=rho)
+        self.tag = tag
+
+
 def test_study_labels_each_method_and_passes_every_option(tmp_path, monkeypatch, capsys):
     """A label is label=..., else a module:object's object, else the spec as typed."""
     from cvxvolmin import experiments
+    from cvxvolmin.formulations import base
 
     (tmp_path / "my_variants.py").write_text(_USER_MODULE)
     monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setitem(base._REGISTRY, _Tagged.name, _Tagged)
     calls = _recorder(monkeypatch, experiments, "run_study")
     argv = [
         "study",
@@ -1600,6 +1703,7 @@ def test_study_labels_each_method_and_passes_every_option(tmp_path, monkeypatch,
         "--method", "b=bounded-abundance:upper=0.05",
         "--method", "my_variants:truth_blind",
         "--method", "capped=my_variants:Capped",
+        "--method", "cli-tagged:tag=a:b",  # a colon in a value: still the whole spec
         "--cases", "2", "--ranks", "3", "4", "--trials", "2", "--snr", "30",
         "--seed", "7", "--jobs", "2",
     ]  # fmt: skip
@@ -1613,7 +1717,9 @@ def test_study_labels_each_method_and_passes_every_option(tmp_path, monkeypatch,
         "b",
         "truth_blind",
         "capped",
+        "cli-tagged:tag=a:b",
     ]
+    assert methods["cli-tagged:tag=a:b"].tag == "a:b"
     assert methods["column-sum"] == "column-sum"
     assert methods["b"].upper == methods["bounded-abundance:upper=0.05"].upper == 0.05
     assert methods["truth_blind"].__name__ == "truth_blind"
