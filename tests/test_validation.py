@@ -295,3 +295,10 @@ def test_a_dask_array_is_checked_like_any_other():
     for bad in [np.ones((2, 2)) * 1j, np.array([["a", "b"]])]:
         with pytest.raises(InvalidParameterError, match="X must hold real numbers; got dtype"):
             check(bad)
+
+
+def test_check_matrix_names_x_and_its_orientation_by_default():
+    with pytest.raises(
+        InvalidParameterError, match=r"^X is None; .* \(M x N, samples as columns\)"
+    ):
+        validation.check_matrix(None)
