@@ -112,7 +112,14 @@ class ViolationScan:
     :mod:`cvxvolmin.polish`): :meth:`refresh` re-reads them.
     """
 
-    def __init__(self, full: Declaration, n_columns: int, data: np.ndarray | None, owner: str):
+    def __init__(
+        self,
+        full: Declaration,
+        n_columns: int,
+        data: np.ndarray | None,
+        owner: str,
+        sample: tuple[Declaration, np.ndarray] | None = None,
+    ):
         self.full = full
         self.n_columns = n_columns
         self.owner = owner
@@ -122,21 +129,31 @@ class ViolationScan:
         self.m = size // r if self.data is not None else 0
         self.per_column = [c.shape[:1] == (n_columns,) for c in full.constraints]
         base = self._values_at(np.zeros(size))
-        squares = [np.zeros_like(b) for b in base]
-        matrices = [
-            np.full((b.size // n_columns, self.m), np.nan) if self._compilable(k) else None
-            for k, b in enumerate(base)
-        ]
-        sums = (self.data**2).sum(axis=1) if self.data is not None else None
-        for index in range(size):
+        matrices: list[np.ndarray | None] = [None] * len(base)
+        if sample is not None and self.data is not None and any(self.per_column):
+            matrices = self._learn_on_sample(*sample, base)
+        else:
+            sample = None
+        # Read along unit vectors over all columns: without a sample, every
+        # constraint; with one, only those not compiled (their terms' norms).
+        read = [k for k in range(len(base)) if sample is None or matrices[k] is None]
+        if sample is None:
+            matrices = [
+                np.full((b.size // n_columns, self.m), np.nan) if self._compilable(k) else None
+                for k, b in enumerate(base)
+            ]
+        squares = {k: np.zeros_like(base[k]) for k in read}
+        sums = (self.data**2).sum(axis=1) if self.data is not None and sample is None else None
+        for index in range(size if read else 0):
             point = np.zeros(size)
             point[index] = 1.0
-            for k, (value, b) in enumerate(zip(self._values_at(point), base, strict=True)):
-                change = value - b
+            for k, value in zip(read, self._values_at(point, read), strict=True):
+                change = value - base[k]
                 squares[k] += change**2
-                if matrices[k] is not None:
-                    matrices[k] = self._learn(matrices[k], change, index, sums)
-        self.term_norms = [np.sqrt(square) for square in squares]
+                if sample is None and matrices[k] is not None:
+                    matrices[k] = self._learn(matrices[k], change, index, sums, self.data)
+        # Only the constraints evaluated through cvxpy use these.
+        self.term_norms = [np.sqrt(squares[k]) if k in squares else None for k in range(len(base))]
         self.matrices = [
             None if M is None else np.nan_to_num(M, nan=0.0)  # no data on a row: no term
             for M in matrices
@@ -148,18 +165,61 @@ class ViolationScan:
             None if M is None else np.outer(np.linalg.norm(M, axis=1), self.data_norms)
             for M in self.matrices
         ]
-        self.refresh()
+        self.refresh(base)
 
     def _compilable(self, k: int) -> bool:
         return self.data is not None and self.per_column[k]
 
-    def _learn(self, M, change: np.ndarray, index: int, sums) -> np.ndarray | None:
+    def _learn_on_sample(
+        self, declared: Declaration, columns: np.ndarray, base: list[np.ndarray]
+    ) -> list[np.ndarray | None]:
+        """Each per-column M read on a declaration over some columns, then checked on all.
+
+        Reading M along the ``size`` unit vectors costs an evaluation of the
+        declaration each: on the sample (a working set) that is cheap. M is
+        fixed before the check, which evaluates the full declaration at one
+        random point: where the full constraint is not ``M @ h_n + b[n]``
+        for every column, the values there differ from M's (but on a set of
+        points of measure zero), and the constraint is evaluated through
+        cvxpy.
+        """
+        size, data = self.full.q.size, self.data[:, columns]
+        count = len(columns)
+        sample_base = self._values_at(np.zeros(size), declaration=declared)
+        rows = [b.size // self.n_columns for b in base]  # values per column
+        matrices = [
+            np.full((rows[k], self.m), np.nan)
+            if self._compilable(k) and sample_base[k].size == count * rows[k]
+            else None
+            for k in range(len(base))
+        ]
+        sums = (data**2).sum(axis=1)
+        learned = [k for k, M in enumerate(matrices) if M is not None]
+        for index in range(size if learned else 0):
+            point = np.zeros(size)
+            point[index] = 1.0
+            values = self._values_at(point, learned, declaration=declared)
+            for k, value in zip(learned, values, strict=True):
+                change = value - sample_base[k]
+                matrices[k] = self._learn(matrices[k], change, index, sums, data)
+        learned = [k for k in learned if matrices[k] is not None]
+        point = np.random.default_rng(0).standard_normal(size)
+        H = point.reshape(self.m, -1) @ self.data  # m x N: the entries of H at the point
+        for k, value in zip(learned, self._values_at(point, learned), strict=True):
+            change = (value - base[k]).reshape(self.n_columns, -1)
+            expected = (np.nan_to_num(matrices[k], nan=0.0) @ H).T
+            scale = max(float(np.abs(change).max(initial=0.0)), np.finfo(float).tiny)
+            if np.abs(change - expected).max(initial=0.0) > _COMPILED * scale:
+                matrices[k] = None
+        return matrices
+
+    def _learn(self, M, change: np.ndarray, index: int, sums, data) -> np.ndarray | None:
         """Read column ``index // r`` of M from the values along unit vector ``index``, or None."""
         if M is None:
             return None
-        row, i = divmod(index, self.data.shape[0])
-        values = change.reshape(self.n_columns, -1)  # N x k, row-major as declared
-        x = self.data[i]
+        row, i = divmod(index, data.shape[0])
+        values = change.reshape(data.shape[1], -1)  # N x k, row-major as declared
+        x = data[i]
         if sums[i] == 0:
             return M  # this coordinate of the data is zero: nothing to read or check
         coefficients = (x @ values) / sums[i]
@@ -174,13 +234,20 @@ class ViolationScan:
         M[:, row] = coefficients
         return M
 
-    def _values_at(self, q: np.ndarray) -> list[np.ndarray]:
-        self.full.q.value = q
-        return [constraint_values(constraint)[0] for constraint in self.full.constraints]
+    def _values_at(
+        self, q: np.ndarray, which: list[int] | None = None, declaration: Declaration | None = None
+    ) -> list[np.ndarray]:
+        """The values of the constraints ``which`` (all by default) of a declaration at q."""
+        declaration = self.full if declaration is None else declaration
+        declaration.q.value = q
+        constraints = declaration.constraints
+        chosen = range(len(constraints)) if which is None else which
+        return [constraint_values(constraints[k])[0] for k in chosen]
 
-    def refresh(self) -> None:
-        """Re-read the constants (after the declared parameters changed)."""
-        base = self._values_at(np.zeros(self.full.q.size))
+    def refresh(self, base: list[np.ndarray] | None = None) -> None:
+        """Re-read the constants (after the declared parameters changed), or take ``base``."""
+        if base is None:
+            base = self._values_at(np.zeros(self.full.q.size))
         self.constants = [
             b.reshape(self.n_columns, -1).T if M is not None else b
             for b, M in zip(base, self.matrices, strict=True)
@@ -360,7 +427,14 @@ class WorkingSetLP:
     def scan(self) -> ViolationScan:
         """The compiled full constraints (compiled at the first scan)."""
         if self._scan is None:
-            self._scan = ViolationScan(self.full, self.n_columns, self.data, self.owner)
+            self._scan = ViolationScan(
+                self.full,
+                self.n_columns,
+                self.data,
+                self.owner,
+                # M is read on the working LP's declaration: cheap at any N.
+                sample=(self._declared, self._columns) if self._columns.size else None,
+            )
         return self._scan
 
     @property
@@ -385,6 +459,7 @@ class WorkingSetLP:
 
     def _build(self, columns: np.ndarray) -> None:
         declared = self.declare(columns)
+        self._declared = declared
         if hasattr(self, "lp"):
             self._inner_before += self.lp.n_solves
         box = [declared.q <= self.bound, declared.q >= -self.bound]
