@@ -1,0 +1,252 @@
+"""The global stage (star.py) checked against the full facet enumeration, and in the portfolio.
+
+Small instances (r = 3 to 8) of every class: the paper's generator (scattered
+and not), separable H, the truncated simplex tangent to C ((1) holds, (2)
+fails), near the boundary and beyond it, and the non-scattered H of the
+checker's docstring. Each verdict must be the facets' verdict, each witness
+a point of P at most as far out as the facets' top vertex, each boundary
+vertex one of the truncated simplex's vertices known in closed form.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_scattering import capped, capped_norm
+from test_scattering_crosscheck import cap_at, paper, separable
+
+from cvxvolmin.scattering import check as check_module
+from cvxvolmin.scattering import check_scattering, star
+from cvxvolmin.scattering.exact import enumerate_facets
+from cvxvolmin.scattering.necessary import run_necessary
+from cvxvolmin.scattering.prepare import prepare
+from cvxvolmin.scattering.star import GlobalOutcome, decide_global
+
+TOL = 1e-9
+
+
+def not_scattered_3() -> np.ndarray:
+    a = 0.45  # the checker's docstring: (1) fails for a > 1/3
+    return np.array(
+        [(0, a, 1 - a), (0, 1 - a, a), (a, 0, 1 - a), (1 - a, 0, a), (a, 1 - a, 0), (1 - a, a, 0)]
+    )
+
+
+#: name -> H; every one passes the necessary checks (the stage's precondition)
+CASES = {
+    "paper35 r=5": paper(5, 0.35, 200, 1),
+    "paper35 r=6 N=100": paper(6, 0.35, 100, 0),
+    "paper35 r=7 N=60": paper(7, 0.35, 60, 0),
+    "paper35 r=8 N=60": paper(8, 0.35, 60, 1),
+    "paper35 r=6 N=30 (not SSC)": paper(6, 0.35, 30, 1),
+    "paper20 r=4 N=30 (not SSC)": paper(4, 0.20, 30, 0),
+    "separable r=5": separable(5, 60, 0),
+    "docstring r=3 (not SSC)": not_scattered_3(),
+    "capped-on r=3": capped(3, 2 / 3),
+    "capped-on r=4": capped(4, 2 / 4),
+    "capped-near r=5": capped(5, cap_at(5, 1 - 1e-4)),
+    "capped-out r=5": capped(5, cap_at(5, 1 + 1e-4)),
+    "capped-out r=7": capped(7, cap_at(7, 1 + 1e-4)),
+}
+
+
+def facets_class(rows: np.ndarray) -> tuple[str, float]:
+    summary = enumerate_facets(rows)
+    if summary.halfspace_witness is not None or summary.top_norm > 1 + TOL:
+        return "refuted", summary.top_norm
+    return ("boundary" if summary.top_norm >= 1 - TOL else "scattered"), summary.top_norm
+
+
+@pytest.fixture(scope="module")
+def decided() -> dict:
+    out = {}
+    for name, H in CASES.items():
+        prepared = prepare(H)
+        assert run_necessary(prepared, TOL).passed, name
+        out[name] = (prepared.rows, facets_class(prepared.rows), decide_global(prepared.rows, TOL))
+    return out
+
+
+def test_the_cases_cover_every_class(decided):
+    assert {cls for _, (cls, _), _ in decided.values()} == {"scattered", "refuted", "boundary"}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_the_verdict_is_the_facets_verdict(name, decided):
+    rows, (expected, _), found = decided[name]
+    assert found.error is None
+    assert found.status == expected
+    assert found.n_done == (rows.shape[1] if expected != "refuted" else found.n_done)
+    assert found.n_boxes >= rows.shape[1] or expected == "refuted"
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_a_witness_is_a_point_of_p_no_farther_than_the_top_vertex(name, decided):
+    rows, (expected, top), found = decided[name]
+    if expected == "scattered":
+        assert found.witness is None
+        return
+    y = found.witness
+    norm = np.linalg.norm(y)
+    assert y.sum() == pytest.approx(1.0, abs=1e-12)
+    unit_rows = rows / np.linalg.norm(rows, axis=1, keepdims=True)
+    assert (unit_rows @ y).min() >= -1e-9 * norm
+    assert norm <= top * (1 + 1e-9)
+    if expected == "refuted":
+        assert norm > 1 + TOL
+    else:
+        assert norm == pytest.approx(1.0, abs=TOL)
+
+
+@pytest.mark.parametrize("r", [3, 4])
+def test_the_vertex_on_the_boundary_is_a_vertex_of_the_truncated_simplex(r, decided):
+    """The cut x_i <= 2/r is tangent to C; its dual vertex is 2/r 1 - e_i."""
+    _, _, found = decided[f"capped-on r={r}"]
+    vertices = 2.0 / r - np.eye(r)
+    assert np.abs(vertices - found.witness).max(axis=1).min() <= 1e-9
+    assert capped_norm(r, 2.0 / r) == pytest.approx(1.0, rel=1e-12)
+
+
+def test_row_order_and_scale_do_not_change_the_answer(decided):
+    rows, (expected, _), _ = decided["paper35 r=6 N=30 (not SSC)"]
+    rng = np.random.default_rng(0)
+    shuffled = rows[rng.permutation(rows.shape[0])] * rng.uniform(0.1, 10, (rows.shape[0], 1))
+    again = decide_global(prepare(shuffled).rows, TOL)
+    assert again.status == expected == "refuted"
+
+
+def test_a_deadline_in_the_past_times_out():
+    rows = prepare(CASES["paper35 r=5"]).rows
+    found = decide_global(rows, TOL, deadline=0.0)
+    assert found.status == "timeout" and found.witness is None and found.n_done == 0
+
+
+def test_r_below_three_is_refused():
+    with pytest.raises(ValueError, match="r >= 3"):
+        decide_global(np.eye(2), TOL)
+
+
+# ----------------------------------------------------------- the certified bounds
+
+
+@pytest.fixture(scope="module")
+def box_lp():
+    """The box LP of Q_0 of a paper H, with every row, and its first box."""
+    rows = prepare(CASES["paper35 r=6 N=100"]).rows
+    others, face, pieces = star._face_data(rows, 0)
+    m = others.size
+    c0 = np.full(m, 1.0 / m)
+    B = star.null_space(np.ones((1, m)))
+    lp = star._BoxLP(face, pieces, c0, B)
+    lp.add_face(np.arange(face.shape[0]))
+    lp.add_pieces(np.arange(pieces.shape[0]))
+    points = star._extents(lp, B.shape[1])
+    d = B.shape[1]
+    return lp, points[np.arange(d), np.arange(d)], points[d + np.arange(d), np.arange(d)]
+
+
+def test_the_dual_bound_holds_at_every_point_of_the_box_and_matches_the_lp(box_lp):
+    lp, lower, upper = box_lp
+    d = lower.size
+    rng = np.random.default_rng(1)
+    mid = 0.5 * (lower + upper)
+    lo, hi = np.append(lower, 1.0), np.append(mid, 50.0)
+    cost = np.append(rng.standard_normal(d), 1.0)
+    x, bound = lp.solve(cost, lo, hi, pieces=True)
+    assert bound <= cost @ x + 1e-9 * (1 + abs(cost @ x))
+    assert bound == pytest.approx(cost @ x, abs=1e-7 * (1 + abs(cost @ x)))
+    # other points of the same region (LP optima in random directions): never below it
+    for _ in range(20):
+        other, _ = lp.solve(np.append(rng.standard_normal(d), rng.uniform()), lo, hi, pieces=True)
+        assert cost @ other >= bound - 1e-9 * (1 + abs(bound))
+    # a dual that is not optimal gives a smaller bound, never a larger one
+    assert lp._dual_bound(cost, np.zeros(lp.lo.size), lo, hi) <= bound
+
+
+def test_a_box_outside_q_is_dropped_only_with_a_farkas_certificate(box_lp):
+    lp, lower, upper = box_lp
+    far = upper + 10.0 * (upper - lower) + 1.0  # beyond Q's extent along every axis
+    lo, hi = np.append(far, 1.0), np.append(far + 1.0, 50.0)
+    x, bound = lp.solve(np.append(np.zeros(lower.size), 1.0), lo, hi, pieces=True)
+    assert x is None and bound == np.inf
+
+
+# ------------------------------------------------------------------- the portfolio
+
+
+@pytest.fixture
+def global_from_five(monkeypatch):
+    """The global stage from r = 5 (no facets first), so small H reach it."""
+    monkeypatch.setattr(check_module, "_SEARCH_FIRST_RANK", 5)
+    monkeypatch.setattr(check_module, "_GLOBAL_RANK", 4)
+
+
+@pytest.mark.parametrize("name", ["paper35 r=5", "capped-near r=5"])
+def test_the_portfolio_hands_what_the_search_leaves_to_the_global_stage(name, global_from_five):
+    res = check_scattering(CASES[name], method="exact")
+    assert res.method == "global" and res.stats["stages"] == ["necessary", "search", "global"]
+    assert res.verdict == "sufficiently_scattered" and res.condition2 is True
+    assert res.stats["global_faces"] == 5 and res.stats["global_boxes"] >= 5
+
+
+def test_the_portfolio_reports_the_boundary_from_the_global_stage(global_from_five, monkeypatch):
+    monkeypatch.setattr(check_module, "_GLOBAL_RANK", 3)
+    monkeypatch.setattr(check_module, "_SEARCH_FIRST_RANK", 3)
+    res = check_scattering(CASES["capped-on r=4"], method="exact")
+    assert (res.method, res.verdict, res.condition1, res.condition2, res.on_boundary) == (
+        "global",
+        "not_sufficiently_scattered",
+        True,
+        False,
+        True,
+    )
+    assert np.linalg.norm(res.witness) == pytest.approx(1.0, abs=TOL)
+    assert res.witness @ res.witness_point <= 1e-12  # x on bd C, not inside cone(H.T)
+
+
+def test_at_the_first_global_rank_the_facets_come_first_for_a_few_seconds(monkeypatch):
+    budgets = []
+
+    def facets(rows, tol, time_limit):
+        budgets.append(time_limit)
+        return None, {}
+
+    monkeypatch.setattr(check_module, "_SEARCH_FIRST_RANK", 5)
+    monkeypatch.setattr(check_module, "_GLOBAL_RANK", 5)
+    monkeypatch.setattr(check_module, "decide_within", facets)
+    res = check_scattering(CASES["paper35 r=5"], method="exact", time_limit=30.0)
+    assert res.stats["stages"] == ["necessary", "search", "exact", "global"]
+    assert budgets == [check_module._FACETS_BEFORE_GLOBAL_S] and res.method == "global"
+
+
+def test_a_failing_global_stage_passes_on_to_the_facets(global_from_five, monkeypatch):
+    failed = GlobalOutcome("error", None, 3, 7, 0, error="stuck")
+    monkeypatch.setattr(check_module, "decide_global", lambda rows, tol, deadline: failed)
+    res = check_scattering(CASES["paper35 r=5"], method="exact")
+    assert res.stats["stages"] == ["necessary", "search", "global", "exact"]
+    assert res.method == "exact" and res.stats["global_error"] == "stuck"
+    assert res.verdict == "sufficiently_scattered"
+
+
+def test_a_global_stage_out_of_time_is_inconclusive(global_from_five, monkeypatch):
+    late = GlobalOutcome("timeout", None, 10, 20, 2)
+    monkeypatch.setattr(check_module, "decide_global", lambda rows, tol, deadline: late)
+    res = check_scattering(CASES["paper35 r=5"], method="exact")
+    assert (res.verdict, res.method, res.condition1) == ("inconclusive", "global", None)
+    assert "rays of 2 of the 5 unit vectors searched" in res.reason
+
+
+def test_a_refutation_by_the_global_stage_carries_its_witness(global_from_five, monkeypatch):
+    rows = prepare(CASES["paper35 r=6 N=30 (not SSC)"]).rows
+    found = decide_global(rows, TOL)
+    monkeypatch.setattr(check_module, "search_refutation", _no_refutation)
+    res = check_scattering(CASES["paper35 r=6 N=30 (not SSC)"], method="exact")
+    assert (res.method, res.condition1) == ("global", False)
+    np.testing.assert_allclose(res.witness, found.witness, rtol=0, atol=1e-12)
+    assert res.margin == pytest.approx(np.linalg.norm(found.witness), rel=1e-12)
+
+
+def _no_refutation(rows, tol, deadline):
+    from cvxvolmin.scattering.search import SearchOutcome
+
+    return SearchOutcome(None, 0, 0, 1.0)
