@@ -133,6 +133,7 @@ def test_paths_that_need_numpy_refuse_a_dask_array_before_any_solver_runs(client
 
 # Raised in the workers' threads, where the caller's numpy.errstate does not reach.
 @pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning:dask.array.routines")
 def test_dask_data_answers_as_dense_data(client):
     from cvxvolmin.data import DaskData, DenseData
 
