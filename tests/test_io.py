@@ -479,3 +479,22 @@ def test_os_errors_while_reading_are_data_file_errors(tmp_path, monkeypatch):
     monkeypatch.setattr(io, "_load_text", denied)
     (tmp_path / "X.csv").write_text("1,2\n")
     refused(tmp_path / "X.csv", r"^cannot read .*X\.csv: Permission denied\.$")
+
+
+def test_zarr_stores_refuse_skip_header_and_read_a_group_of_one_array(tmp_path):
+    """A store has no header row to skip; a group with no array says so and how to choose;
+    a group with one array is read without --var."""
+    da = pytest.importorskip("dask.array")
+    zarr = pytest.importorskip("zarr")
+    store = tmp_path / "X.zarr"
+    da.from_array(np.ones((3, 4)), chunks=(3, 2)).to_zarr(str(store))
+    with pytest.raises(DataFileError, match=r"^--skip-header applies to \.csv and \.txt files"):
+        load_matrix(store, skip_header=True)
+    zarr.open_group(str(tmp_path / "empty.zarr"), mode="w")
+    with pytest.raises(DataFileError, match=r"group of 0 arrays \(none\); name one with --var"):
+        load_matrix(tmp_path / "empty.zarr")
+    group = zarr.open_group(str(tmp_path / "one.zarr"), mode="w")  # one array: no --var needed
+    group.create_array("X", shape=(2, 3), dtype="f8")[:] = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_array_equal(
+        load_matrix(tmp_path / "one.zarr").compute(), np.arange(6.0).reshape(2, 3)
+    )
