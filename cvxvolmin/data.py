@@ -357,7 +357,9 @@ class DenseData(DataMatrix):
                 block = X[:, where]
                 Y[:, where] = part = Ut @ block
                 norms[where] = dense_column_norms(block)
-                residuals[where] = dense_column_norms(block - U @ part)
+                off = U @ part
+                np.subtract(block, off, out=off)  # in place: one M x block temporary
+                residuals[where] = dense_column_norms(off)
 
         run_in_threads(project, column_tasks(n, step, _TASK_ENTRIES))
         return Projection(Y, norms, residuals)
