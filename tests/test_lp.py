@@ -433,3 +433,12 @@ def test_an_lp_with_dependent_equalities_has_the_optimum_of_the_independent_one(
     independent = RowLP(q, [Vt[:2] @ q == Vt[:2] @ x0, *box], "HIGHS").maximize(direction)
     np.testing.assert_allclose(dependent, independent, rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(B @ dependent, B @ x0, rtol=1e-9, atol=1e-9)
+
+
+def test_constraints_before_a_dependent_equality_do_not_stop_its_reduction():
+    """Inequalities and one-row equalities are passed over, wherever they stand."""
+    B, x0 = _dependent_rows(1.0, 5)
+    q = cp.Variable(6)
+    bound, total = q <= 10.0, cp.sum(q) == 1.0
+    kept = independent_equalities(q, [bound, total, B @ q == B @ x0])
+    assert kept[0] is bound and kept[1] is total and kept[2].size == 2
