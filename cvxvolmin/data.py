@@ -38,10 +38,10 @@ SQUARE_SAFE = (2.0**-250, 2.0**250)
 _SMALLEST_SAFE_SQUARE = 1e-280
 # Columns per task of a pass run by several threads (a few MB of X at M = 200).
 _TASK_ENTRIES = 8 * BLOCK_ENTRIES
-# The Gram matrix of wide X is summed in at most this many strips of columns, a
-# number fixed by the shape alone, so that its rounding does not depend on the
-# threads; more strips would cost an M x M matrix each.
-_GRAM_STRIPS = 4
+# The Gram matrix of wide X is summed in at most this many strips of columns (as
+# many threads can share it), a number fixed by the shape alone, so that its
+# rounding does not depend on the threads; each strip costs an M x M matrix.
+_GRAM_STRIPS = 16
 
 _controller: ThreadpoolController | None = None
 

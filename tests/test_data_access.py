@@ -84,7 +84,7 @@ def test_the_gram_matrix_is_scaled_exactly_when_squares_leave_the_range(magnitud
         np.testing.assert_allclose(G, exact, rtol=1e-13, atol=1e-13 * np.abs(exact).max())
 
 
-@pytest.mark.parametrize("shape", [(20, 5000), (200, 500)])  # four strips of columns, one
+@pytest.mark.parametrize("shape", [(20, 5000), (200, 500)])  # sixteen strips of columns, one
 def test_the_dense_passes_do_not_depend_on_the_number_of_threads(monkeypatch, shape):
     X = _matrix(shape=shape)
     U = np.linalg.qr(np.random.default_rng(3).standard_normal((shape[0], 3)))[0]
