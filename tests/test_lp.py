@@ -442,3 +442,13 @@ def test_constraints_before_a_dependent_equality_do_not_stop_its_reduction():
     bound, total = q <= 10.0, cp.sum(q) == 1.0
     kept = independent_equalities(q, [bound, total, B @ q == B @ x0])
     assert kept[0] is bound and kept[1] is total and kept[2].size == 2
+
+
+def test_dependent_equalities_over_a_matrix_variable_are_reduced_too():
+    """The joint LP's variable is a matrix: its unit vectors are set in its own shape."""
+    B, x0 = _dependent_rows(1.0, 6)
+    Q = cp.Variable((2, 3))
+    kept = independent_equalities(Q, [B @ cp.vec(Q, order="C") == B @ x0])
+    assert kept[0].size == 2
+    Q.value = (x0 + np.linalg.svd(B)[2][-1]).reshape(2, 3)  # a move within the set
+    assert np.abs(kept[0].expr.value).max() <= 1e-9 * max(1.0, np.abs(x0).max())
