@@ -440,8 +440,10 @@ def test_constraints_before_a_dependent_equality_do_not_stop_its_reduction():
     B, x0 = _dependent_rows(1.0, 5)
     q = cp.Variable(6)
     bound, total = q <= 10.0, cp.sum(q) == 1.0
+    q.value = np.arange(6.0)  # the caller's value, restored after E and b are read
     kept = independent_equalities(q, [bound, total, B @ q == B @ x0])
     assert kept[0] is bound and kept[1] is total and kept[2].size == 2
+    np.testing.assert_array_equal(q.value, np.arange(6.0))
 
 
 def test_dependent_equalities_over_a_matrix_variable_are_reduced_too():
