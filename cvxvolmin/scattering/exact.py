@@ -53,7 +53,9 @@ maximum 1 attained there needs no tolerance), bounding P in each cone by a
 simplex inscribed in the ball ``||y|| <= 1`` with one LP on HiGHS per cone.
 It decided r = 6 in 0.05 s but needed 800-1,700 cones at r = 7 (5-10 s) and
 127,000 cones at r = 8 (580 s): chord bounds close slowly where the cones
-are nearly tangent to the sphere.
+are nearly tangent to the sphere. The global stage that replaced it for
+large r (``cvxvolmin.scattering.star``) moves the e_k out of every
+region it bounds, so no bound has to be exact.
 
 Qhull cannot be interrupted, so when a time limit is set and r is not tiny
 the work runs in a forked child process that is terminated at the limit

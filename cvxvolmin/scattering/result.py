@@ -66,8 +66,9 @@ class ScatteringResult:
         ``condition2=False`` (true up to ``tol``), never a coin flip.
     method : str
         The stage that decided: "necessary", "search", "sample", "vertices"
-        (the certified vertex enumeration, for structured H) or "exact"
-        (``stats["stages"]`` lists every stage that ran).
+        (the certified vertex enumeration, for structured H), "global" (the
+        branch and bound of ``cvxvolmin.scattering.star``, r >= 10) or
+        "exact" (``stats["stages"]`` lists every stage that ran).
     time_s : float
         Wall-clock time of the check.
     reason : str
