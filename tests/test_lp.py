@@ -440,10 +440,23 @@ def test_constraints_before_a_dependent_equality_do_not_stop_its_reduction():
     B, x0 = _dependent_rows(1.0, 5)
     q = cp.Variable(6)
     bound, total = q <= 10.0, cp.sum(q) == 1.0
+    inconsistent = B @ q == B @ x0 + np.eye(40)[0]  # kept for the solver to refuse
     q.value = np.arange(6.0)  # the caller's value, restored after E and b are read
-    kept = independent_equalities(q, [bound, total, B @ q == B @ x0])
-    assert kept[0] is bound and kept[1] is total and kept[2].size == 2
+    kept = independent_equalities(q, [bound, total, inconsistent, B @ q == B @ x0])
+    assert all(k is c for k, c in zip(kept[:3], [bound, total, inconsistent], strict=True))
+    assert kept[3].size == 2
     np.testing.assert_array_equal(q.value, np.arange(6.0))
+
+
+@pytest.mark.parametrize("n", [1, 6])
+def test_equalities_of_rank_one_become_one_row(n):
+    """40 multiples of one row (a scalar variable included): one row, the same set."""
+    B, x0 = _dependent_rows(1.0, 7, rank=1, n=n)
+    q = cp.Variable(n)
+    (kept,) = independent_equalities(q, [B @ q == B @ x0])
+    assert kept.size == 1
+    q.value = x0
+    assert np.abs(kept.expr.value).max() <= 1e-12 * max(1.0, np.abs(x0).max())
 
 
 def test_dependent_equalities_over_a_matrix_variable_are_reduced_too():
