@@ -17,6 +17,7 @@ divided by a power of two (exact), one block of columns at a time.
 
 from __future__ import annotations
 
+import contextvars
 import itertools
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
@@ -85,8 +86,11 @@ def run_in_threads(function: Callable, tasks: list, threads: int | None = None) 
     with one_blas_thread():
         if threads <= 1 or len(tasks) <= 1:
             return [function(task) for task in tasks]
+        # Each task runs in a copy of the caller's context, so that the
+        # caller's np.errstate (a context variable) holds in the threads too.
+        context = contextvars.copy_context()
         with ThreadPoolExecutor(min(threads, len(tasks))) as pool:
-            return list(pool.map(function, tasks))
+            return list(pool.map(lambda task: context.copy().run(function, task), tasks))
 
 
 def column_tasks(n: int, step: int, entries_per_task: int) -> list[tuple[int, int]]:
