@@ -412,7 +412,12 @@ def test_a_coupled_formulations_own_start_must_be_feasible():
     lp = _simplex_rows_lp(1.0)
     form = SimpleNamespace(name="own-start-test-only")
     _check_start(lp, np.array([[0.25, 0.5], [-0.25, 0.5]]), form)  # feasible: accepted
-    with pytest.raises(cvxvolmin.InvalidParameterError, match=r"misses its constraints by 0\.5"):
+    # the value, and the hint: what initial_Q must do, or leave the start to the engine
+    hint = r"initial_Q must meet every row and joint constraint, or be left to the engine"
+    with pytest.raises(
+        cvxvolmin.InvalidParameterError,
+        match=r"'own-start-test-only'.* misses its constraints by 0\.5 .*" + hint,
+    ):
         _check_start(lp, np.array([[0.25, 0.5], [-0.25, 1.5]]), form)
 
 
