@@ -110,6 +110,7 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
             "tests/test_scattering_search.py",
             "tests/test_scattering_exact_mutation.py",
             "tests/test_scattering_crosscheck.py",
+            "tests/test_scattering_global.py",
         ],
     ),
     "validation": (

@@ -314,8 +314,8 @@ def test_separable_h_is_decided_without_enumeration_and_as_the_facets_decide(mon
 
     monkeypatch.setattr(check_module, "decide_within", never)
     monkeypatch.setattr(check_module, "search_refutation", never)
-    for H in (small, separable(20, 200, 0)):
-        res = check_scattering(H)
+    for H, method in ((small, "auto"), (small, "exact"), (separable(20, 200, 0), "auto")):
+        res = check_scattering(H, method=method)
         assert res.verdict == "sufficiently_scattered" and res.gap == 1.0
         assert res.stats["stages"] == ["necessary", "exact"]
         assert "simplex itself" in res.reason
