@@ -341,21 +341,14 @@ def _from_global(
         )
     if outcome.status == "boundary":
         y = outcome.witness
-        return finish(
-            verdict="not_sufficiently_scattered",
-            condition1=True,
-            condition2=False,
-            witness=y,
-            witness_point=primal_point(y),
-            margin=1.0,
-            on_boundary=True,
-            method="global",
-            reason=(
-                f"a vertex of the dual slice other than the e_k has ||y|| = "
-                f"{np.linalg.norm(y):.12g}, within tol = {tol:g} of 1, and no point has "
-                f"||y|| > 1 + tol (branch and bound over the rays from each e_k, "
-                f"{outcome.n_boxes} boxes): (1) holds with equality and (2) fails (up to tol)"
-            ),
+        return _on_boundary(
+            finish,
+            y,
+            "global",
+            f"a vertex of the dual slice other than the e_k has ||y|| = "
+            f"{np.linalg.norm(y):.12g}, within tol = {tol:g} of 1, and no point has "
+            f"||y|| > 1 + tol (branch and bound over the rays from each e_k, "
+            f"{outcome.n_boxes} boxes): (1) holds with equality and (2) fails (up to tol)",
         )
     if outcome.status == "scattered":
         return finish(
@@ -451,6 +444,22 @@ def _refuted(
     )
 
 
+def _on_boundary(finish, y: np.ndarray, method: str, reason: str, **extra) -> ScatteringResult:
+    """(1) holds with equality at y, a vertex other than the e_k within tol of 1: (2) fails."""
+    return finish(
+        verdict="not_sufficiently_scattered",
+        condition1=True,
+        condition2=False,
+        witness=y,
+        witness_point=primal_point(y),
+        margin=1.0,
+        on_boundary=True,
+        method=method,
+        reason=reason,
+        **extra,
+    )
+
+
 def _from_facets(
     summary: FacetSummary | None,
     tol: float,
@@ -504,21 +513,14 @@ def _from_facets(
             reason=f"a vertex of the dual slice has ||y|| = {m2:.12g} > 1: (1) fails",
         )
     if m2 >= 1.0 - tol:
-        return finish(
-            verdict="not_sufficiently_scattered",
-            condition1=True,
-            condition2=False,
-            witness=y,
-            witness_point=primal_point(y),
-            margin=1.0,
+        return _on_boundary(
+            finish,
+            y,
+            stage,
+            f"a vertex of the dual slice other than the e_k has ||y|| = {m2:.12g}, "
+            f"within tol = {tol:g} of 1: C touches the boundary of cone(H.T) away from "
+            "the orthant's facets, so (1) holds with equality and (2) fails (up to tol)",
             gap=gap,
-            on_boundary=True,
-            method=stage,
-            reason=(
-                f"a vertex of the dual slice other than the e_k has ||y|| = {m2:.12g}, "
-                f"within tol = {tol:g} of 1: C touches the boundary of cone(H.T) away from "
-                "the orthant's facets, so (1) holds with equality and (2) fails (up to tol)"
-            ),
         )
     if m2 <= 0.0:
         # No other vertex: H has a row on every axis, cone(H.T) is the orthant.
