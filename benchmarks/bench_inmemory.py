@@ -18,9 +18,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -28,20 +26,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_scale import busy_process, trees
-
-
-def _child(tree: Path, argv: list[str]) -> dict:
-    """This script's ``--one`` on the code of ``tree`` (its own process)."""
-    done = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), *argv],
-        env=dict(os.environ, PYTHONPATH=str(tree)),
-        cwd=tree,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(done.stdout.strip().splitlines()[-1])
+from _trees import run_on_tree, trees
+from bench_scale import busy_process
 
 
 def measure(rank: int, n_samples: int, repeat: int, seed: int = 0) -> dict:
@@ -104,7 +90,9 @@ def main() -> None:
     with trees(args.baseline) as found, busy_process() if args.busy else contextlib.nullcontext():
         for n in args.sizes:
             for name, tree in found.items():
-                row = _child(tree, ["--one", f"{args.rank}:{int(n)}:{args.repeat}", *extra])
+                row = run_on_tree(
+                    __file__, tree, ["--one", f"{args.rank}:{int(n)}:{args.repeat}", *extra]
+                )
                 print(
                     f"{name:<10} {int(n):>8} | {row['fit_s']:>7.2f} {row['min_fit_s']:>6.2f} "
                     f"{row['max_fit_s']:>6.2f} {row['floor_s']:>8.3f} {row['ratio']:>6.1f} | "

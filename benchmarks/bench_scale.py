@@ -48,6 +48,7 @@ import tracemalloc
 from pathlib import Path
 
 import numpy as np
+from _trees import run_on_tree, trees
 
 import cvxvolmin
 
@@ -263,35 +264,6 @@ def dask_table(args) -> None:
     print(json.dumps(rows))
 
 
-def _child(tree: Path, argv: list[str]) -> object:
-    done = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), *argv],
-        env=dict(os.environ, PYTHONPATH=str(tree)),
-        cwd=tree,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-@contextlib.contextmanager
-def trees(baseline: str | None):
-    """``{name: source tree}``: this one, and the baseline commit's in a worktree."""
-    if baseline is None:
-        yield {"this tree": ROOT}
-        return
-    with tempfile.TemporaryDirectory() as scratch:
-        old = Path(scratch) / "baseline"
-        subprocess.run(
-            ["git", "worktree", "add", "--detach", "-q", str(old), baseline], cwd=ROOT, check=True
-        )
-        try:
-            yield {baseline: old, "this tree": ROOT}
-        finally:
-            subprocess.run(["git", "worktree", "remove", "--force", str(old)], cwd=ROOT)
-
-
 def sizes_table(args, found: dict[str, Path]) -> None:
     runs = [(args.rank, int(n)) for n in args.sizes]
     runs += [(int(r), int(float(n))) for r, n in (pair.split(":") for pair in args.extra)]
@@ -311,7 +283,7 @@ def sizes_table(args, found: dict[str, Path]) -> None:
             threads = (
                 [] if args.blas_threads is None else ["--blas-threads", str(args.blas_threads)]
             )
-            row = _child(tree, ["--one", f"{rank}:{n}", *threads])
+            row = run_on_tree(__file__, tree, ["--one", f"{rank}:{n}", *threads])
             print(
                 f"{name:<10} {rank:>3} {n:>8} | {row['fit_s']:>7.2f} {row['floor_s']:>8.3f} "
                 f"{row['fit_s'] / row['floor_s']:>6.1f} | {row['peak_over_X']:>6.2f} | "
@@ -333,7 +305,7 @@ def threads_table(args, found: dict[str, Path]) -> None:
     print(header)
     print("-" * len(header))
     for name, tree in found.items():
-        rows = _child(tree, ["--threads-one", f"{args.rank}:{n}:{args.repeat}"])
+        rows = run_on_tree(__file__, tree, ["--threads-one", f"{args.rank}:{n}:{args.repeat}"])
         at = {(row["load"], row["threads"]): row["median_s"] for row in rows}
         for row in rows:
             load, threads = row["load"], row["threads"]

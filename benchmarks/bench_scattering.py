@@ -44,17 +44,13 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
+from _trees import run_on_tree, trees
 
-ROOT = Path(__file__).resolve().parents[1]
 FAMILIES = ("paper35", "paper20", "paper10", "separable", "capped-on", "capped-near", "capped-out")
 #: The issue's family, run when no --family is given: (family, ranks, N).
 DEFAULT_FAMILY = [
@@ -234,18 +230,6 @@ def agreement(row: dict, reference: dict) -> str:
     return "NO"
 
 
-def _on_tree(tree: Path, argv: list[str]) -> list[dict]:
-    done = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), *argv, "--no-peers", "--json-rows"],
-        env=dict(os.environ, PYTHONPATH=str(tree)),
-        cwd=tree,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--family", nargs="+", choices=FAMILIES)
@@ -267,24 +251,14 @@ def main(argv: list[str] | None = None) -> None:
     if args.baseline is not None:
         i = argv.index("--baseline")
         argv = argv[:i] + argv[i + 2 :]
-    trees = {"this tree": ROOT}
-    with tempfile.TemporaryDirectory() as scratch:
-        if args.baseline is not None:
-            old = Path(scratch) / "baseline"
-            subprocess.run(
-                ["git", "worktree", "add", "--detach", "-q", str(old), args.baseline],
-                cwd=ROOT,
-                check=True,
-            )
-            trees = {args.baseline: old, **trees}
-        try:
-            results = {
-                name: _on_tree(tree, argv) if name != "this tree" else rows(args, args.peers)
-                for name, tree in trees.items()
-            }
-        finally:
-            if args.baseline is not None:
-                subprocess.run(["git", "worktree", "remove", "--force", str(old)], cwd=ROOT)
+    with trees(args.baseline) as found:
+        # the baseline without the peers (measured once, in this tree's run)
+        results = {
+            name: run_on_tree(__file__, tree, [*argv, "--no-peers", "--json-rows"])
+            if name != "this tree"
+            else rows(args, args.peers)
+            for name, tree in found.items()
+        }
     print(f"# BLAS threads: {args.blas_threads or 'default'}, time limit {args.time_limit:g} s, "
           f"seed {args.seed}")  # fmt: skip
     print(f"{'tree':<10} {'family':<12} {'r':>3} {'N':>5} {'known':<12} {'method':<6} "

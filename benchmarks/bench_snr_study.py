@@ -23,11 +23,11 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 from collections import defaultdict
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from _trees import trees
+
 # The last commit before the first-order robust solver (issue 12).
 DEFAULT_BASELINE = "877523b"
 
@@ -77,18 +77,9 @@ def main(argv: list[str] | None = None) -> None:
     threads = None if args.threads == "default" else args.threads
     config = {"snrs_db": args.snrs, "cases": args.cases, "trials": args.trials, "seed": args.seed}
 
-    with tempfile.TemporaryDirectory() as scratch:
-        old_tree = Path(scratch) / "baseline"
-        subprocess.run(
-            ["git", "worktree", "add", "--detach", "-q", str(old_tree), args.baseline],
-            cwd=ROOT,
-            check=True,
-        )
-        try:
-            old = _study(old_tree, config, threads)
-            new = _study(ROOT, config, threads)
-        finally:
-            subprocess.run(["git", "worktree", "remove", "--force", str(old_tree)], cwd=ROOT)
+    with trees(args.baseline) as found:
+        old = _study(found[args.baseline], config, threads)
+        new = _study(found["this tree"], config, threads)
 
     print(f"config {config}, BLAS threads {args.threads}; baseline {args.baseline}")
     print(
