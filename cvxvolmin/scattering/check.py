@@ -209,14 +209,8 @@ def check_scattering(
         return ScatteringResult(time_s=time.perf_counter() - start, tol=tol, stats=stats, **fields)
 
     if prepared.rank == prepared.r == 1:
-        return finish(
-            verdict="sufficiently_scattered",
-            condition1=True,
-            condition2=True,
-            witness=None,
-            margin=1.0,
-            method="necessary",
-            reason="r = 1: a nonzero column is trivially sufficiently scattered",
+        return _scattered(
+            finish, "necessary", "r = 1: a nonzero column is trivially sufficiently scattered"
         )
 
     # "exact" runs the necessary checks too: milliseconds that can refute (1)
@@ -351,17 +345,11 @@ def _from_global(
             f"{outcome.n_boxes} boxes): (1) holds with equality and (2) fails (up to tol)",
         )
     if outcome.status == "scattered":
-        return finish(
-            verdict="sufficiently_scattered",
-            condition1=True,
-            condition2=True,
-            witness=None,
-            margin=1.0,
-            method="global",
-            reason=(
-                f"along every ray of the dual slice from each of the {r} e_k, ||y|| < 1 past "
-                f"the e_k: certified by LP bounds on {outcome.n_boxes} boxes"
-            ),
+        return _scattered(
+            finish,
+            "global",
+            f"along every ray of the dual slice from each of the {r} e_k, ||y|| < 1 past "
+            f"the e_k: certified by LP bounds on {outcome.n_boxes} boxes",
         )
     return finish(
         verdict="inconclusive",
@@ -441,6 +429,20 @@ def _refuted(
         margin=_norm_margin(y),
         method=method,
         reason=reason,
+    )
+
+
+def _scattered(finish, method: str, reason: str, **extra) -> ScatteringResult:
+    """(1) and (2) hold: no vertex of P other than the e_k reaches ||y|| = 1."""
+    return finish(
+        verdict="sufficiently_scattered",
+        condition1=True,
+        condition2=True,
+        witness=None,
+        margin=1.0,
+        method=method,
+        reason=reason,
+        **extra,
     )
 
 
@@ -539,16 +541,7 @@ def _from_facets(
             f"(from {summary.n_rows_used} of {prepared.rows.shape[0]} rows) has "
             f"||y|| <= {m2:.6g} < 1"
         )
-    result = finish(
-        verdict="sufficiently_scattered",
-        condition1=True,
-        condition2=True,
-        witness=None,
-        margin=1.0,
-        gap=gap,
-        method=stage,
-        reason=why,
-    )
+    result = _scattered(finish, stage, why, gap=gap)
     result.stats.update(prepared_stats)
     return result
 
