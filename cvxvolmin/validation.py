@@ -6,7 +6,7 @@ import numbers
 
 import numpy as np
 
-from .data import as_data, is_dask, is_sparse
+from .data import as_data, is_dask, is_sparse, nonfinite_message
 from .exceptions import InvalidParameterError
 
 
@@ -69,9 +69,7 @@ def check_matrix(
 def _check_finite(X, name: str) -> None:
     bad = as_data(X).count_nonfinite()  # one pass, block by block
     if bad:
-        raise InvalidParameterError(
-            f"{name} contains {bad} NaN or infinite entries; remove or impute them before fitting."
-        )
+        raise InvalidParameterError(nonfinite_message(name, bad))
 
 
 def _check_matrix_shape(X, name: str, orientation: str) -> None:
