@@ -325,6 +325,18 @@ def _extents(lp: _BoxLP, d: int) -> np.ndarray:
     return np.array(points)
 
 
+def _secant_value(hint: tuple[np.ndarray, float], lo: np.ndarray, hi: np.ndarray) -> float:
+    """The box LP's objective at ``hint = (v, F(v))``, a point of the box: at least its minimum.
+
+    The LP bounds ``F = Phi - q`` by ``Phi - secant``; at v that is
+    ``F(v) - sum_j (v_j - lo_j) (hi_j - v_j) / 2``. When it is below the
+    level at which boxes are dropped, the box is split without its LP:
+    skipping an LP only ever splits a box, never drops one.
+    """
+    v, value = hint
+    return value - 0.5 * float(((v - lo) * (hi - v)).sum())
+
+
 def _search_face(rows: np.ndarray, k: int, tol: float, deadline: float, polisher, counts) -> None:
     """Branch and bound over ``Q_k``; returns when every box is dropped, else raises _Stop."""
     others, face, pieces = _face_data(rows, k)
@@ -363,31 +375,38 @@ def _search_face(rows: np.ndarray, k: int, tol: float, deadline: float, polisher
         w = c0 + points @ B.T
         lp.add_pieces(np.unique(np.argmax(-(w @ pieces.T), axis=1)))
     base = 0.5 * (1.0 + c0 @ c0)  # q = base + ||v||^2 / 2 (c0 is orthogonal to B)
-    heap = [(-np.inf, 0, lower, upper)]
+    # a box is (priority, order, lo, hi, hint): hint is a point of the box with its F, whose
+    # value under the box's secant bounds the box's LP from above (see _secant_value)
+    heap = [(-np.inf, 0, lower, upper, None)]
     pushed = 1
     try:
         while heap:
             if time.perf_counter() > deadline:
                 raise _Stop("timeout")
-            _, _, lo, hi = heapq.heappop(heap)
+            bound, _, lo, hi, hint = heapq.heappop(heap)
             counts["boxes"] += 1
-            # Phi >= 1 + 1/(r - 1) > 1, and F >= 0 wherever Phi exceeds q's largest value
-            t_hi = base + 0.5 * np.maximum(lo**2, hi**2).sum() + 1.0
-            cost = np.append(-0.5 * (lo + hi), 1.0)
-            x, bound = lp.solve(cost, np.append(lo, 1.0), np.append(hi, t_hi), pieces=True)
-            if x is None and bound == np.inf:
-                continue  # the box misses Q_k (certified)
-            if x is not None:
-                bound += 0.5 * (lo @ hi) - base  # F >= bound on the box
-                w = c0 + B @ x[:d]
-                phi = max(float(np.max(1.0 - pieces @ w, initial=-np.inf)), 1.0 + w.max())
-                value = phi - 0.5 * (1.0 + w @ w)
-                if 1.0 - 2.0 * value / phi**2 >= (1.0 - _POLISH_NEAR) ** 2:
-                    y = np.zeros(rows.shape[1])
-                    y[k], y[others] = 1.0 - 1.0 / phi, w / phi
-                    polisher.polish(y)
-                if bound > tol or (polisher.boundary is not None and bound > -tol):
-                    continue
+            # boxes whose bound exceeds this are dropped
+            drop = -tol if polisher.boundary is not None else tol
+            if hint is None or _secant_value(hint, lo, hi) > drop:
+                # Phi >= 1 + 1/(r - 1) > 1, and F >= 0 wherever Phi exceeds q's largest value
+                t_hi = base + 0.5 * np.maximum(lo**2, hi**2).sum() + 1.0
+                cost = np.append(-0.5 * (lo + hi), 1.0)
+                x, bound = lp.solve(cost, np.append(lo, 1.0), np.append(hi, t_hi), pieces=True)
+                hint = None
+                if x is None and bound == np.inf:
+                    continue  # the box misses Q_k (certified)
+                if x is not None:
+                    bound += 0.5 * (lo @ hi) - base  # F >= bound on the box
+                    w = c0 + B @ x[:d]
+                    phi = max(float(np.max(1.0 - pieces @ w, initial=-np.inf)), 1.0 + w.max())
+                    value = phi - 0.5 * (1.0 + w @ w)
+                    if 1.0 - 2.0 * value / phi**2 >= (1.0 - _POLISH_NEAR) ** 2:
+                        y = np.zeros(rows.shape[1])
+                        y[k], y[others] = 1.0 - 1.0 / phi, w / phi
+                        polisher.polish(y)
+                    if bound > tol or (polisher.boundary is not None and bound > -tol):
+                        continue
+                    hint = (x[:d], value)
             widest = int(np.argmax(hi - lo))
             if hi[widest] - lo[widest] <= min_width:
                 why = f"a box of Q_{k} could not be decided at width {min_width:.2g}"
@@ -395,8 +414,11 @@ def _search_face(rows: np.ndarray, k: int, tol: float, deadline: float, polisher
             middle = 0.5 * (lo[widest] + hi[widest])
             left_hi, right_lo = hi.copy(), lo.copy()
             left_hi[widest], right_lo[widest] = middle, middle
-            heapq.heappush(heap, (bound, pushed, lo, left_hi))
-            heapq.heappush(heap, (bound, pushed + 1, right_lo, hi))
+            # the hint goes to the half that holds it (the bound of both halves: their parent's)
+            left = hint if hint is not None and hint[0][widest] <= middle else None
+            right = hint if hint is not None and left is None else None
+            heapq.heappush(heap, (bound, pushed, lo, left_hi, left))
+            heapq.heappush(heap, (bound, pushed + 1, right_lo, hi, right))
             pushed += 2
     finally:
         counts["lps"] += lp.n_lps
