@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 import warnings
 from collections.abc import Callable
@@ -9,7 +10,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .data import dense_column_norms, one_blas_thread, power_of_two_scale
+from .data import dense_column_norms, is_dask, one_blas_thread, power_of_two_scale
 from .engine import optimize
 from .exceptions import InvalidParameterError, NoisyColumnsWarning
 from .formulations import Formulation
@@ -28,8 +29,13 @@ _IN_SPAN = 1e-10
 _ERROR_BLOCK = 65_536
 
 
-def _fit_error(X, W: np.ndarray, H: np.ndarray, reduction: Reduction) -> float:
+def _fit_error(
+    X, W: np.ndarray, H: np.ndarray | Callable[[slice], np.ndarray], reduction: Reduction
+) -> float:
     """``||X - W H.T||_F / ||X||_F``, from the reduction's residuals when it has them.
+
+    H is an array, or a function that forms its rows ``H[block]`` on demand
+    (so that no N x r H is formed in memory: dask data).
 
     With ``U`` the orthonormal columns of ``basis`` and W in their span,
     ``X - W H.T = (X - basis Xt) + U (diag(c) Xt - U.T W H.T)`` (c the norms
@@ -39,23 +45,24 @@ def _fit_error(X, W: np.ndarray, H: np.ndarray, reduction: Reduction) -> float:
     is as accurate as a direct one. Otherwise (no residuals, normalized
     columns, W off the span): :func:`~cvxvolmin.metrics.relative_residual`.
     """
+    rows = H.__getitem__ if isinstance(H, np.ndarray) else H
     residuals, norms = reduction.residual_norms, reduction.column_norms
     if residuals is None or norms is None or not np.all(reduction.column_scale == 1.0):
-        return relative_residual(X, W, H)
+        return relative_residual(X, W, rows(slice(None)))
     c = dense_column_norms(reduction.basis)  # scale-safe: squares of 1e300 overflow
     U = reduction.basis / c
     unit_W = W / power_of_two_scale(float(np.abs(W).max(initial=0.0)))  # exact
     if np.linalg.norm(unit_W - U @ (U.T @ unit_W)) > _IN_SPAN * np.linalg.norm(unit_W):
-        return relative_residual(X, W, H)
+        return relative_residual(X, W, rows(slice(None)))
     C = U.T @ W
     # Divided by a power of two (exact) so that no square overflows or underflows.
     scale = power_of_two_scale(float(norms.max(initial=0.0)))
     weights, C = (c / scale)[:, None], C / scale
     residual = float(np.sum((residuals / scale) ** 2))
-    for start in range(0, H.shape[0], _ERROR_BLOCK):  # blocks: r x block temporaries only
+    for start in range(0, reduction.n_samples, _ERROR_BLOCK):  # r x block temporaries only
         block = slice(start, start + _ERROR_BLOCK)
         inside = reduction.Xt[:, block] * weights
-        inside -= C @ H[block].T
+        inside -= C @ rows(block).T
         residual += float(np.einsum("ij,ij->", inside, inside))
     total = float(np.sum((norms / scale) ** 2))
     return float(np.sqrt(residual / total)) if total > 0 else float(np.sqrt(residual))
@@ -68,10 +75,11 @@ def _recover_on_chunks(form: Formulation, Q: np.ndarray, reduction: Reduction, X
     ``reduction.Xt_chunks``, so H is formed where the projection was
     persisted (the workers of a ``distributed.Client``) and never gathered.
     ``fit_error`` is the numpy path's, from the in-memory ``reduction.Xt``
-    and an H formed beside it and dropped (as large as Xt): the same value,
-    and cheaper than a dask reduction over the persisted chunks, which took
-    6.1 of a 41 s fit at N = 1e6 on a 2-worker LocalCluster (one profile).
-    No pass over X.
+    and H's rows formed beside it block by block (the default recover's
+    formula), never a whole N x r H in the client: the same value, and
+    cheaper than a dask reduction over the persisted chunks, which took 6.1
+    of a 41 s fit at N = 1e6 on a 2-worker LocalCluster (one profile). No
+    pass over X.
     """
     import dask.array as da
 
@@ -82,19 +90,26 @@ def _recover_on_chunks(form: Formulation, Q: np.ndarray, reduction: Reduction, X
         W, H = form.recover(Q, reduction)
         return W, da.from_array(H, chunks=(chunks, H.shape[1])), _fit_error(X, W, H, reduction)
     scale = reduction.column_scale
+    ones = np.all(scale == 1.0)
     lazy = replace(
         reduction,
         Xt=lazy_xt,
         # Ones are made on the workers; another scale travels in the graph.
         column_scale=(
             da.ones(scale.size, chunks=(chunks,))
-            if np.all(scale == 1.0)
+            if ones
             else da.from_array(scale, chunks=(chunks,))
         ),
     )
-    H = form.recover(Q, lazy)[1].persist()
-    W, in_memory = form.recover(Q, reduction)
-    return W, H, _fit_error(X, W, in_memory, reduction)
+    W, H = form.recover(Q, lazy)
+    H = H.persist()
+    unit, Xt = form.unit(reduction), reduction.Xt
+
+    def rows(block: slice) -> np.ndarray:
+        # Formulation.recover's H[block] (the same operations), from the in-memory Xt.
+        return (Xt[:, block].T @ Q.T) * (scale[block, None] / unit)
+
+    return W, H, _fit_error(X, W, rows, reduction)
 
 
 class FactorizationResult:
@@ -346,7 +361,12 @@ def fit(
             f"working_set must be None, True or False; got {working_set!r}."
         )
 
-    reduction = form.reduce(X, rank)
+    dask_data = is_dask(X)
+    # Dask data: the workers read X; the client's part of the reduction is r x N
+    # work, where BLAS threads only contend with the workers' processes (measured
+    # at N = 1e6 beside them: 117 ms for a 65536 x 10 by 10 x 10 product).
+    with one_blas_thread() if dask_data else contextlib.nullcontext():
+        reduction = form.reduce(X, rank)
     noisy = offsubspace_fraction(X, reduction) > _NOISY_COLUMN
     if noisy.any():
         message = (
@@ -385,10 +405,10 @@ def fit(
             else "one step; convergence needs at least two"
         )
         warn_not_converged(inputs.max_iter, "steps", "log|det Q|", gain)
-    if reduction.Xt_chunks is not None:
-        W, H, fit_error = _recover_on_chunks(form, trace.Q, reduction, X)
-    else:
-        with one_blas_thread():  # products with r x r matrices: more threads only contend
+    with one_blas_thread():  # products with r x r matrices: more threads only contend
+        if reduction.Xt_chunks is not None:
+            W, H, fit_error = _recover_on_chunks(form, trace.Q, reduction, X)
+        else:
             W, H = form.recover(trace.Q, reduction)
             fit_error = _fit_error(X, W, H, reduction)
     return FitResult(
