@@ -15,22 +15,25 @@ configuration ``--repeat`` times, interleaved, medians and ratios.
 ``--dask N [N ...]`` (default 1e6 1e7): the paper's case 3 at M = 100
 written to a zarr store under ``--store-dir`` chunk by chunk (X is never
 whole in memory; the store is deleted afterwards), a ``--workers``-worker
-``distributed.LocalCluster`` (one thread each), and in one run, after an
-untimed Gram pass (warm-up): one dask Gram pass ``X @ X.T`` over the
-store, the fit, the Gram pass again; the
-fit's ratio to the Gram passes' mean, its two passes over X and the
-scans of constraint generation timed inside it (wrapped here), the MSE
-of H, and per-chunk rates for the cost model in docs/numerics.rst.
+``distributed.LocalCluster`` (one thread each), and in one process per fit,
+after an untimed Gram pass (warm-up): one dask Gram pass ``X @ X.T`` over
+the store, the fit, the Gram pass again; the fit's ratio to the Gram
+passes' mean, its two passes over X and the scans of constraint generation
+timed inside it (wrapped here), the rest ("other", in the client), the MSE
+of H, and per-chunk rates for the cost model in docs/numerics.rst. With
+``--repeat k``, k fits per tree, interleaved, and the median ratios.
 
 ``--baseline REV`` runs every measurement on that older commit too (from a
-temporary ``git worktree``, in its own process), side by side.
+temporary ``git worktree``, in its own process), side by side (for
+``--dask``, on the same store).
 
 Usage: python benchmarks/bench_scale.py [--sizes 1e3 1e4 1e5 1e6] [--rank 10]
        [--extra 20:1e5]   (rank:N pairs run in addition) [--blas-threads 1]
        python benchmarks/bench_scale.py --threads [--n 1e5] [--repeat 5]
        either with [--baseline REV]
        python benchmarks/bench_scale.py --dask 1e6 1e7 [--workers 2] [--chunk 50000]
-       [--store-dir /tmp]
+       [--store-dir /tmp] [--repeat 1]
+       either with [--baseline REV]
 """
 
 from __future__ import annotations
@@ -189,47 +192,43 @@ def chunk_rates(X, rank: int, repeat: int = 5) -> dict:
     return {name: statistics.median(values) for name, values in times.items()}
 
 
-def measure_dask(rank: int, n_samples: int, args) -> dict:
-    """One fit of a zarr store on a LocalCluster beside one Gram pass over the same store."""
+def measure_dask(store: Path, rank: int, workers: int) -> dict:
+    """One fit of a zarr store on a LocalCluster between two Gram passes over the same store.
+
+    The store's true H is read from ``H.npy`` beside it.
+    """
     import dask.array as da
     from distributed import Client, LocalCluster
 
     from cvxvolmin.data import DaskData
     from cvxvolmin.working_set import ViolationScan
 
-    m = 100
-    with tempfile.TemporaryDirectory(dir=args.store_dir, prefix="bench-dask-") as scratch:
-        path = Path(scratch) / "X.zarr"
-        start = time.perf_counter()
-        H = write_paper_store(path, rank, n_samples, m, args.chunk)
-        written = time.perf_counter() - start
-        cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, dashboard_address=None)
-        with Client(cluster):
-            X = da.from_zarr(str(path))
+    H = np.load(store.parent / "H.npy")
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=None)
+    with Client(cluster):
+        X = da.from_zarr(str(store))
 
-            def gram_pass() -> float:
-                start = time.perf_counter()
-                (X @ X.T).compute()
-                return time.perf_counter() - start
+        def gram_pass() -> float:
+            start = time.perf_counter()
+            (X @ X.T).compute()
+            return time.perf_counter() - start
 
-            gram_pass()  # warm-up: the workers' imports, the page cache
-            gram_before = gram_pass()
-            passes: dict[str, list[float]] = {"gram": [], "projection": [], "scans": []}
-            with (
-                timed(DaskData, "gram", passes["gram"]),
-                timed(DaskData, "projection", passes["projection"]),
-                timed(ViolationScan, "most_violated", passes["scans"]),
-            ):
-                result = cvxvolmin.fit(X, rank, random_state=0)
-            gram_after = gram_pass()
-            mse = cvxvolmin.matched_mse(H, result.H)
-            rates = chunk_rates(X, rank)
-        cluster.close()
+        gram_pass()  # warm-up: the workers' imports, the page cache
+        gram_before = gram_pass()
+        passes: dict[str, list[float]] = {"gram": [], "projection": [], "scans": []}
+        with (
+            timed(DaskData, "gram", passes["gram"]),
+            timed(DaskData, "projection", passes["projection"]),
+            timed(ViolationScan, "most_violated", passes["scans"]),
+        ):
+            result = cvxvolmin.fit(X, rank, random_state=0)
+        gram_after = gram_pass()
+        mse = cvxvolmin.matched_mse(H, result.H)
+        rates = chunk_rates(X, rank)
+    cluster.close()
     gram = (gram_before + gram_after) / 2
     return {
-        "N": n_samples, "M": m, "rank": rank, "workers": args.workers, "chunk": args.chunk,
-        "chunks": -(-n_samples // args.chunk), "store_GB": m * n_samples * 8 / 1e9,
-        "write_s": written, "gram_s": [gram_before, gram_after], "fit_s": result.time_s,
+        "gram_s": [gram_before, gram_after], "fit_s": result.time_s,
         "ratio": result.time_s / gram, "pass1_s": sum(passes["gram"]),
         "pass2_s": sum(passes["projection"]), "scans": len(passes["scans"]),
         "scan_s": sum(passes["scans"]), "lps": result.n_lp_solves, "sweeps": result.n_iter,
@@ -238,29 +237,60 @@ def measure_dask(rank: int, n_samples: int, args) -> dict:
 
 
 def dask_table(args) -> None:
+    repeat = args.repeat or 1
     print(
         f"M = 100, r = {args.rank}, paper's case 3, zarr store of {args.chunk}-column chunks "
         f"(uncompressed), {args.workers}-worker LocalCluster (1 thread each), "
-        f"{os.cpu_count()} cores; Gram: one dask X @ X.T over the store before and after the fit"
+        f"{os.cpu_count()} cores; Gram: one dask X @ X.T over the store before and after the "
+        f"fit; each fit in its own process, {repeat} per tree (interleaved)"
     )
     header = (
-        f"{'N':>9} {'GB':>5} | {'fit s':>7} {'Gram s':>13} {'ratio':>5} | {'pass 1':>6} "
-        f"{'pass 2':>6} {'scans':>11} {'LPs':>4} | {'MSE':>8}"
+        f"{'tree':<10} {'N':>9} {'GB':>5} | {'fit s':>7} {'Gram s':>13} {'ratio':>5} | "
+        f"{'pass 1':>6} {'pass 2':>6} {'scans':>11} {'other':>6} {'LPs':>4} | {'MSE':>8}"
     )
     print(header)
     print("-" * len(header))
     rows = []
-    for n in args.dask:
-        row = measure_dask(args.rank, int(n), args)
-        rows.append(row)
-        before, after = row["gram_s"]
-        print(
-            f"{row['N']:>9} {row['store_GB']:>5.1f} | {row['fit_s']:>7.1f} "
-            f"{before:>6.1f} {after:>6.1f} {row['ratio']:>5.2f} | {row['pass1_s']:>6.1f} "
-            f"{row['pass2_s']:>6.1f} {row['scans']:>3} {row['scan_s']:>6.1f}s {row['lps']:>4} | "
-            f"{row['mse']:>8.1e}",
-            flush=True,
-        )
+    m = 100
+    with trees(args.baseline) as found:
+        for n in (int(n) for n in args.dask):
+            with tempfile.TemporaryDirectory(dir=args.store_dir, prefix="bench-dask-") as scratch:
+                store = Path(scratch) / "X.zarr"
+                start = time.perf_counter()
+                H = write_paper_store(store, args.rank, n, m, args.chunk)
+                np.save(Path(scratch) / "H.npy", H)
+                written = time.perf_counter() - start
+                ratios: dict[str, list[float]] = {name: [] for name in found}
+                for _ in range(repeat):
+                    for name, tree in found.items():
+                        row = run_on_tree(
+                            __file__,
+                            tree,
+                            ["--dask-one", f"{args.rank}:{args.workers}:{store}"],
+                        )
+                        row.update(
+                            tree=name, N=n, M=m, rank=args.rank, workers=args.workers,
+                            chunk=args.chunk, chunks=-(-n // args.chunk),
+                            store_GB=m * n * 8 / 1e9, write_s=written,
+                        )  # fmt: skip
+                        rows.append(row)
+                        ratios[name].append(row["ratio"])
+                        before, after = row["gram_s"]
+                        other = row["fit_s"] - row["pass1_s"] - row["pass2_s"] - row["scan_s"]
+                        print(
+                            f"{name:<10} {n:>9} {row['store_GB']:>5.1f} | {row['fit_s']:>7.1f} "
+                            f"{before:>6.1f} {after:>6.1f} {row['ratio']:>5.2f} | "
+                            f"{row['pass1_s']:>6.1f} {row['pass2_s']:>6.1f} {row['scans']:>3} "
+                            f"{row['scan_s']:>6.1f}s {other:>6.1f} {row['lps']:>4} | "
+                            f"{row['mse']:>8.1e}",
+                            flush=True,
+                        )
+                if repeat > 1:
+                    medians = ", ".join(
+                        f"{name}: {statistics.median(values):.2f}"
+                        for name, values in ratios.items()
+                    )
+                    print(f"N = {n}: median fit / Gram ({repeat} fits): {medians}")
     print(json.dumps(rows))
 
 
@@ -293,6 +323,7 @@ def sizes_table(args, found: dict[str, Path]) -> None:
 
 def threads_table(args, found: dict[str, Path]) -> None:
     n = int(float(args.n))
+    args.repeat = args.repeat or 5
     print(
         f"M = 200, r = {args.rank}, N = {n}, case 3; {args.repeat} fits per configuration "
         "(interleaved), medians; 'busy': beside one CPU-bound process; 'one': the whole "
@@ -325,7 +356,9 @@ def main() -> None:
     parser.add_argument("--extra", nargs="*", default=["20:1e5"], help="rank:N pairs")
     parser.add_argument("--threads", action="store_true", help="default vs one BLAS thread")
     parser.add_argument("--n", default="1e5", help="N of --threads")
-    parser.add_argument("--repeat", type=int, default=5, help="fits per --threads configuration")
+    parser.add_argument(
+        "--repeat", type=int, help="fits per --threads configuration (5) or per --dask tree (1)"
+    )
     parser.add_argument("--baseline", help="also run every measurement on this older commit")
     parser.add_argument("--blas-threads", type=int, help="sizes: BLAS threads (default: BLAS's)")
     parser.add_argument("--dask", type=float, nargs="*", help="zarr store on a LocalCluster: N")
@@ -334,6 +367,7 @@ def main() -> None:
     parser.add_argument("--store-dir", default=tempfile.gettempdir(), help="--dask: store folder")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # child process: "rank:N"
     parser.add_argument("--threads-one", help=argparse.SUPPRESS)  # child: "rank:N:repeat"
+    parser.add_argument("--dask-one", help=argparse.SUPPRESS)  # child: "rank:workers:store"
     args = parser.parse_args()
     if args.one:
         rank, n = args.one.split(":")
@@ -345,6 +379,10 @@ def main() -> None:
     if args.threads_one:
         rank, n, repeat = args.threads_one.split(":")
         print(json.dumps(measure_threads(int(rank), int(float(n)), int(repeat))))
+        return
+    if args.dask_one:
+        rank, workers, store = args.dask_one.split(":", 2)
+        print(json.dumps(measure_dask(Path(store), int(rank), int(workers))))
         return
     if args.dask is not None:
         args.dask = args.dask or [1e6, 1e7]
