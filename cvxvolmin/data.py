@@ -37,7 +37,7 @@ BLOCK_ENTRIES = 262_144
 SQUARE_SAFE = (2.0**-250, 2.0**250)
 # Squares below this are subnormal or close: a column's norm is recomputed scaled.
 _SMALLEST_SAFE_SQUARE = 1e-280
-# Columns per task of a pass run by several threads (a few MB of X at M = 200).
+# Entries per task of a pass run by several threads (16 MB of X: tasks to share).
 _TASK_ENTRIES = 8 * BLOCK_ENTRIES
 # The Gram matrix of wide X is summed in at most this many strips of columns (as
 # many threads can share it), a number fixed by the shape alone, so that its
@@ -93,9 +93,13 @@ def run_in_threads(function: Callable, tasks: list, threads: int | None = None) 
             return list(pool.map(lambda task: context.copy().run(function, task), tasks))
 
 
-def column_tasks(n: int, step: int, entries_per_task: int) -> list[tuple[int, int]]:
-    """Consecutive ranges ``(start, stop)`` of whole blocks of ``step`` columns."""
-    width = step * max(1, entries_per_task // max(step, 1))
+def column_tasks(n: int, step: int, rows: int) -> list[tuple[int, int]]:
+    """Consecutive ranges ``(start, stop)`` of whole blocks of ``step`` columns.
+
+    Each holds about ``_TASK_ENTRIES`` entries of a matrix with ``rows`` rows
+    (at least one block).
+    """
+    width = step * max(1, _TASK_ENTRIES // max(step * rows, 1))
     return [(start, min(start + width, n)) for start in range(0, n, width)]
 
 
@@ -263,13 +267,19 @@ class DenseData(DataMatrix):
         X, step = self.array, max(1, BLOCK_ENTRIES // max(m, 1))
 
         def count(task: tuple[int, int]) -> int:
-            # Block by block: no M x N boolean temporary.
+            # A NaN or an infinity makes every sum it enters non-finite: a finite
+            # sum (one read, no temporary) proves the task's entries finite, and
+            # only a non-finite one (bad entries, or finite ones whose sum
+            # overflows) costs the count, block by block (no M x N boolean array).
+            with np.errstate(over="ignore", invalid="ignore"):
+                if np.isfinite(X[:, task[0] : task[1]].sum()):
+                    return 0
             return sum(
-                int(np.count_nonzero(~np.isfinite(X[:, start : start + step])))
+                int(np.count_nonzero(~np.isfinite(X[:, start : min(start + step, task[1])])))
                 for start in range(task[0], task[1], step)
             )
 
-        return sum(run_in_threads(count, column_tasks(n, step, _TASK_ENTRIES)))
+        return sum(run_in_threads(count, column_tasks(n, step, m)))
 
     def column_norms(self) -> np.ndarray:
         return dense_column_norms(self.array)
@@ -346,9 +356,7 @@ class DenseData(DataMatrix):
         m, n = self.shape
         step = max(1, BLOCK_ENTRIES // max(m, 1))
         if n <= step:  # one block: the products on X itself
-            Y = self.project(U)
-            norms = self.column_norms()
-            return Projection(Y, norms, dense_column_norms(self.array - U @ Y))
+            return Projection(*_block_projection(self.array, U, U.T))
         X, Ut = self.array, np.ascontiguousarray(U.T)
         Y = np.empty((U.shape[1], n))
         norms, residuals = np.empty(n), np.empty(n)
@@ -358,15 +366,29 @@ class DenseData(DataMatrix):
             # (:func:`run_in_threads`), one BLAS thread each, writing disjoint columns.
             for start in range(task[0], task[1], step):
                 where = slice(start, min(start + step, task[1]))
-                block = X[:, where]
-                Y[:, where] = part = Ut @ block
-                norms[where] = dense_column_norms(block)
-                off = U @ part
-                np.subtract(block, off, out=off)  # in place: one M x block temporary
-                residuals[where] = dense_column_norms(off)
+                Y[:, where], norms[where], residuals[where] = _block_projection(X[:, where], U, Ut)
 
-        run_in_threads(project, column_tasks(n, step, _TASK_ENTRIES))
+        run_in_threads(project, column_tasks(n, step, m))
         return Projection(Y, norms, residuals)
+
+
+def _block_projection(block: np.ndarray, U: np.ndarray, Ut: np.ndarray):
+    """``(U.T @ block, ||x_n||, ||x_n - U U.T x_n||)`` for a dense block, U orthonormal.
+
+    The residuals are differences of vectors (exact to rounding relative to
+    ``||x_n||``). The norms come from ``||x_n||^2 = ||U.T x_n||^2 + ||x_n -
+    U U.T x_n||^2``, with no second read of the block (measured: a quarter
+    of the pass at M = 200), accurate to a few units of rounding (2e-15 at
+    M = 200); the columns whose squares leave the range are redone from the
+    block, scaled, as in :func:`dense_column_norms`.
+    """
+    part = Ut @ block
+    off = U @ part
+    np.subtract(block, off, out=off)  # in place: one M x block temporary
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):  # such columns are redone
+        outside = np.einsum("ij,ij->j", off, off)
+        total = np.einsum("ij,ij->j", part, part) + outside
+    return part, _redo_suspects(block, total), _redo_suspects(off, outside)
 
 
 class SparseData(DataMatrix):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 
 import numpy as np
 import pytest
@@ -271,3 +272,83 @@ def test_a_large_rank_deficient_matrix_is_refused_with_its_rank():
         cvxvolmin.InvalidParameterError, match=r"numerical rank 3, less than rank=4"
     ):
         cvxvolmin.fit(X, 4, random_state=0)
+
+
+def test_column_tasks_are_whole_blocks_of_about_the_task_size():
+    step = data_module.BLOCK_ENTRIES // 200
+    tasks = data_module.column_tasks(1_000_000, step, 200)
+    # Consecutive, covering every column once, whole blocks but the last.
+    assert tasks[0][0] == 0 and tasks[-1][1] == 1_000_000
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(tasks))
+    widths = [stop - start for start, stop in tasks]
+    assert all(width % step == 0 for width in widths[:-1])
+    # About _TASK_ENTRIES entries each: enough tasks for every thread to share.
+    assert max(widths) * 200 <= data_module._TASK_ENTRIES < (max(widths) + step) * 200
+    assert len(tasks) > 50
+    # A block larger than the task size is still one whole block.
+    assert data_module.column_tasks(10, 3, 10**9) == [(0, 3), (3, 6), (6, 9), (9, 10)]
+
+
+@pytest.fixture
+def small_tasks(monkeypatch):
+    """Blocks of 50 columns of a 20-row X, four blocks a task."""
+    monkeypatch.setattr(data_module, "BLOCK_ENTRIES", 20 * 50)
+    monkeypatch.setattr(data_module, "_TASK_ENTRIES", 4 * 20 * 50)
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_the_finiteness_count_is_exact_across_tasks_and_overflowing_sums(
+    monkeypatch, small_tasks, threads
+):
+    from cvxvolmin.exceptions import InvalidParameterError
+    from cvxvolmin.validation import check_matrix
+
+    monkeypatch.setattr(data_module, "blas_threads", lambda: threads)
+    rng = np.random.default_rng(6)
+    X = rng.standard_normal((20, 1030))  # six tasks, a short last block
+    # Finite entries whose sums overflow (to inf, -inf or NaN): not counted.
+    X[:, 300:420] = 1.7e308 * np.sign(X[:, 300:420])
+    assert DenseData(X).count_nonfinite() == 0
+    assert check_matrix(X, copy=False) is X
+    bad = X.copy()
+    # In a finite task, an overflowing one, the short last block.
+    bad[3, 10], bad[0, 350], bad[5, 1001], bad[19, 1029] = np.nan, np.inf, np.nan, -np.inf
+    assert DenseData(bad).count_nonfinite() == 4
+    with pytest.raises(InvalidParameterError, match="X contains 4 NaN or infinite entries"):
+        check_matrix(bad, copy=False)
+
+
+def test_the_projection_pass_is_accurate_for_any_threads_and_magnitudes(monkeypatch, small_tasks):
+    rng = np.random.default_rng(7)
+    U = np.linalg.qr(rng.standard_normal((20, 3)))[0]
+    X = U @ rng.standard_normal((3, 1030)) + 1e-3 * rng.standard_normal((20, 1030))
+    X[:, 5] *= 1e200  # squares overflow
+    X[:, 600] *= 1e-200  # squares underflow
+    X[:, 700] = 0.0
+    X[:, 800] = U @ np.array([1.0, -2.0, 0.5])  # in span(U): a rounding-sized residual
+    found = []
+    for threads in (1, 3):
+        monkeypatch.setattr(data_module, "blas_threads", lambda threads=threads: threads)
+        found.append(DenseData(X).projection(U))
+    for field in ("Y", "norms", "residual_norms"):  # bit for bit: columns are computed alone
+        np.testing.assert_array_equal(getattr(found[0], field), getattr(found[1], field))
+    projection = found[0]
+    # Each column relative to its own magnitude, the scaled ones included.
+    scale = np.abs(X).max(axis=0)
+    scale[700] = 1.0
+    Xs = X / scale
+    np.testing.assert_allclose(projection.norms / scale, np.linalg.norm(Xs, axis=0), rtol=1e-15)
+    np.testing.assert_allclose(projection.Y / scale, U.T @ Xs, rtol=1e-12, atol=1e-15)
+    exact = np.linalg.norm(Xs - U @ (U.T @ Xs), axis=0)
+    np.testing.assert_allclose(projection.residual_norms / scale, exact, rtol=1e-9, atol=1e-15)
+    assert projection.norms[700] == projection.residual_norms[700] == 0.0
+    assert projection.residual_norms[800] < 1e-15 * projection.norms[800]
+
+
+def test_the_projection_norms_are_accurate_at_m_200():
+    # ||x||^2 from its parts in and off span(U): a few units of rounding at M = 200.
+    X, _, _ = cvxvolmin.make_paper_data(10, case=3, n_features=200, n_samples=3000, random_state=1)
+    U = np.linalg.svd(X, full_matrices=False)[0][:, :10]
+    found = DenseData(X).projection(U)
+    expected = np.linalg.norm(X, axis=0)
+    np.testing.assert_allclose(found.norms, expected, rtol=16 * np.finfo(float).eps, atol=0)
