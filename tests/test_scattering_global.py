@@ -136,6 +136,124 @@ def test_r_below_three_is_refused():
         decide_global(np.eye(2), TOL)
 
 
+# ------------------------------------------------------------------- the polisher
+
+
+def cut_vertices(r: int, b: float) -> np.ndarray:
+    """The dual vertices of the cuts x_i <= b of the truncated simplex: (b 1 - e_i) / (r b - 1)."""
+    return (b - np.eye(r)) / (r * b - 1)
+
+
+def assert_refutes(rows: np.ndarray, y: np.ndarray) -> None:
+    """y is a point of P (exactly, up to rounding) beyond 1 + TOL."""
+    norm = np.linalg.norm(y)
+    assert y.sum() == pytest.approx(1.0, abs=1e-12)
+    unit_rows = rows / np.linalg.norm(rows, axis=1, keepdims=True)
+    assert (unit_rows @ y).min() >= -1e-12 * norm
+    assert norm > 1 + TOL
+
+
+def polish_stop(polisher: star._Polisher, y: np.ndarray) -> np.ndarray:
+    with pytest.raises(star._Stop) as stop:
+        polisher.polish(y)
+    assert stop.value.status == "refuted"
+    return stop.value.witness
+
+
+@pytest.fixture(scope="module")
+def beyond():
+    """A truncated simplex whose cuts' dual vertices have norm 1.3: rows, vertices, centre."""
+    b = cap_at(4, 1.3)
+    return prepare(capped(4, b)).rows, cut_vertices(4, b), np.full(4, 0.25)
+
+
+def test_a_ray_end_beyond_one_refutes_by_itself_with_no_lp(beyond):
+    rows, vertices, centre = beyond
+    y = 0.9 * vertices[0] + 0.1 * centre  # in P, ||y|| about 1.2: no vertex, but a witness
+    polisher = star._Polisher(rows, TOL)
+    witness = polish_stop(polisher, y)
+    np.testing.assert_allclose(witness, y, rtol=0, atol=1e-12)
+    assert_refutes(rows, witness)
+    assert polisher.lp is None and polisher.n_polished == 1
+
+
+def test_a_point_inside_the_ball_ascends_to_a_vertex_that_refutes(beyond):
+    rows, vertices, centre = beyond
+    y = 0.5 * vertices[0] + 0.5 * centre
+    assert np.linalg.norm(y) < 1  # refutes nothing by itself
+    polisher = star._Polisher(rows, TOL)
+    witness = polish_stop(polisher, y)
+    assert np.abs(vertices - witness).max(axis=1).min() <= 1e-12  # a cut vertex, pinned
+    assert_refutes(rows, witness)
+    assert polisher.lp is not None and polisher.n_polished == 1
+
+
+def test_an_lp_point_no_row_pins_still_refutes(monkeypatch):
+    """P's vertices (-3, 2, 2) lie beyond the polisher's box |y_i| <= 2 + tol: its LP ends on
+    the box, at no vertex of P, and that point itself (in P, norm about 3) is the witness."""
+    rows = np.array([(0.4, 0.4, 0.2), (0.2, 0.4, 0.4), (0.4, 0.2, 0.4)])
+    found, units = star._refine_one, []
+
+    def refine(*args):
+        vertex, unit = found(*args)
+        units.append(unit)
+        return vertex, unit
+
+    monkeypatch.setattr(star, "_refine_one", refine)
+    polisher = star._Polisher(rows, TOL)
+    witness = polish_stop(polisher, np.array([0.2, 0.2, 0.6]))
+    assert units == [-2]  # not pinned
+    assert_refutes(rows, witness)
+    assert np.abs(witness).max() == pytest.approx(2.0, rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("r", "norm", "tol"), [(3, 1.0, TOL), (4, 1.0, TOL), (3, 0.8, 0.5), (4, 1.3, 0.5)]
+)
+def test_boundary_vertices_are_kept_and_only_near_duplicates_skipped(r, norm, tol):
+    """Vertices within tol of norm 1 are kept, each distinct one polished; a point nearer to
+    a kept vertex v than 1e-6 ||v|| is skipped. A large tol keeps vertices of norm 0.8 and
+    1.3, so that the distance is relative to ||v||, not to 1."""
+    b = cap_at(r, norm)
+    rows, vertices = prepare(capped(r, b)).rows, cut_vertices(r, b)
+    centre = np.full(r, 1.0 / r)
+    polisher = star._Polisher(rows, tol)
+    for i, v in enumerate(vertices[:2]):
+        polisher.polish(v + 1e-4 * (centre - v))  # a ray end just inside v
+        assert polisher.n_polished == i + 1 and len(polisher.seen) == i + 1
+        np.testing.assert_allclose(polisher.seen[-1], v, rtol=0, atol=1e-12)
+    assert np.linalg.norm(polisher.boundary) == pytest.approx(norm, rel=1e-12)
+    u = np.zeros(r)
+    u[1], u[2] = 1.0, -1.0  # along the slice 1.y = 1
+    u *= norm / np.linalg.norm(u)  # ||u|| = ||v||
+    polisher.polish(vertices[0] + 0.9e-6 * u)
+    assert polisher.n_polished == 2 and len(polisher.seen) == 2
+    polisher.polish(vertices[0] + 1.1e-6 * u)  # polished: back to the same vertex
+    assert polisher.n_polished == 3 and len(polisher.seen) == 3
+    np.testing.assert_allclose(polisher.seen[-1], vertices[0], rtol=0, atol=1e-12)
+
+
+def test_a_vertex_inside_the_ball_is_not_kept():
+    """Cuts whose dual vertices have norm 0.8: the ascent ends at one, (1) holds there."""
+    b = cap_at(3, 0.8)
+    rows, v = prepare(capped(3, b)).rows, cut_vertices(3, b)[0]
+    polisher = star._Polisher(rows, TOL)
+    polisher.polish(v + 1e-4 * (np.full(3, 1.0 / 3) - v))
+    assert polisher.n_polished == 1 and polisher.lp.n_solves >= 1
+    assert polisher.seen == [] and polisher.boundary is None
+
+
+def test_past_the_most_polishings_only_clear_refutations_are_polished(beyond):
+    rows, vertices, centre = beyond
+    polisher = star._Polisher(rows, TOL)
+    polisher.n_polished = star._MAX_POLISH
+    polisher.polish(0.5 * vertices[0] + 0.5 * centre)  # would refute by its ascent
+    assert polisher.n_polished == star._MAX_POLISH and polisher.lp is None
+    witness = polish_stop(polisher, 0.9 * vertices[0] + 0.1 * centre)
+    assert_refutes(rows, witness)
+    assert polisher.n_polished == star._MAX_POLISH + 1
+
+
 # ----------------------------------------------------------- the certified bounds
 
 

@@ -124,12 +124,15 @@ class _Polisher:
     def polish(self, y: np.ndarray) -> None:
         """Raise ``_Stop("refuted")`` for a vertex beyond ``1 + tol``; keep one within tol."""
         clear = np.linalg.norm(y) > 1.0 + self.tol
+        # a point within _refine_one's closeness of a vertex kept (relative to that vertex's
+        # norm, which is 1 only to within tol) would be taken for that vertex again
         if not clear and (
-            self.n_polished >= _MAX_POLISH or any(np.abs(y - v).max() <= 1e-6 for v in self.seen)
+            self.n_polished >= _MAX_POLISH
+            or any(np.linalg.norm(y - v) <= _CLOSE * np.linalg.norm(v) for v in self.seen)
         ):
             return
         self.n_polished += 1
-        if np.linalg.norm(y) > 1.0 + self.tol:  # the ray's end itself may already refute
+        if clear:  # the ray's end itself may already refute
             witness = _certified(self.rows, y, self.tol)
             if witness is not None:
                 raise _Stop("refuted", witness)
@@ -140,14 +143,11 @@ class _Polisher:
             constraints = [self.rows @ z >= 0, cp.sum(z) == 1, z <= box, z >= -box]
             self.lp = RowLP(z, constraints, "HIGHS", owner="the global stage")
         point = _ascend(self.lp, y)
+        # unit >= 0: e_k (norm 1, neither case below); -2: not pinned, vertex is the LP point
         vertex, unit = _refine_one(self.rows, self.directions, point, _CLOSE)
-        if unit >= 0:
-            return  # the ascent ended at a unit vector
         norm = float(np.linalg.norm(vertex))
         if norm > 1.0 + self.tol:
             witness = _certified(self.rows, vertex, self.tol)
-            if witness is None and unit == -2:  # not pinned: the LP point itself
-                witness = _certified(self.rows, point, self.tol)
             if witness is not None:
                 raise _Stop("refuted", witness)
         elif norm >= 1.0 - self.tol and unit == -1:
