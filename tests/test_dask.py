@@ -159,6 +159,18 @@ def test_dask_data_answers_as_dense_data(client):
         np.testing.assert_allclose(G, expected_G, rtol=1e-12)
     found, expected = chunked.projection(U), dense.projection(U)
     np.testing.assert_allclose(found.residual_norms, expected.residual_norms, rtol=1e-12)
+    # M = 200: a chunk of 3000 columns is worked in blocks of 1310, a short one last.
+    tall = rng.standard_normal((200, 3)) @ rng.random((3, 6000))
+    tall[:, 2500] += 1e-3 * rng.standard_normal(200)  # off the subspace
+    U = np.linalg.qr(tall[:, :3])[0]
+    found = DaskData(da.from_array(tall, chunks=(200, 3000))).projection(U)
+    expected = DenseData(tall).projection(U)
+    np.testing.assert_allclose(found.Y, expected.Y, rtol=1e-13, atol=1e-13 * np.abs(tall).max())
+    np.testing.assert_allclose(found.norms, expected.norms, rtol=1e-14)
+    np.testing.assert_allclose(
+        found.residual_norms, expected.residual_norms, rtol=1e-9, atol=1e-13 * found.norms.max()
+    )
+    assert found.residual_norms[2500] > 1e-4 * found.norms[2500]
     blocks = list(chunked.column_blocks(scale=2.0))
     assert [b.shape[1] for _, b in blocks] == [700] * 4 + [200]
     np.testing.assert_array_equal(np.hstack([b for _, b in blocks]), X / 2.0)
