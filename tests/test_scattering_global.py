@@ -299,6 +299,81 @@ def test_a_box_outside_q_is_dropped_only_with_a_farkas_certificate(box_lp):
     assert x is None and bound == np.inf
 
 
+def test_t_at_the_lp_optimum_is_phi_at_its_point(box_lp):
+    """With every piece in, the LP's t is ``Phi(w) = max(max_a (1 - a.w), 1 + max_j w_j)``:
+    t costs 1 and only the pieces bound it below (a wrong piece shifts F and drops boxes)."""
+    lp, lower, upper = box_lp
+    _, _, pieces = star._face_data(prepare(CASES["paper35 r=6 N=100"]).rows, 0)
+    m = pieces.shape[1]
+    c0, B = np.full(m, 1.0 / m), star.null_space(np.ones((1, m)))
+    rng = np.random.default_rng(2)
+    d = lower.size
+    for _ in range(10):
+        cost = np.append(rng.standard_normal(d), 1.0)
+        x, _ = lp.solve(cost, np.append(lower, 1.0), np.append(upper, 50.0), pieces=True)
+        w = c0 + B @ x[:d]
+        phi = max((1.0 - pieces @ w).max(), 1.0 + w.max())
+        assert x[-1] == pytest.approx(phi, rel=1e-9)
+
+
+# ------------------------------------------------------------- the search's bookkeeping
+
+
+@pytest.mark.parametrize("name", ["capped-on r=4", "capped-near r=5"])
+def test_every_ray_end_polished_is_a_point_of_p_near_the_sphere(name, monkeypatch):
+    """The ray ends handed to the polisher: ``e_k + s (-1, w)`` at ``s = 1 / Phi(w)``, in P,
+    with ``||y||`` within _POLISH_NEAR of 1 or beyond."""
+    rows = prepare(CASES[name]).rows
+    polish, ends = star._Polisher.polish, []
+
+    def spy(self, y):
+        ends.append(y.copy())
+        return polish(self, y)
+
+    monkeypatch.setattr(star._Polisher, "polish", spy)
+    assert decide_global(rows, TOL).status in ("boundary", "scattered")
+    ends = np.array(ends)
+    assert len(ends) >= rows.shape[1]  # near vertices of norm 1 or 1 - 1e-4: polished
+    unit_rows = rows / np.linalg.norm(rows, axis=1, keepdims=True)
+    np.testing.assert_allclose(ends.sum(axis=1), 1.0, rtol=0, atol=1e-12)
+    assert (ends @ unit_rows.T).min() >= -1e-9
+    assert np.linalg.norm(ends, axis=1).min() >= 1.0 - star._POLISH_NEAR
+
+
+@pytest.mark.parametrize(("norm", "polished"), [(0.9988, False), (0.9995, True)])
+def test_only_ray_ends_within_polish_near_of_the_sphere_are_polished(norm, polished, monkeypatch):
+    """Cuts whose dual vertices have norm 0.9988 or 0.9995 (scattered): the LP points' ray
+    ends reach them, and are polished only within _POLISH_NEAR (1e-3) of norm 1."""
+    polish, ends = star._Polisher.polish, []
+    monkeypatch.setattr(star._Polisher, "polish", lambda self, y: ends.append(y) or polish(self, y))
+    found = decide_global(prepare(capped(3, cap_at(3, norm))).rows, TOL)
+    assert found.status == "scattered" and bool(ends) == polished
+
+
+@pytest.mark.parametrize("name", ["paper35 r=5", "capped-out r=5"])
+def test_the_lp_count_is_every_lp_the_boxes_ran(name, monkeypatch):
+    solve, runs = star._BoxLP.solve, []
+
+    def counted(self, *args, **kwargs):
+        before = self.n_lps
+        try:
+            return solve(self, *args, **kwargs)
+        finally:
+            runs.append(self.n_lps - before)
+
+    monkeypatch.setattr(star._BoxLP, "solve", counted)
+    found = decide_global(prepare(CASES[name]).rows, TOL)
+    assert found.status in ("scattered", "refuted") and found.n_lps == sum(runs) > 0
+
+
+def test_a_box_too_narrow_to_split_is_an_error(monkeypatch):
+    """Past the narrowest width the search stops with an error (never a verdict)."""
+    monkeypatch.setattr(star, "_MIN_WIDTH", 1.0)  # wider than the first box
+    found = decide_global(prepare(CASES["capped-on r=3"]).rows, TOL)
+    assert (found.status, found.witness, found.n_done) == ("error", None, 0)
+    assert "a box of Q_0 could not be decided at width" in found.error
+
+
 # ------------------------------------------------------------------- the portfolio
 
 
