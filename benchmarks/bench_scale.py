@@ -169,12 +169,21 @@ def timed(owner, name: str, record: list[float]):
 
 
 def chunk_rates(X, rank: int, repeat: int = 5) -> dict:
-    """Seconds per chunk, in this process with one BLAS thread (medians): read, Gram, projection."""
+    """Seconds per chunk, in this process with one BLAS thread (medians): read, Gram, projection.
+
+    The projection is the fit's own per-chunk work (``DaskData.chunk_projection``).
+    """
     from threadpoolctl import threadpool_limits
 
-    from cvxvolmin.data import dense_column_norms
+    from cvxvolmin.data import DaskData, dense_column_norms
 
     U = np.linalg.qr(np.random.default_rng(0).standard_normal((X.shape[0], rank)))[0]
+
+    def before(block):  # the projection's work on a chunk in trees without chunk_projection
+        part = U.T @ block
+        return dense_column_norms(block), dense_column_norms(block - U @ part)
+
+    project = getattr(DaskData, "chunk_projection", None)
     width = X.chunks[1][0]
     times: dict[str, list[float]] = {"read": [], "gram": [], "projection": []}
     with threadpool_limits(1, user_api="blas"):
@@ -186,8 +195,7 @@ def chunk_rates(X, rank: int, repeat: int = 5) -> dict:
             block @ block.T
             times["gram"].append(time.perf_counter() - start)
             start = time.perf_counter()
-            part = U.T @ block
-            dense_column_norms(block), dense_column_norms(block - U @ part)
+            project(block, U) if project is not None else before(block)
             times["projection"].append(time.perf_counter() - start)
     return {name: statistics.median(values) for name, values in times.items()}
 

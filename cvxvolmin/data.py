@@ -563,42 +563,48 @@ class DaskData(DataMatrix):
         Xs = X * (1.0 / scale)
         return np.asarray(((Xs.T @ Xs) if transpose else (Xs @ Xs.T)).compute()), scale
 
+    @staticmethod
+    def chunk_projection(chunk: np.ndarray, U: np.ndarray) -> np.ndarray:
+        """``U.T @ chunk``, ``||x_n||`` and ``||x_n - U U.T x_n||`` stacked: (r + 2) x width.
+
+        :func:`_block_projection`'s work, on blocks of the chunk that stay in
+        cache with the temporaries made once: dask's workers return freed
+        memory to the system at once (their ``MALLOC_TRIM_THRESHOLD_``), so a
+        new temporary per block is a page fault per page. Measured per
+        50 000-column chunk at M = 100 with that setting: 56 ms, 104 ms with
+        _block_projection's own temporaries, 94 ms on the whole chunk; 41 ms
+        for its Gram product.
+        """
+        (m, width), r = chunk.shape, U.shape[1]
+        U, Ut = np.ascontiguousarray(U), np.ascontiguousarray(U.T)
+        step = max(1, BLOCK_ENTRIES // max(m, 1))
+        out = np.empty((r + 2, width))
+        most = min(step, width)
+        part, off = np.empty((r, most)), np.empty((m, most))
+        for start in range(0, width, step):
+            where = slice(start, start + step)
+            block = chunk[:, where]
+            used = block.shape[1]
+            p, o = part[:, :used], off[:, :used]
+            np.matmul(Ut, block, out=p)
+            out[:r, where] = p
+            np.matmul(U, p, out=o)
+            np.subtract(block, o, out=o)
+            # ||x_n||^2 from its parts in and off span(U), as in DenseData's pass.
+            with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+                outside = np.einsum("ij,ij->j", o, o)  # the suspect columns are redone
+                total = np.einsum("ij,ij->j", p, p) + outside
+            out[r, where] = _redo_suspects(block, total)
+            out[r + 1, where] = _redo_suspects(o, outside)
+        return out
+
     def projection(self, U: np.ndarray) -> Projection:
         """One pass: ``U.T @ X`` with the column norms and residuals, also kept on the workers."""
         import dask
 
-        r, U, Ut = U.shape[1], np.ascontiguousarray(U), np.ascontiguousarray(U.T)
-        step = max(1, BLOCK_ENTRIES // max(self.shape[0], 1))
-
-        def stats(chunk):
-            # _block_projection's work on blocks of the chunk that stay in cache, with
-            # the temporaries made once: dask's workers return freed memory to the
-            # system at once (their MALLOC_TRIM_THRESHOLD_), so a new temporary per
-            # block is a page fault per page. Measured per 50 000-column chunk at
-            # M = 100 with that setting: 56 ms, 104 ms with _block_projection's own
-            # temporaries, 94 ms on the whole chunk; 41 ms for its Gram product.
-            width = chunk.shape[1]
-            out = np.empty((r + 2, width))
-            most = min(step, width)
-            part, off = np.empty((r, most)), np.empty((chunk.shape[0], most))
-            for start in range(0, width, step):
-                where = slice(start, start + step)
-                block = chunk[:, where]
-                used = block.shape[1]
-                p, o = part[:, :used], off[:, :used]
-                np.matmul(Ut, block, out=p)
-                out[:r, where] = p
-                np.matmul(U, p, out=o)
-                np.subtract(block, o, out=o)
-                # ||x_n||^2 from its parts in and off span(U), as in DenseData's pass.
-                with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-                    outside = np.einsum("ij,ij->j", o, o)  # the suspect columns are redone
-                    total = np.einsum("ij,ij->j", p, p) + outside
-                out[r, where] = _redo_suspects(block, total)
-                out[r + 1, where] = _redo_suspects(o, outside)
-            return out
-
-        persisted = self._per_chunk(stats, r + 2).persist()
+        r, U = U.shape[1], np.ascontiguousarray(U)  # made contiguous once, not per chunk
+        persisted = self._per_chunk(lambda chunk: DaskData.chunk_projection(chunk, U), r + 2)
+        persisted = persisted.persist()
         # Chunk by chunk from where they lie: ``persisted.compute()`` would first
         # concatenate them on one worker (2 to 5 times slower, measured at N = 1e6).
         found = np.concatenate(dask.compute(*persisted.to_delayed().ravel()), axis=1)
