@@ -301,6 +301,14 @@ class DenseData(DataMatrix):
         return self.array[:, index]
 
     def gram(self) -> tuple[np.ndarray, float]:
+        """The Gram matrix; its pass is also the finiteness check (as :class:`DaskData`'s).
+
+        Raises
+        ------
+        InvalidParameterError
+            If X has NaN or infinite entries (counted only when the Gram
+            matrix's diagonal, or max|x| for tall X, is not finite).
+        """
         X = self.array
         transpose = X.shape[0] > X.shape[1]
         if not transpose:
@@ -308,15 +316,17 @@ class DenseData(DataMatrix):
             # the largest entry lies in the safe range, with no pass to find it.
             with np.errstate(over="ignore", invalid="ignore"):  # then redone, scaled
                 G = self._wide_gram()
+            # Every entry is squared into its row's diagonal entry: finite exactly
+            # when the entries are and their squares do not overflow.
             top = np.sqrt(G.diagonal().max(initial=0.0))  # max|x| <= top <= sqrt(N) max|x|
             low, high = SQUARE_SAFE
             if np.isfinite(top) and low * np.sqrt(X.shape[1]) <= top <= high:
                 return G, 1.0
-            scale = square_safe_scale(self.max_abs())
+            scale = square_safe_scale(self._finite_max_abs(np.isfinite(top)))
             if scale == 1.0 and np.all(np.isfinite(G)):
                 return G, 1.0  # in range after all (a band the diagonal leaves open)
         else:
-            scale = square_safe_scale(self.max_abs())
+            scale = square_safe_scale(self._finite_max_abs())
             if scale == 1.0:
                 return X.T @ X, 1.0
         if transpose:  # X.T X = sum over blocks of rows
@@ -330,6 +340,13 @@ class DenseData(DataMatrix):
         for _, block in self.column_blocks(scale):
             G += block @ block.T
         return G, scale
+
+    def _finite_max_abs(self, finite: bool = False) -> float:
+        """max|x| (one pass), after a count of the bad entries unless X is known ``finite``."""
+        top = self.max_abs()  # NaN or infinite exactly when some entry is
+        if not (finite or np.isfinite(top)):
+            raise InvalidParameterError(nonfinite_message("X", self.count_nonfinite()))
+        return top
 
     def _wide_gram(self) -> np.ndarray:
         """``X @ X.T`` (M <= N): a sum over strips of columns, run by :func:`run_in_threads`."""

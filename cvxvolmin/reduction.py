@@ -35,6 +35,7 @@ from .data import (
     DataMatrix,
     as_data,
     dense_column_norms,
+    nonfinite_message,
     power_of_two_scale,
     square_safe_scale,
 )
@@ -195,6 +196,12 @@ def leading_triplets(X, rank: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """
     data = as_data(X)
     m, n = data.shape
+    if data.kind == "sparse" or (data.kind == "dense" and m * n <= _SMALL):
+        # Cheap here (nonzeros, or at most _SMALL entries); the Gram paths check
+        # in their own pass (DataMatrix.gram).
+        bad = data.count_nonfinite()
+        if bad:
+            raise InvalidParameterError(nonfinite_message("X", bad))
     if data.kind == "sparse":
         k = min(rank + 1, min(m, n) - 1)
         if k < rank:  # too small for ARPACK
@@ -304,7 +311,9 @@ def svd_reduction(X, rank: int, column_scale: np.ndarray | None = None) -> Reduc
     ------
     InvalidParameterError
         If X has numerical rank below ``rank``; the message lists the
-        singular values so that the user can pick a rank.
+        singular values so that the user can pick a rank. If X has NaN or
+        infinite entries: found by the Gram matrix's pass on the Gram paths
+        (no pass of their own), counted on the others, where that is cheap.
     """
     data = as_data(X)
     _, n = data.shape

@@ -17,6 +17,7 @@ def check_matrix(
     *,
     copy: bool = True,
     accept_sparse: bool = False,
+    check_finite: bool = True,
 ):
     """Return a finite, nonempty 2-D float64 array (or sparse matrix), or raise.
 
@@ -30,6 +31,12 @@ def check_matrix(
         Accept a ``scipy.sparse`` matrix, returned in CSC format, or a
         ``dask.array`` (the ``dask`` extra), returned as float64 dask array
         (not loaded: its entries are checked in the fit's first pass).
+    check_finite : bool, default True
+        Count NaN and infinite entries (one pass over X). False for a caller
+        whose first pass over X checks them anyway, before any solver:
+        :func:`cvxvolmin.reduction.svd_reduction` does, in the Gram matrix's
+        pass (:meth:`cvxvolmin.data.DenseData.gram`) or by a count where that
+        is cheap.
     """
     if X is None:
         raise InvalidParameterError(f"{name} is None; pass a 2-D numeric array ({orientation}).")
@@ -38,7 +45,7 @@ def check_matrix(
             raise InvalidParameterError(
                 f"{name} is a sparse matrix; this path needs a dense array: pass {name}.toarray()."
             )
-        return _check_sparse(X, name, orientation)
+        return _check_sparse(X, name, orientation, check_finite)
     if is_dask(X) and accept_sparse:
         return _check_dask(X, name, orientation)
     arr = np.asarray(X)
@@ -62,7 +69,8 @@ def check_matrix(
             f"{name} is empty (shape {arr.shape}); it needs at least one entry."
         )
     arr = np.array(arr, dtype=np.float64, copy=True) if copy else arr.astype(np.float64, copy=False)
-    _check_finite(arr, name)
+    if check_finite:
+        _check_finite(arr, name)
     return arr
 
 
@@ -82,14 +90,15 @@ def _check_matrix_shape(X, name: str, orientation: str) -> None:
         )
 
 
-def _check_sparse(X, name: str, orientation: str):
+def _check_sparse(X, name: str, orientation: str, check_finite: bool = True):
     import scipy.sparse
 
     _check_matrix_shape(X, name, orientation)
     if X.dtype == object or np.iscomplexobj(X.data):
         raise InvalidParameterError(f"{name} must hold real numbers; got dtype {X.dtype}.")
     X = scipy.sparse.csc_matrix(X, dtype=np.float64)
-    _check_finite(X, name)
+    if check_finite:
+        _check_finite(X, name)
     return X
 
 

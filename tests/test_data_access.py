@@ -352,3 +352,56 @@ def test_the_projection_norms_are_accurate_at_m_200():
     found = DenseData(X).projection(U)
     expected = np.linalg.norm(X, axis=0)
     np.testing.assert_allclose(found.norms, expected, rtol=16 * np.finfo(float).eps, atol=0)
+
+
+def _with_bad_entries(X):
+    bad = X.copy()
+    bad[1, 7], bad[-1, -1] = np.nan, -np.inf
+    return bad
+
+
+@pytest.mark.parametrize(
+    ("shape", "kind"),
+    [((40, 30000), "dense"), ((30000, 40), "dense"), ((30, 200), "dense"), ((30, 200), "sparse")],
+)  # the wide and the tall Gram paths, the thin SVD, ARPACK
+def test_svd_reduction_refuses_nonfinite_x_on_every_path(shape, kind):
+    from cvxvolmin.exceptions import InvalidParameterError
+    from cvxvolmin.reduction import svd_reduction
+
+    bad = _with_bad_entries(_matrix(shape=shape))
+    if kind == "sparse":
+        bad = scipy.sparse.csc_matrix(bad)
+    with pytest.raises(InvalidParameterError, match="X contains 2 NaN or infinite entries"):
+        svd_reduction(bad, 3)
+
+
+def test_the_gram_pass_is_the_finiteness_check_of_wide_dense_x(reads):
+    from cvxvolmin.exceptions import InvalidParameterError
+    from cvxvolmin.reduction import svd_reduction
+    from cvxvolmin.validation import check_matrix
+
+    X = cvxvolmin.make_paper_data(4, case=3, n_features=40, n_samples=30_000, random_state=3)[0]
+    bad = _with_bad_entries(X)
+    assert check_matrix(bad, copy=False, check_finite=False) is bad  # left to the caller
+    with pytest.raises(InvalidParameterError, match="X contains 2 NaN or infinite entries"):
+        svd_reduction(bad, 4)
+    assert reads == ["gram"]  # the count is the Gram pass's own, on bad data only
+    reads.clear()
+    reduction = svd_reduction(check_matrix(X, copy=False, check_finite=False), 4)
+    assert reads == ["gram", "projection"]
+    assert reduction.rank == 4
+
+
+@pytest.mark.parametrize("magnitude", [1e-200, 1e200])
+def test_finite_x_whose_squares_leave_the_range_passes_the_gram_check(magnitude):
+    # The Gram diagonal under- or overflows: X is scaled, not refused.
+    from cvxvolmin.reduction import svd_reduction
+
+    X, _, _ = cvxvolmin.make_paper_data(4, case=3, n_features=40, n_samples=30_000, random_state=3)
+    G, c = DenseData(X * magnitude).gram()
+    assert c != 1.0 and np.all(np.isfinite(G))
+    exact = svd_reduction(X, 4)
+    scaled = svd_reduction(X * magnitude, 4)
+    np.testing.assert_allclose(
+        scaled.singular_values[:4] / magnitude, exact.singular_values[:4], rtol=1e-12
+    )
