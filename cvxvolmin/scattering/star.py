@@ -67,6 +67,7 @@ from scipy.sparse import csr_matrix
 
 from ..lp import RowLP, _silence_highs_banner
 from .exact import _CLOSE, _refine_one
+from .rlt import BoxRLT
 from .search import _ascend, _certified
 
 #: Ray ends within this of norm 1 are polished to a vertex of P and classified.
@@ -81,6 +82,8 @@ _ADD_PER_SOLVE = 5
 _LP_TOL = 1e-10
 #: Boxes narrower than this (relative to the first box) are not split further.
 _MIN_WIDTH = 1e-10
+#: From this r on, decide_global tightens the boxes the secant leaves (see the docs, checking H).
+_TIGHTEN_RANK = 13
 
 
 @dataclass(frozen=True)
@@ -337,8 +340,14 @@ def _secant_value(hint: tuple[np.ndarray, float], lo: np.ndarray, hi: np.ndarray
     return value - 0.5 * float(((v - lo) * (hi - v)).sum())
 
 
-def _search_face(rows: np.ndarray, k: int, tol: float, deadline: float, polisher, counts) -> None:
-    """Branch and bound over ``Q_k``; returns when every box is dropped, else raises _Stop."""
+def _search_face(
+    rows: np.ndarray, k: int, tol: float, deadline: float, polisher, counts, tighten: bool
+) -> None:
+    """Branch and bound over ``Q_k``; returns when every box is dropped, else raises _Stop.
+
+    With ``tighten``, a box the secant LP does not drop goes to the
+    reformulation-linearization bound (:mod:`.rlt`) before it is split.
+    """
     others, face, pieces = _face_data(rows, k)
     m = others.size
     c0 = np.full(m, 1.0 / m)
@@ -377,13 +386,24 @@ def _search_face(rows: np.ndarray, k: int, tol: float, deadline: float, polisher
     base = 0.5 * (1.0 + c0 @ c0)  # q = base + ||v||^2 / 2 (c0 is orthogonal to B)
     # a box is (priority, order, lo, hi, hint): hint is a point of the box with its F, whose
     # value under the box's secant bounds the box's LP from above (see _secant_value)
-    heap = [(-np.inf, 0, lower, upper, None)]
+    rlt = (
+        BoxRLT(
+            face @ B,
+            -(face @ c0),
+            np.vstack([pieces @ B, -B]),
+            np.concatenate([1.0 - pieces @ c0, 1.0 + c0]),
+            base,
+        )
+        if tighten
+        else None
+    )
+    heap = [(-np.inf, 0, lower, upper, None, None)]
     pushed = 1
     try:
         while heap:
             if time.perf_counter() > deadline:
                 raise _Stop("timeout")
-            bound, _, lo, hi, hint = heapq.heappop(heap)
+            bound, _, lo, hi, hint, start = heapq.heappop(heap)
             counts["boxes"] += 1
             # boxes whose bound exceeds this are dropped
             drop = -tol if polisher.boundary is not None else tol
@@ -407,6 +427,12 @@ def _search_face(rows: np.ndarray, k: int, tol: float, deadline: float, polisher
                     if bound > tol or (polisher.boundary is not None and bound > -tol):
                         continue
                     hint = (x[:d], value)
+            if rlt is not None:
+                t_hi = base + 0.5 * np.maximum(lo**2, hi**2).sum() + 1.0
+                tight, start = rlt.bound(lo, hi, t_hi, drop, start)
+                if tight > drop:
+                    continue
+                bound = max(bound, tight)
             widest = int(np.argmax(hi - lo))
             if hi[widest] - lo[widest] <= min_width:
                 why = f"a box of Q_{k} could not be decided at width {min_width:.2g}"
@@ -417,14 +443,16 @@ def _search_face(rows: np.ndarray, k: int, tol: float, deadline: float, polisher
             # the hint goes to the half that holds it (the bound of both halves: their parent's)
             left = hint if hint is not None and hint[0][widest] <= middle else None
             right = hint if hint is not None and left is None else None
-            heapq.heappush(heap, (bound, pushed, lo, left_hi, left))
-            heapq.heappush(heap, (bound, pushed + 1, right_lo, hi, right))
+            heapq.heappush(heap, (bound, pushed, lo, left_hi, left, start))
+            heapq.heappush(heap, (bound, pushed + 1, right_lo, hi, right, start))
             pushed += 2
     finally:
-        counts["lps"] += lp.n_lps
+        counts["lps"] += lp.n_lps + (rlt.n_lps if rlt is not None else 0)
 
 
-def decide_global(rows: np.ndarray, tol: float, deadline: float = np.inf) -> GlobalOutcome:
+def decide_global(
+    rows: np.ndarray, tol: float, deadline: float = np.inf, tighten: bool | None = None
+) -> GlobalOutcome:
     """Decide (1) and (2) by the branch and bound over each ``Q_k`` (see the module notes).
 
     Parameters
@@ -437,6 +465,10 @@ def decide_global(rows: np.ndarray, tol: float, deadline: float = np.inf) -> Glo
         on the boundary.
     deadline : float
         ``time.perf_counter()`` value at which the search stops ("timeout").
+    tighten : bool or None
+        Whether boxes the secant LP leaves go to the reformulation-linearization
+        bound (:mod:`.rlt`): far fewer boxes, each dearer. None: from
+        r = ``_TIGHTEN_RANK`` on, where the boxes of the secant alone grow fastest.
 
     Returns
     -------
@@ -453,12 +485,14 @@ def decide_global(rows: np.ndarray, tol: float, deadline: float = np.inf) -> Glo
     r = rows.shape[1]
     if r < 3:
         raise ValueError("the global stage needs r >= 3 (Q_k has dimension r - 2)")
+    if tighten is None:
+        tighten = r >= _TIGHTEN_RANK
     counts = {"boxes": 0, "lps": 0}
     polisher = _Polisher(rows, tol)
     done = 0
     try:
         for k in range(r):
-            _search_face(rows, k, tol, deadline, polisher, counts)
+            _search_face(rows, k, tol, deadline, polisher, counts, tighten)
             done += 1
     except _Stop as stop:
         # a refutation decides; a time-out or a failure leaves even a boundary vertex open
