@@ -111,6 +111,8 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
             "tests/test_scattering_exact_mutation.py",
             "tests/test_scattering_crosscheck.py",
             "tests/test_scattering_global.py",
+            "tests/test_scattering_global_split.py",
+            "tests/test_scattering_rlt.py",
         ],
     ),
     "validation": (

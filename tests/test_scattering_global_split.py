@@ -80,3 +80,22 @@ def test_the_estimate_is_the_lp_value_at_its_point_and_bounds_every_sub_box(face
     assert sub_bound <= estimate + 1e-8 * scale
     # and the sub-box's tighter secant makes the estimate no lower than the parent's
     assert estimate >= bound - 1e-8 * scale
+
+
+def test_every_hint_the_search_pushes_lies_in_its_box(monkeypatch):
+    """A hint outside its box would make _secant_value no bound at all (only extra splits)."""
+    pushed = []
+    real_push = star.heapq.heappush
+
+    def spy(heap, item):
+        pushed.append(item)
+        real_push(heap, item)
+
+    monkeypatch.setattr(star.heapq, "heappush", spy)
+    rows = prepare(paper(6, 0.35, 100, 0)).rows
+    assert star.decide_global(rows, 1e-9, tighten=False).status == "scattered"
+    hinted = [(lo, hi, hint) for _, _, lo, hi, hint, _ in pushed if hint is not None]
+    assert hinted and len(hinted) < len(pushed)  # each split hints one half, not both
+    for lo, hi, (v, _) in hinted:
+        slack = 1e-9 * (1.0 + np.abs(lo).max() + np.abs(hi).max())  # HiGHS's bound tolerance
+        assert np.all(v >= lo - slack) and np.all(v <= hi + slack)
