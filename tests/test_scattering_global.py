@@ -299,21 +299,39 @@ def test_a_box_outside_q_is_dropped_only_with_a_farkas_certificate(box_lp):
     assert x is None and bound == np.inf
 
 
-def test_t_at_the_lp_optimum_is_phi_at_its_point(box_lp):
+@pytest.mark.parametrize("name", ["paper35 r=6 N=100", "capped-near r=5"])
+def test_t_at_the_lp_optimum_is_phi_at_its_point(name):
     """With every piece in, the LP's t is ``Phi(w) = max(max_a (1 - a.w), 1 + max_j w_j)``:
-    t costs 1 and only the pieces bound it below (a wrong piece shifts F and drops boxes)."""
-    lp, lower, upper = box_lp
-    _, _, pieces = star._face_data(prepare(CASES["paper35 r=6 N=100"]).rows, 0)
+    t costs 1 and only the pieces bound it below (a wrong piece shifts F and drops boxes).
+    capped-near's optima meet pieces whose rows are scaled down (coefficients above 1)."""
+    _, face, pieces = star._face_data(prepare(CASES[name]).rows, 0)
     m = pieces.shape[1]
     c0, B = np.full(m, 1.0 / m), star.null_space(np.ones((1, m)))
+    lp = star._BoxLP(face, pieces, c0, B)
+    lp.add_face(np.arange(face.shape[0]))
+    lp.add_pieces(np.arange(pieces.shape[0]))
+    d = B.shape[1]
+    points = star._extents(lp, d)
+    lower, upper = points[np.arange(d), np.arange(d)], points[d + np.arange(d), np.arange(d)]
     rng = np.random.default_rng(2)
-    d = lower.size
     for _ in range(10):
         cost = np.append(rng.standard_normal(d), 1.0)
         x, _ = lp.solve(cost, np.append(lower, 1.0), np.append(upper, 50.0), pieces=True)
         w = c0 + B @ x[:d]
         phi = max((1.0 - pieces @ w).max(), 1.0 + w.max())
         assert x[-1] == pytest.approx(phi, rel=1e-9)
+
+
+def test_a_farkas_ray_that_proves_nothing_does_not_drop_the_box(box_lp, monkeypatch):
+    lp, lower, upper = box_lp
+
+    class NoProof:  # an "infeasible" answer whose ray combines no rows
+        @staticmethod
+        def getDualRay():
+            return None, True, np.zeros(lp.lo.size)
+
+    monkeypatch.setattr(lp, "highs", NoProof())
+    assert lp._farkas(np.append(lower, 1.0), np.append(upper, 50.0)) == -np.inf
 
 
 # ------------------------------------------------------------- the search's bookkeeping
