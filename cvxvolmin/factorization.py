@@ -262,8 +262,9 @@ def fit(
         ``fit_error`` comes from the projection's residuals (were W off
         the basis's span, it would cost one more pass). W and Q come back
         in memory, H as a dask array (see :class:`FitResult`). Large dense
-        X is read three times (the finiteness check, the Gram matrix, the
-        projection; two more for ill-conditioned or noisy data).
+        X is read twice (the Gram matrix, which is also the finiteness
+        check, and the projection; two more for ill-conditioned or noisy
+        data).
     rank : int
         Number of factors r; X must have numerical rank at least r.
     formulation : str or Formulation, default "column-sum"

@@ -70,8 +70,15 @@ def check_fit_inputs(
         Naming the parameter and what to pass instead; no solver has run.
     """
     form = get_formulation(formulation)
+    # The default reduction's first pass, the Gram matrix, is also the finiteness check
+    # (DenseData.gram; the other paths count): a separate count would read X once more.
+    # A formulation with its own reduce, column_scale or check_data reads X first itself.
+    default_reads = sparse_hint is None and all(
+        getattr(type(form), hook) is getattr(Formulation, hook)
+        for hook in ("reduce", "column_scale", "check_data")
+    )
     # No fit writes into X, so no copy is needed (memory: X can be large).
-    X = check_matrix(X, copy=False, accept_sparse=True)
+    X = check_matrix(X, copy=False, accept_sparse=True, check_finite=not default_reads)
     if is_sparse(X):
         if sparse_hint is not None:
             raise InvalidParameterError(f"X is a sparse matrix; {sparse_hint}")

@@ -18,9 +18,9 @@ Numerics, so that a fit is invariant to positive column scaling of X:
   M x r arrays only).
 * Passes: X is read through :mod:`cvxvolmin.data` (dense or sparse alike).
   Large dense data with M <= N are read twice here (the Gram matrix; the
-  projection with the column norms and residuals), so that a fit of exact,
-  well-conditioned data reads X three times with the finiteness check and
-  none after the LPs; ill-conditioned or noisy data add a refinement step
+  projection with the column norms and residuals; the Gram matrix is also
+  the finiteness check), so that a fit of exact, well-conditioned data
+  reads X twice and not after the LPs; ill-conditioned or noisy data add a refinement step
   (two passes).
 """
 

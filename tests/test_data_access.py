@@ -187,12 +187,12 @@ def reads(monkeypatch) -> list[str]:
     return log
 
 
-def test_a_large_dense_fit_reads_x_three_times_and_recovers_h(reads):
+def test_a_large_dense_fit_reads_x_twice_and_recovers_h(reads):
     # M * N above the thin-SVD size: the Gram path (M <= N).
     X, _, H = cvxvolmin.make_paper_data(4, case=3, n_features=40, n_samples=30_000, random_state=3)
     assert X.size > 1_000_000
     result = cvxvolmin.fit(X, 4, random_state=0)
-    assert reads == ["count_nonfinite", "gram", "projection"]
+    assert reads == ["gram", "projection"]
     assert cvxvolmin.matched_mse(H, result.H) < 1e-20
     # The fit error from the reduction's residuals is the direct one.
     direct = cvxvolmin.metrics.relative_residual(X, result.W, result.H)
@@ -208,7 +208,7 @@ def test_an_ill_conditioned_basis_is_refined_at_two_more_passes(reads):
     right = np.linalg.qr(rng.standard_normal((4, 4)))[0]
     W = left @ np.diag(np.logspace(0, -4, 4)) @ right
     result = cvxvolmin.fit(W @ H.T, 4, random_state=0)
-    assert reads == ["count_nonfinite", "gram", "projection", "times", "projection"]
+    assert reads == ["gram", "projection", "times", "projection"]
     assert result.fit_error <= 1e-13
     assert cvxvolmin.matched_mse(H, result.H) < 1e-20
 

@@ -304,10 +304,19 @@ def test_check_matrix_names_x_and_its_orientation_by_default():
         validation.check_matrix(None)
 
 
+@pytest.mark.parametrize(
+    "formulation",
+    [
+        *(name for name in cvxvolmin.available_formulations() if name != "bounded-abundance"),
+        cvxvolmin.BoundedAbundanceVolMin(upper=2.0),  # the one that needs a parameter
+    ],
+    ids=str,
+)
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
-def test_non_finite_large_X_is_refused_before_any_solver(bad, no_solver):
-    # Large and wide: the path whose Gram pass does the finiteness check.
+def test_non_finite_large_X_is_refused_before_any_solver(bad, formulation, no_solver):
+    # Large and wide: for the default hooks the Gram pass is the finiteness check, the
+    # formulations that read X first themselves (row-sum, bounded-abundance) count first.
     X = cvxvolmin.make_paper_data(4, case=3, n_features=40, n_samples=30_000, random_state=3)[0]
     X[5, 20_000] = bad
     with pytest.raises(InvalidParameterError, match="X contains 1 NaN or infinite entries"):
-        fit(X, 4)
+        fit(X, 4, formulation=formulation)
