@@ -392,6 +392,16 @@ def test_a_box_too_narrow_to_split_is_an_error(monkeypatch):
     assert "a box of Q_0 could not be decided at width" in found.error
 
 
+def test_an_unbounded_face_slice_is_an_error():
+    """Rows that fail the necessary checks: the one row zero in column 0 gives
+    ``w_1 + w_2 >= 0``, all of the line ``1.w = 1``, so Q_0 is unbounded; the stage stops
+    with an error, never a verdict."""
+    rows = np.array([[0.5, 0.5, 0.0], [0.0, 0.5, 0.5], [0.5, 0.0, 0.5]])
+    found = decide_global(rows, TOL)
+    assert (found.status, found.witness, found.n_done) == ("error", None, 0)
+    assert "unbounded" in found.error.lower()
+
+
 # ------------------------------------------------------------------- the portfolio
 
 
