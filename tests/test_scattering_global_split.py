@@ -19,10 +19,12 @@ from cvxvolmin.scattering import star
 from cvxvolmin.scattering.prepare import prepare
 
 
-@pytest.fixture(scope="module")
-def face():
-    """Q_0 of a paper H (r = 6): its box LP with every row, its first box and F."""
-    rows = prepare(paper(6, 0.35, 100, 0)).rows
+def first_box_of_q0(H: np.ndarray):
+    """Q_0 of H in the stage's box coordinates: its box LP with every row and its first box.
+
+    Returns ``lp, lower, upper, face_rows, pieces, c0, B, base`` (w = c0 + B v).
+    """
+    rows = prepare(H).rows
     others, face_rows, pieces = star._face_data(rows, 0)
     m = others.size
     c0 = np.full(m, 1.0 / m)
@@ -33,7 +35,14 @@ def face():
     d = B.shape[1]
     points = star._extents(lp, d)
     lower, upper = points[np.arange(d), np.arange(d)], points[d + np.arange(d), np.arange(d)]
-    base = 0.5 * (1.0 + c0 @ c0)
+    return lp, lower, upper, face_rows, pieces, c0, B, 0.5 * (1.0 + c0 @ c0)
+
+
+@pytest.fixture(scope="module")
+def face():
+    """Q_0 of a paper H (r = 6): its box LP with every row, its first box and F."""
+    lp, lower, upper, _, pieces, c0, B, base = first_box_of_q0(paper(6, 0.35, 100, 0))
+    d = B.shape[1]
 
     def F(v: np.ndarray) -> float:
         w = c0 + B @ v

@@ -16,9 +16,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_scattering_crosscheck import paper
 from test_scattering_global import CASES, TOL, facets_class
+from test_scattering_global_split import first_box_of_q0
 
 from cvxvolmin.scattering import rlt as rlt_module
-from cvxvolmin.scattering import star
 from cvxvolmin.scattering.necessary import run_necessary
 from cvxvolmin.scattering.prepare import prepare
 from cvxvolmin.scattering.star import decide_global
@@ -27,18 +27,8 @@ from cvxvolmin.scattering.star import decide_global
 @pytest.fixture(scope="module")
 def face():
     """Q_0 of a paper H (r = 6) in box coordinates: the secant LP, the RLT bound, F."""
-    rows = prepare(paper(6, 0.35, 100, 0)).rows
-    others, face_rows, pieces = star._face_data(rows, 0)
-    m = others.size
-    c0 = np.full(m, 1.0 / m)
-    B = star.null_space(np.ones((1, m)))
+    lp, lower, upper, face_rows, pieces, c0, B, base = first_box_of_q0(paper(6, 0.35, 100, 0))
     d = B.shape[1]
-    lp = star._BoxLP(face_rows, pieces, c0, B)
-    lp.add_face(np.arange(face_rows.shape[0]))
-    lp.add_pieces(np.arange(pieces.shape[0]))
-    points = star._extents(lp, d)
-    lower, upper = points[np.arange(d), np.arange(d)], points[d + np.arange(d), np.arange(d)]
-    base = 0.5 * (1.0 + c0 @ c0)
     bound = rlt_module.BoxRLT(
         face_rows @ B,
         -(face_rows @ c0),
