@@ -179,7 +179,8 @@ def test_sample_wise_joint_constraints_run_on_working_sets(formulation, draw):
     assert cvxvolmin.matched_mse(whole.H, on_sets.H) < 1e-20
 
 
-def test_a_joint_sum_over_the_samples_is_refused_on_working_sets():
+@pytest.mark.parametrize("n_samples", [300, 3000])  # all N samples declared; two sets of them
+def test_a_joint_sum_over_the_samples_is_refused_on_working_sets(n_samples):
     class Budget(_SeparableAtMostOne):
         name = "test-joint-budget"
         column_separable = True  # claimed, but the budget sums over the samples held
@@ -187,7 +188,7 @@ def test_a_joint_sum_over_the_samples_is_refused_on_working_sets():
         def joint_constraints(self, H, reduction):
             return [*super().joint_constraints(H, reduction), cp.sum(H) <= 0.9 * H.shape[0]]
 
-    X, _ = _in_the_simplex(3, 300, np.random.default_rng(1))
+    X, _ = _in_the_simplex(3, n_samples, np.random.default_rng(1))
     with pytest.raises(
         cvxvolmin.InvalidParameterError, match=r"constraint 3 of 3 changes with the set of samples"
     ):

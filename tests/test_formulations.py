@@ -696,7 +696,8 @@ def test_row_at_passes_the_samples_counted_from_the_end_as_nonnegative(samples, 
     np.testing.assert_array_equal(row.at(samples), expected)
 
 
-def test_slices_of_row_h_are_refused_for_column_separable_formulations_at_any_n():
+@pytest.mark.parametrize("n_samples", [60, 3000])  # all N samples declared; two sets of them
+def test_slices_of_row_h_are_refused_for_column_separable_formulations_at_any_n(n_samples):
     """row.h[:10] would mean 'the first ten samples held' on a working set: refused up
     front (with a pointer to Row.at), also where no working set would run."""
 
@@ -707,7 +708,7 @@ def test_slices_of_row_h_are_refused_for_column_separable_formulations_at_any_n(
         def row_constraints(self, row, reduction):
             return [*super().row_constraints(row, reduction), row.h[:10] <= 0.5 * row.unit]
 
-    X, _, _ = cvxvolmin.make_paper_data(3, case=3, n_samples=60, random_state=0)
+    X, _, _ = cvxvolmin.make_paper_data(3, case=3, n_samples=n_samples, random_state=0)
     with pytest.raises(
         cvxvolmin.InvalidParameterError,
         match=r"constraint 3 of 3 changes with the set of samples .* row\.at\(samples\)",
