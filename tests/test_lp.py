@@ -467,3 +467,14 @@ def test_dependent_equalities_over_a_matrix_variable_are_reduced_too():
     assert kept[0].size == 2
     Q.value = (x0 + np.linalg.svd(B)[2][-1]).reshape(2, 3)  # a move within the set
     assert np.abs(kept[0].expr.value).max() <= 1e-9 * max(1.0, np.abs(x0).max())
+
+
+def test_a_highs_option_that_highs_refuses_is_an_error_not_its_default():
+    from cvxvolmin.lp import new_highs
+
+    highs = new_highs(presolve="off", dual_feasibility_tolerance=1e-10)
+    assert highs.getOptionValue("dual_feasibility_tolerance")[1] == 1e-10
+    with pytest.raises(RuntimeError, match="dual_feasability_tolerance"):
+        new_highs(dual_feasability_tolerance=1e-10)  # misspelled
+    with pytest.raises(RuntimeError, match="presolve"):
+        new_highs(presolve="sometimes")

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.sparse import csr_matrix
 
-from ..lp import _silence_highs_banner
+from ..lp import new_highs
 
 #: Product rows added per round, per dimension of the box (the most violated first).
 _ROWS_PER_ROUND = 10
@@ -37,8 +37,6 @@ _ROWS_PER_ROUND = 10
 _MAX_ROUNDS = 8
 #: A product row is violated beyond this (its coefficients scaled to a largest of 1).
 _VIOLATED = 1e-9
-#: HiGHS's feasibility tolerances (its smallest accepted value is 1e-10).
-_LP_TOL = 1e-10
 
 
 @dataclass(frozen=True)
@@ -103,7 +101,6 @@ class BoxRLT:
         self.cost[self.V + self.diagonal] = -0.5
         self.n_lps = 0
         self.highs = None
-        _silence_highs_banner()
 
     def _column_bounds(self, lo: np.ndarray, hi: np.ndarray, t_hi: float):
         """Every product lies between the products of its factors' bounds."""
@@ -183,15 +180,9 @@ class BoxRLT:
 
     def _solver(self):
         if self.highs is None:
-            self.highs = self.highspy.Highs()
-            for option, value in (
-                ("output_flag", False),
-                ("presolve", "off"),
-                ("solver", "simplex"),
-                ("primal_feasibility_tolerance", _LP_TOL),
-                ("dual_feasibility_tolerance", _LP_TOL),
-            ):
-                self.highs.setOptionValue(option, value)
+            from .star import _BOX_LP_OPTIONS  # the secant LP's: the same tolerances
+
+            self.highs = new_highs(**_BOX_LP_OPTIONS)
         return self.highs
 
     def bound(

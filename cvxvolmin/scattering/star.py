@@ -65,7 +65,7 @@ import numpy as np
 from scipy.linalg import null_space
 from scipy.sparse import csr_matrix
 
-from ..lp import RowLP, _silence_highs_banner
+from ..lp import RowLP, new_highs
 from .exact import _CLOSE, _refine_one
 from .rlt import BoxRLT
 from .search import _ascend, _certified
@@ -80,6 +80,13 @@ _VIOLATED = 1e-9
 _ADD_PER_SOLVE = 5
 #: HiGHS's feasibility tolerances in the box LPs (its smallest accepted value is 1e-10).
 _LP_TOL = 1e-10
+#: HiGHS's options for the box LPs, here and in :mod:`.rlt`.
+_BOX_LP_OPTIONS = {
+    "presolve": "off",
+    "solver": "simplex",
+    "primal_feasibility_tolerance": _LP_TOL,
+    "dual_feasibility_tolerance": _LP_TOL,
+}
 #: Boxes narrower than this (relative to the first box) are not split further.
 _MIN_WIDTH = 1e-10
 #: From this r on, decide_global tightens the boxes the secant leaves (see the docs, checking H).
@@ -185,16 +192,10 @@ class _BoxLP:
         self.piece_lo = (1.0 - pieces @ c0) / scale
         self.in_face = np.zeros(fb.shape[0], bool)
         self.in_piece = np.zeros(ab.shape[0], bool)
-        _silence_highs_banner()
-        self.highs = highspy.Highs()
-        for option, value in (("output_flag", False), ("presolve", "off")):
-            self.highs.setOptionValue(option, value)
         # the certified bound loses about the dual tolerance times the box's magnitude: at
         # HiGHS's default (1e-7) a box around a vertex on the boundary could not be dropped
         # at tol = 1e-9
-        self.highs.setOptionValue("primal_feasibility_tolerance", _LP_TOL)
-        self.highs.setOptionValue("dual_feasibility_tolerance", _LP_TOL)
-        self.highs.setOptionValue("solver", "simplex")
+        self.highs = new_highs(**_BOX_LP_OPTIONS)
         model = highspy.HighsLp()
         model.num_col_, model.num_row_ = d + 1, 0
         model.col_cost_ = np.zeros(d + 1)
