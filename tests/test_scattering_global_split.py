@@ -108,3 +108,18 @@ def test_every_hint_the_search_pushes_lies_in_its_box(monkeypatch):
     for lo, hi, (v, _) in hinted:
         slack = 1e-9 * (1.0 + np.abs(lo).max() + np.abs(hi).max())  # HiGHS's bound tolerance
         assert np.all(v >= lo - slack) and np.all(v <= hi + slack)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    lo=st.lists(st.floats(-1e3, 1e3), min_size=3, max_size=3),
+    width=st.lists(st.floats(0.0, 1e3), min_size=3, max_size=3),
+    corner=st.lists(st.booleans(), min_size=3, max_size=3),
+)
+def test_the_cap_on_t_is_above_q_at_every_corner_of_the_box(lo, width, corner):
+    lo = np.array(lo)
+    hi = lo + np.array(width)
+    base = 0.6
+    v = np.where(corner, hi, lo)
+    q = base + 0.5 * v @ v
+    assert star._t_cap(base, lo, hi) >= q + 1.0 - 1e-12 * q

@@ -329,6 +329,15 @@ def _extents(lp: _BoxLP, d: int) -> np.ndarray:
     return np.array(points)
 
 
+def _t_cap(base: float, lo: np.ndarray, hi: np.ndarray) -> float:
+    """An upper bound for t in a box's LPs: 1 above q's largest value on the box (a corner).
+
+    Wherever ``Phi`` exceeds q's largest value, ``F > 0``: capping t there
+    cuts off no point where F could be negative, and keeps the LPs bounded.
+    """
+    return base + 0.5 * float(np.maximum(lo**2, hi**2).sum()) + 1.0
+
+
 def _secant_value(hint: tuple[np.ndarray, float], lo: np.ndarray, hi: np.ndarray) -> float:
     """The box LP's objective at ``hint = (v, F(v))``, a point of the box: at least its minimum.
 
@@ -408,9 +417,8 @@ def _search_face(
             counts["boxes"] += 1
             # boxes whose bound exceeds this are dropped
             drop = -tol if polisher.boundary is not None else tol
+            t_hi = _t_cap(base, lo, hi)
             if hint is None or _secant_value(hint, lo, hi) > drop:
-                # Phi >= 1 + 1/(r - 1) > 1, and F >= 0 wherever Phi exceeds q's largest value
-                t_hi = base + 0.5 * np.maximum(lo**2, hi**2).sum() + 1.0
                 cost = np.append(-0.5 * (lo + hi), 1.0)
                 x, bound = lp.solve(cost, np.append(lo, 1.0), np.append(hi, t_hi), pieces=True)
                 hint = None
@@ -429,7 +437,6 @@ def _search_face(
                         continue
                     hint = (x[:d], value)
             if rlt is not None:
-                t_hi = base + 0.5 * np.maximum(lo**2, hi**2).sum() + 1.0
                 tight, start = rlt.bound(lo, hi, t_hi, drop, start)
                 if tight > drop:
                     continue
