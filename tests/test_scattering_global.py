@@ -10,6 +10,8 @@ vertex one of the truncated simplex's vertices known in closed form.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -481,3 +483,35 @@ def _no_refutation(rows, tol, deadline):
     from cvxvolmin.scattering.search import SearchOutcome
 
     return SearchOutcome(None, 0, 0, 1.0)
+
+
+def capped_each(caps: list[float]) -> np.ndarray:
+    """The vertices of ``{x >= 0, 1.x = 1, x_i <= caps[i]}``: one coordinate free, the rest at 0
+    or at their cap."""
+    r = len(caps)
+    rows = set()
+    for free in range(r):
+        others = [j for j in range(r) if j != free]
+        for at_cap in itertools.product([False, True], repeat=r - 1):
+            x = np.zeros(r)
+            for j, capped_j in zip(others, at_cap, strict=True):
+                x[j] = caps[j] if capped_j else 0.0
+            x[free] = 1.0 - x.sum()
+            if -1e-12 <= x[free] <= caps[free] + 1e-12:
+                rows.add(tuple(np.round(x, 15)))
+    return np.array(sorted(rows))
+
+
+def test_a_boundary_vertex_found_first_does_not_hide_a_refutation_in_a_later_face():
+    # The cut x_3 <= 2/r is tangent to C: its dual vertex (norm 1) lies in the region of e_0
+    # and is found first; the cut x_0 <= b has a dual vertex of norm 1.05, in the regions
+    # of e_1 to e_3 only. Boxes dropped once a boundary vertex is known must still hold
+    # no point beyond 1 + tol.
+    r = 4
+    H = capped_each([cap_at(r, 1.05), 0.6, 0.6, 2.0 / r])
+    prepared = prepare(H)
+    assert run_necessary(prepared, TOL).passed
+    assert facets_class(prepared.rows)[0] == "refuted"
+    outcome = decide_global(prepared.rows, TOL)
+    assert outcome.status == "refuted"
+    assert np.linalg.norm(outcome.witness) > 1.0 + TOL

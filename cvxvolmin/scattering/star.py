@@ -394,6 +394,12 @@ def _search_face(
         w = c0 + points @ B.T
         lp.add_pieces(np.unique(np.argmax(-(w @ pieces.T), axis=1)))
     base = 0.5 * (1.0 + c0 @ c0)  # q = base + ||v||^2 / 2 (c0 is orthogonal to B)
+
+    def drop_level() -> float:
+        """Boxes whose bound exceeds this are dropped: tol, or -tol once a boundary vertex
+        is known (no point beyond 1 + tol is left where F > -tol, as Phi >= 1)."""
+        return -tol if polisher.boundary is not None else tol
+
     # a box is (priority, order, lo, hi, hint): hint is a point of the box with its F, whose
     # value under the box's secant bounds the box's LP from above (see _secant_value)
     rlt = (
@@ -415,8 +421,7 @@ def _search_face(
                 raise _Stop("timeout")
             bound, _, lo, hi, hint, start = heapq.heappop(heap)
             counts["boxes"] += 1
-            # boxes whose bound exceeds this are dropped
-            drop = -tol if polisher.boundary is not None else tol
+            drop = drop_level()
             t_hi = _t_cap(base, lo, hi)
             if hint is None or _secant_value(hint, lo, hi) > drop:
                 cost = np.append(-0.5 * (lo + hi), 1.0)
@@ -433,10 +438,11 @@ def _search_face(
                         y = np.zeros(rows.shape[1])
                         y[k], y[others] = 1.0 - 1.0 / phi, w / phi
                         polisher.polish(y)
-                    if bound > tol or (polisher.boundary is not None and bound > -tol):
+                    if bound > drop_level():  # the polishing may have found a boundary vertex
                         continue
                     hint = (x[:d], value)
             if rlt is not None:
+                drop = drop_level()
                 tight, start = rlt.bound(lo, hi, t_hi, drop, start)
                 if tight > drop:
                     continue
