@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_scattering import capped, capped_norm
 from test_scattering_crosscheck import cap_at, paper, separable
+from test_scattering_global_split import first_box_of_q0
 
 from cvxvolmin.scattering import check as check_module
 from cvxvolmin.scattering import check_scattering, star
@@ -262,17 +263,8 @@ def test_past_the_most_polishings_only_clear_refutations_are_polished(beyond):
 @pytest.fixture(scope="module")
 def box_lp():
     """The box LP of Q_0 of a paper H, with every row, and its first box."""
-    rows = prepare(CASES["paper35 r=6 N=100"]).rows
-    others, face, pieces = star._face_data(rows, 0)
-    m = others.size
-    c0 = np.full(m, 1.0 / m)
-    B = star.null_space(np.ones((1, m)))
-    lp = star._BoxLP(face, pieces, c0, B)
-    lp.add_face(np.arange(face.shape[0]))
-    lp.add_pieces(np.arange(pieces.shape[0]))
-    points = star._extents(lp, B.shape[1])
-    d = B.shape[1]
-    return lp, points[np.arange(d), np.arange(d)], points[d + np.arange(d), np.arange(d)]
+    lp, lower, upper, *_ = first_box_of_q0(CASES["paper35 r=6 N=100"])
+    return lp, lower, upper
 
 
 def test_the_dual_bound_holds_at_every_point_of_the_box_and_matches_the_lp(box_lp):
@@ -306,15 +298,8 @@ def test_t_at_the_lp_optimum_is_phi_at_its_point(name):
     """With every piece in, the LP's t is ``Phi(w) = max(max_a (1 - a.w), 1 + max_j w_j)``:
     t costs 1 and only the pieces bound it below (a wrong piece shifts F and drops boxes).
     capped-near's optima meet pieces whose rows are scaled down (coefficients above 1)."""
-    _, face, pieces = star._face_data(prepare(CASES[name]).rows, 0)
-    m = pieces.shape[1]
-    c0, B = np.full(m, 1.0 / m), star.null_space(np.ones((1, m)))
-    lp = star._BoxLP(face, pieces, c0, B)
-    lp.add_face(np.arange(face.shape[0]))
-    lp.add_pieces(np.arange(pieces.shape[0]))
+    lp, lower, upper, _, pieces, c0, B, _ = first_box_of_q0(CASES[name])
     d = B.shape[1]
-    points = star._extents(lp, d)
-    lower, upper = points[np.arange(d), np.arange(d)], points[d + np.arange(d), np.arange(d)]
     rng = np.random.default_rng(2)
     for _ in range(10):
         cost = np.append(rng.standard_normal(d), 1.0)
