@@ -279,21 +279,15 @@ def check_scattering(
                 witness_point=outcome.point,
             )
         if method == "sample" or time.perf_counter() >= deadline:
-            return finish(
-                verdict="inconclusive",
-                condition1=None,
-                condition2=None,
-                witness=None,
-                margin=None,
-                method="sample",
-                reason=(
-                    f"all {outcome.n_tested} samples of bd C lie in cone(H.T); sampling "
-                    "cannot prove (1) and never tests (2): "
-                    + (
-                        "use method='exact'"
-                        if method == "sample"
-                        else f"time_limit={time_limit:g} s ran out before the exact stage"
-                    )
+            return _inconclusive(
+                finish,
+                "sample",
+                f"all {outcome.n_tested} samples of bd C lie in cone(H.T); sampling "
+                "cannot prove (1) and never tests (2): "
+                + (
+                    "use method='exact'"
+                    if method == "sample"
+                    else f"time_limit={time_limit:g} s ran out before the exact stage"
                 ),
             )
 
@@ -351,18 +345,12 @@ def _from_global(
             f"along every ray of the dual slice from each of the {r} e_k, ||y|| < 1 past "
             f"the e_k: certified by LP bounds on {outcome.n_boxes} boxes",
         )
-    return finish(
-        verdict="inconclusive",
-        condition1=None,
-        condition2=None,
-        witness=None,
-        margin=None,
-        method="global",
-        reason=(
-            f"the global stage did not finish within time_limit={time_limit:g} s, with the "
-            f"rays of {outcome.n_done} of the {r} unit vectors searched (r = {r}, "
-            f"{prepared.rows.shape[0]} distinct rows); raise time_limit"
-        ),
+    return _inconclusive(
+        finish,
+        "global",
+        f"the global stage did not finish within time_limit={time_limit:g} s, with the "
+        f"rays of {outcome.n_done} of the {r} unit vectors searched (r = {r}, "
+        f"{prepared.rows.shape[0]} distinct rows); raise time_limit",
     )
 
 
@@ -432,6 +420,19 @@ def _refuted(
     )
 
 
+def _inconclusive(finish, method: str, reason: str) -> ScatteringResult:
+    """Neither condition decided: the stage ran out of time or could not go on."""
+    return finish(
+        verdict="inconclusive",
+        condition1=None,
+        condition2=None,
+        witness=None,
+        margin=None,
+        method=method,
+        reason=reason,
+    )
+
+
 def _scattered(finish, method: str, reason: str, **extra) -> ScatteringResult:
     """(1) and (2) hold: no vertex of P other than the e_k reaches ||y|| = 1."""
     return finish(
@@ -470,18 +471,15 @@ def _from_facets(
     finish,
     stage: str = "exact",
 ) -> ScatteringResult:
-    undecided = dict(condition1=None, condition2=None, witness=None, margin=None, method=stage)
     if summary is None:
-        return finish(
-            verdict="inconclusive",
-            reason=(
-                f"the exact stage did not finish within time_limit={time_limit:g} s "
-                f"(r = {prepared.r}, {prepared.rows.shape[0]} distinct rows); raise time_limit"
-            ),
-            **undecided,
+        return _inconclusive(
+            finish,
+            stage,
+            f"the exact stage did not finish within time_limit={time_limit:g} s "
+            f"(r = {prepared.r}, {prepared.rows.shape[0]} distinct rows); raise time_limit",
         )
     if summary.error is not None:
-        return finish(verdict="inconclusive", reason=summary.error, **undecided)
+        return _inconclusive(finish, stage, summary.error)
     if summary.halfspace_witness is not None:
         y = summary.halfspace_witness
         return finish(
