@@ -407,10 +407,19 @@ def _block_projection(block: np.ndarray, U: np.ndarray, Ut: np.ndarray):
     part = Ut @ block
     # off = block - U @ part, in the Fortran order BLAS sees: off.T -= part.T @ U.T.
     off = dgemm(-1.0, part.T, U.T, 1.0, np.array(block).T, overwrite_c=True).T
+    return part, *_norms_from_parts(block, part, off)
+
+
+def _norms_from_parts(block: np.ndarray, part: np.ndarray, off: np.ndarray):
+    """``||x_n||`` and ``||x_n - U U.T x_n||`` from ``part = U.T block`` and ``off``, the residuals.
+
+    ``||x_n||^2 = ||U.T x_n||^2 + ||off_n||^2``: no second read of the block;
+    the columns whose squares leave the range are redone, scaled.
+    """
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):  # such columns are redone
         outside = np.einsum("ij,ij->j", off, off)
         total = np.einsum("ij,ij->j", part, part) + outside
-    return part, _redo_suspects(block, total), _redo_suspects(off, outside)
+    return _redo_suspects(block, total), _redo_suspects(off, outside)
 
 
 class SparseData(DataMatrix):
@@ -607,12 +616,7 @@ class DaskData(DataMatrix):
             out[:r, where] = p
             np.matmul(U, p, out=o)
             np.subtract(block, o, out=o)
-            # ||x_n||^2 from its parts in and off span(U), as in DenseData's pass.
-            with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-                outside = np.einsum("ij,ij->j", o, o)  # the suspect columns are redone
-                total = np.einsum("ij,ij->j", p, p) + outside
-            out[r, where] = _redo_suspects(block, total)
-            out[r + 1, where] = _redo_suspects(o, outside)
+            out[r, where], out[r + 1, where] = _norms_from_parts(block, p, o)
         return out
 
     def projection(self, U: np.ndarray) -> Projection:
