@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.sparse import csr_matrix
 
-from ..lp import new_highs
+from ..lp import new_highs, weak_duality_bound
 
 #: Product rows added per round, per dimension of the box (the most violated first).
 _ROWS_PER_ROUND = 10
@@ -245,12 +245,8 @@ class BoxRLT:
         return best, self._start_for_halves(hs, factors, products, rows.shape[0])
 
     def _dual_bound(self, rows, rhs, dual, low, high) -> float:
-        """Weak duality with the column bounds kept: valid for any dual values (clipped at 0)."""
-        y = np.maximum(dual, 0.0)
-        reduced = self.cost - rows.T @ y
-        return (
-            float(y @ rhs + np.where(reduced > 0, reduced * low, reduced * high).sum()) - self.base
-        )
+        """The bound on F from any dual values (weak duality with the column bounds kept)."""
+        return weak_duality_bound(self.cost, rows, rhs, dual, low, high) - self.base
 
     def _start_for_halves(self, hs, factors, products, n_rows: int) -> Start:
         """The binding product rows and the basis without the others (their slacks are basic)."""

@@ -65,7 +65,7 @@ import numpy as np
 from scipy.linalg import null_space
 from scipy.sparse import csr_matrix
 
-from ..lp import RowLP, new_highs
+from ..lp import RowLP, new_highs, weak_duality_bound
 from .exact import _CLOSE, _refine_one
 from .rlt import BoxRLT
 from .search import _ascend, _certified
@@ -283,17 +283,8 @@ class _BoxLP:
     def _dual_bound(
         self, cost: np.ndarray, dual: np.ndarray, lower: np.ndarray, upper: np.ndarray
     ) -> float:
-        """``y.lo + sum_c min over [lower, upper] of (cost - M^T y)_c x_c``, for any y >= 0.
-
-        Weak duality on the rows ``M x >= lo`` with the column bounds kept:
-        for every x of the box that meets the rows, ``cost.x`` is at least
-        this, so HiGHS's rounding of the dual values only loosens it.
-        """
-        y = np.maximum(dual, 0.0)
-        reduced = cost - self.M.T @ y
-        with np.errstate(invalid="ignore"):  # 0 * inf: a free column with no reduced cost
-            terms = np.where(reduced > 0, reduced * lower, reduced * upper)
-        return float(y @ self.lo + np.where(reduced == 0, 0.0, terms).sum())
+        """A lower bound of ``cost.x`` on the box's part of the rows, from any dual values."""
+        return weak_duality_bound(cost, self.M, self.lo, dual, lower, upper)
 
     def _farkas(self, lower: np.ndarray, upper: np.ndarray) -> float:
         """``inf`` when a Farkas ray proves the rows empty on the box, else ``-inf``."""
