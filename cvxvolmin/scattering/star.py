@@ -391,8 +391,6 @@ def _search_face(
         is known (no point beyond 1 + tol is left where F > -tol, as Phi >= 1)."""
         return -tol if polisher.boundary is not None else tol
 
-    # a box is (priority, order, lo, hi, hint): hint is a point of the box with its F, whose
-    # value under the box's secant bounds the box's LP from above (see _secant_value)
     rlt = (
         BoxRLT(
             face @ B,
@@ -404,6 +402,9 @@ def _search_face(
         if tighten
         else None
     )
+    # a box is (priority, order, lo, hi, hint, start): hint is a point of the box with its F,
+    # whose value under the box's secant bounds the box's LP from above (see _secant_value);
+    # start is what its RLT bound starts from (its parent's rows and basis, see .rlt)
     heap = [(-np.inf, 0, lower, upper, None, None)]
     pushed = 1
     try:
