@@ -137,7 +137,7 @@ def _check_position_free(
         return
     # At large N the second set is disjoint from the first and larger, not all N samples:
     # a sum or a slice of row.h changes all the same, and no declaration copies an r x N
-    # array (cvxpy copies every array it is given: 0.8 s of a fit at N = 1e6)
+    # array (cvxpy copies every array it is given)
     held = None
     if n >= 5 * subset.size:  # evenly spaced samples, those of the subset left out (no N array)
         spread = np.linspace(0, n - 1, num=3 * subset.size, dtype=int)
